@@ -1,0 +1,103 @@
+//! Extractors that authorize a request before the handler runs.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path};
+use axum::http::request::Parts;
+use tower_sessions::Session;
+
+use super::session;
+use crate::db::{self, audit::Actor, memberships::Membership, orgs::Org, users::User};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The client's address, as seen on the connection.
+#[derive(Clone, Debug)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// A signed-in, active user whose session has not been ended by a later change.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub user: User,
+    pub session: Session,
+    pub ip: String,
+}
+
+impl CurrentUser {
+    /// The user as the actor of an audit event.
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: Some(self.user.id), email: Some(self.user.email.clone()), ip: Some(self.ip.clone()) }
+    }
+
+    /// Finds the signed-in user of a session, if it is still valid.
+    pub async fn from_session(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+        let Some((user_id, signed_in_at)) = session::signed_in(session).await? else {
+            return Ok(None);
+        };
+        let user = db::users::find(&state.db, user_id).await?;
+        Ok(user.filter(|u| u.is_active() && signed_in_at >= u.sessions_valid_after))
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp("unknown".into()));
+        match CurrentUser::from_session(state, &session).await? {
+            Some(user) => Ok(CurrentUser { user, session, ip }),
+            None => {
+                let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                Err(AppError::SignInRequired { next })
+            }
+        }
+    }
+}
+
+/// The signed-in user as an active member of the organization named by `{slug}` in the
+/// path. Anything else — unknown slug, no membership, an inactive one — is a 404, so
+/// that organizations cannot be discovered.
+#[derive(Clone, Debug)]
+pub struct OrgMember {
+    pub current: CurrentUser,
+    pub org: Org,
+    pub membership: Membership,
+    pub role: Role,
+}
+
+impl FromRequestParts<AppState> for OrgMember {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let slug = params.get("slug").ok_or(AppError::NotFound)?;
+        let org = db::orgs::find_by_slug(&state.db, slug).await?.ok_or(AppError::NotFound)?;
+        let membership = db::memberships::find(&state.db, org.id, current.user.id)
+            .await?
+            .filter(|m| m.status == "active")
+            .ok_or(AppError::NotFound)?;
+        let role = membership.role.parse().map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
+        Ok(OrgMember { current, org, membership, role })
+    }
+}

@@ -1,0 +1,10 @@
+//! Who is asking: the session, the signed-in user, their membership, and the guards
+//! (CSRF, throttling) in front of state changes.
+
+pub mod csrf;
+pub mod extract;
+pub mod session;
+pub mod store;
+pub mod throttle;
+
+pub use extract::{ClientIp, CurrentUser, OrgMember};

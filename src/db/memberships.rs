@@ -1,0 +1,73 @@
+use super::{Db, Tx, on_db, on_tx};
+use crate::domain::Role;
+
+/// The signed-in user's own membership, as needed to authorize a request.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Membership {
+    pub id: i64,
+    pub role: String,
+    pub status: String,
+}
+
+/// One row of the Members page.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MemberRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub status: String,
+    pub joined_at: i64,
+}
+
+pub async fn insert(
+    tx: &mut Tx,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+    invited_by: Option<i64>,
+    now: i64,
+) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .bind(now)
+    .bind(invited_by)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+pub async fn find(db: &Db, org_id: i64, user_id: i64) -> sqlx::Result<Option<Membership>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, role, status FROM memberships WHERE org_id = $1 AND user_id = $2",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await)
+}
+
+pub async fn count(db: &Db, org_id: i64) -> sqlx::Result<i64> {
+    on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(pool)
+        .await)
+}
+
+/// A page of members in the order they joined.
+pub async fn list(db: &Db, org_id: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<MemberRow>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at \
+         FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 ORDER BY m.joined_at, m.id LIMIT $2 OFFSET $3",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await)
+}

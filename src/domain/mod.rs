@@ -1,0 +1,44 @@
+//! Pure types and rules: parsed values that cannot be invalid past the edge, and the
+//! permission table.
+
+pub mod email;
+pub mod password;
+pub mod permissions;
+pub mod role;
+pub mod token;
+
+pub use email::Email;
+pub use role::Role;
+
+use std::collections::BTreeMap;
+
+/// Messages for the fields of a form, by field name; empty when the form is valid.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldErrors(BTreeMap<&'static str, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// The message for `field`, if any (templates call this).
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Trims a required piece of text and checks its length; the message names the field.
+pub fn required_text(input: &str, what: &str, max: usize) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(format!("Enter {what}."));
+    }
+    if trimmed.chars().count() > max {
+        return Err(format!("Use at most {max} characters."));
+    }
+    Ok(trimmed.to_string())
+}

@@ -1,0 +1,70 @@
+//! Every email Roster sends, each a text and an HTML template under `templates/emails/`.
+
+use askama::Template;
+
+use super::Email;
+
+/// Declares the text and HTML templates of an email whose fields live in `$data`.
+macro_rules! email_templates {
+    ($data:ident, $text:literal, $html:literal) => {
+        const _: () = {
+            #[derive(Template)]
+            #[template(path = $text)]
+            struct Text<'a> {
+                m: &'a $data,
+            }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> {
+                m: &'a $data,
+            }
+
+            impl $data {
+                pub(super) fn render_parts(&self) -> askama::Result<(String, String)> {
+                    Ok((Text { m: self }.render()?, Html { m: self }.render()?))
+                }
+            }
+        };
+    };
+}
+
+/// Sent to the first account once Roster is set up.
+pub struct Welcome {
+    pub to: String,
+    pub name: String,
+    pub org_name: String,
+    pub sign_in_url: String,
+}
+email_templates!(Welcome, "emails/welcome.txt", "emails/welcome.html");
+
+impl Email for Welcome {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("Welcome to Roster, {}", self.name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Sent by `roster send-test-email` to check the SMTP settings.
+pub struct Test {
+    pub to: String,
+    pub base_url: String,
+}
+email_templates!(Test, "emails/test.txt", "emails/test.html");
+
+impl Email for Test {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Roster test email".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

@@ -1,0 +1,114 @@
+//! Email: messages rendered from templates (text and HTML), written to the outbox in the
+//! caller's transaction, and delivered over SMTP by the worker. Only the recipient's
+//! domain goes to logs.
+
+pub mod messages;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::db::{self, Tx};
+
+/// An email that can be rendered: a subject, a text body and an HTML body.
+pub trait Email {
+    fn recipient(&self) -> &str;
+    fn subject(&self) -> String;
+    fn render(&self) -> askama::Result<(String, String)>;
+}
+
+/// Why one delivery attempt failed.
+#[derive(Debug)]
+pub struct DeliveryError {
+    pub message: String,
+    /// True when retrying cannot help (an invalid address, a 5xx answer).
+    pub permanent: bool,
+}
+
+/// Sends email over SMTP, or nothing at all when SMTP is not configured.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    wake: Arc<Notify>,
+}
+
+impl Mailer {
+    pub fn new(config: &Config) -> anyhow::Result<Mailer> {
+        let transport = match &config.smtp_url {
+            Some(url) => Some(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
+                    .timeout(Some(Duration::from_secs(15)))
+                    .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)))
+                    .build(),
+            ),
+            None => None,
+        };
+        Ok(Mailer { transport, from: config.smtp_from.clone(), wake: Arc::new(Notify::new()) })
+    }
+
+    /// Whether email is sent at all.
+    pub fn is_enabled(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// Writes `email` to the outbox in `tx`. Returns the outbox id, or None when SMTP is
+    /// off and nothing will be sent. Call `wake` after the transaction commits.
+    pub async fn queue(&self, tx: &mut Tx, email: &impl Email, now: i64) -> anyhow::Result<Option<i64>> {
+        if !self.is_enabled() {
+            return Ok(None);
+        }
+        let (text_body, html_body) = email.render()?;
+        let message = db::outbox::NewMessage {
+            recipient: email.recipient().to_string(),
+            subject: email.subject(),
+            text_body,
+            html_body,
+        };
+        Ok(Some(db::outbox::enqueue(tx, &message, now).await?))
+    }
+
+    /// Tells the local worker that new messages wait.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub(crate) fn wake_signal(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Delivers one stored message over SMTP (connections are pooled and reused).
+    pub async fn deliver(&self, message: &db::outbox::Message) -> Result<(), DeliveryError> {
+        let Some(transport) = &self.transport else {
+            return Err(DeliveryError { message: "SMTP is not configured".into(), permanent: false });
+        };
+        let to: Mailbox = message.recipient.parse().map_err(|e| DeliveryError {
+            message: format!("invalid recipient address: {e}"),
+            permanent: true,
+        })?;
+        let email = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&message.subject)
+            .multipart(MultiPart::alternative_plain_html(
+                message.text_body.clone(),
+                message.html_body.clone(),
+            ))
+            .map_err(|e| DeliveryError { message: e.to_string(), permanent: true })?;
+        transport.send(email).await.map(|_| ()).map_err(|e| DeliveryError {
+            permanent: e.is_permanent(),
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The part of an address after the `@`, for logs.
+pub fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}

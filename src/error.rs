@@ -1,0 +1,84 @@
+//! One error type for handlers. Internal causes are logged, never shown.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::routes::pages::ErrorPage;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Not signed in: go to the sign-in page, then come back to `next`.
+    #[error("sign-in required")]
+    SignInRequired { next: String },
+    #[error("forbidden")]
+    Forbidden,
+    #[error("the form has expired or did not come from Roster")]
+    Csrf,
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Session(#[from] tower_sessions::session::Error),
+    #[error(transparent)]
+    Template(#[from] askama::Error),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Marks a response as an error page, so that `routes::htmx_errors` can turn it into a
+/// flash message for htmx requests.
+#[derive(Clone, Debug)]
+pub struct ErrorMessage(pub String);
+
+impl AppError {
+    fn status_and_message(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            AppError::SignInRequired { .. } => (StatusCode::UNAUTHORIZED, "Sign in required", "Sign in to continue."),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your role in this organization does not allow that. Ask an Owner or Admin if you need it.",
+            ),
+            AppError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form has expired or did not come from this site. Reload the page and try again.",
+            ),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "There is nothing here, or you do not have access to it. Check the address, or go back to your organization.",
+            ),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Roster could not finish that. Nothing was changed by the failed step; try again in a moment.",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let AppError::SignInRequired { next } = &self {
+            let target = format!("/sign-in?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+            let mut response = Redirect::to(&target).into_response();
+            // htmx follows this header with a full page load instead of swapping a fragment.
+            if let Ok(value) = HeaderValue::from_str(&target) {
+                response.headers_mut().insert("HX-Redirect", value);
+            }
+            return response;
+        }
+        let (status, title, message) = self.status_and_message();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+        }
+        let body = ErrorPage::render_page(status, title, message);
+        let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+        response.extensions_mut().insert(ErrorMessage(message.to_string()));
+        response
+    }
+}

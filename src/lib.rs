@@ -1,0 +1,14 @@
+//! Roster: invite, manage and remove the people of an organization.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod email;
+pub mod error;
+pub mod first_run;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,87 @@
+//! The Members page of an organization.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::pages::PageCtx;
+use crate::auth::OrgMember;
+use crate::clock;
+use crate::db::{self, memberships::MemberRow};
+use crate::domain::Role;
+use crate::error::Result;
+use crate::state::AppState;
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/orgs/{slug}/members", get(list_members))
+}
+
+/// One member as the table shows them.
+struct MemberView {
+    email: String,
+    name: String,
+    role: &'static str,
+    status: &'static str,
+    joined: String,
+    joined_exact: String,
+    joined_iso: String,
+    is_you: bool,
+}
+
+impl MemberView {
+    fn new(row: MemberRow, now: i64, you: &str) -> MemberView {
+        MemberView {
+            is_you: row.email.eq_ignore_ascii_case(you),
+            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
+            status: if row.status == "active" { "Active" } else { "Inactive" },
+            joined: clock::relative(now, row.joined_at),
+            joined_exact: clock::exact(row.joined_at),
+            joined_iso: clock::iso(row.joined_at),
+            email: row.email,
+            name: row.name,
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/members.html")]
+struct MembersPage {
+    ctx: PageCtx,
+    org_name: String,
+    your_role: &'static str,
+    members: Vec<MemberView>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    slug: String,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    page: Option<i64>,
+}
+
+async fn list_members(State(state): State<AppState>, member: OrgMember, Query(q): Query<ListQuery>) -> Result<MembersPage> {
+    let total = db::memberships::count(&state.db, member.org.id).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    let rows = db::memberships::list(&state.db, member.org.id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let now = state.clock.now();
+    let you = member.current.user.email.clone();
+    let ctx = PageCtx::load(&state, &member.current.session, Some(&member.current.user), Some(&member.org)).await?;
+    Ok(MembersPage {
+        ctx,
+        org_name: member.org.name.clone(),
+        your_role: member.role.label(),
+        members: rows.into_iter().map(|r| MemberView::new(r, now, &you)).collect(),
+        total,
+        page,
+        pages,
+        slug: member.org.slug,
+    })
+}

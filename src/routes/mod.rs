@@ -1,0 +1,96 @@
+//! The HTTP surface: each area owns its router; `app` merges them and adds the layers
+//! every request passes through.
+
+pub mod auth;
+pub mod health;
+pub mod members;
+pub mod pages;
+pub mod setup;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::LatencyUnit;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
+
+use crate::auth::csrf;
+use crate::auth::store::Store;
+use crate::error::{AppError, ErrorMessage};
+use crate::state::AppState;
+
+/// Request bodies above this are refused (413).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// A session ends after this long without a request.
+const SESSION_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState, store: Store) -> Router {
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("roster_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(SESSION_IDLE.as_secs() as i64)));
+
+    Router::new()
+        .merge(health::router())
+        .merge(setup::router())
+        .merge(auth::router())
+        .merge(members::router())
+        .nest_service("/static", ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")))
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(middleware::from_fn(htmx_errors))
+        .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(SetResponseHeaderLayer::appending(header::VARY, HeaderValue::from_static("HX-Request")))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let path = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
+                    tracing::info_span!("request", method = %request.method(), path)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
+        .with_state(state)
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+}
+
+/// For htmx requests, an error page becomes a flash message swapped into `#flash`, so
+/// that a failed action explains itself where the person is looking.
+async fn htmx_errors(request: Request, next: Next) -> Response {
+    let is_htmx = request.headers().contains_key("hx-request");
+    let response = next.run(request).await;
+    if !is_htmx {
+        return response;
+    }
+    let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
+        return response;
+    };
+    let body = pages::FlashPartial::error(message).render_string();
+    let mut replaced = (response.status(), [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let headers = replaced.headers_mut();
+    headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
+    headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));
+    replaced
+}

@@ -1,0 +1,85 @@
+//! What every page shares: the layout's context (who is signed in, the organization
+//! switcher, the CSRF token, flash messages) and the error page.
+
+use askama::Template;
+use axum::http::StatusCode;
+use tower_sessions::Session;
+
+use crate::auth::session::{self, Flash};
+use crate::db::{self, orgs::OrgLink, orgs::Org, users::User};
+use crate::error::Result;
+use crate::state::AppState;
+
+/// The signed-in person, as the header shows them.
+#[derive(Clone, Debug)]
+pub struct UserBadge {
+    pub name: String,
+    pub email: String,
+    pub is_instance_admin: bool,
+}
+
+/// The layout's context, built once per page.
+#[derive(Clone, Debug, Default)]
+pub struct PageCtx {
+    pub csrf: String,
+    pub user: Option<UserBadge>,
+    pub orgs: Vec<OrgLink>,
+    pub current_org: Option<OrgLink>,
+    pub flashes: Vec<Flash>,
+}
+
+impl PageCtx {
+    /// Context for a page seen by `user` (if signed in), inside `current_org` (if any).
+    pub async fn load(state: &AppState, session: &Session, user: Option<&User>, current_org: Option<&Org>) -> Result<PageCtx> {
+        let orgs = match user {
+            Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
+            None => Vec::new(),
+        };
+        Ok(PageCtx {
+            csrf: session::csrf_token(session).await?,
+            user: user.map(|u| UserBadge { name: u.name.clone(), email: u.email.clone(), is_instance_admin: u.is_instance_admin }),
+            orgs,
+            current_org: current_org.map(|o| OrgLink { slug: o.slug.clone(), name: o.name.clone() }),
+            flashes: session::take_flashes(session).await?,
+        })
+    }
+
+    /// True when `slug` is the organization being looked at (for the switcher).
+    pub fn is_current(&self, slug: &str) -> bool {
+        self.current_org.as_ref().is_some_and(|o| o.slug == slug)
+    }
+}
+
+/// 403, 404, 500 and friends, as a full page.
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage<'a> {
+    pub ctx: PageCtx,
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+impl ErrorPage<'_> {
+    pub fn render_page(status: StatusCode, title: &str, message: &str) -> String {
+        let page = ErrorPage { ctx: PageCtx::default(), status: status.as_u16(), title, message };
+        page.render().unwrap_or_else(|_| format!("{status} {title}: {message}"))
+    }
+}
+
+/// The flash area's content, swapped in by htmx.
+#[derive(Template)]
+#[template(path = "partials/flash.html")]
+pub struct FlashPartial {
+    pub flashes: Vec<Flash>,
+}
+
+impl FlashPartial {
+    pub fn error(text: String) -> FlashPartial {
+        FlashPartial { flashes: vec![Flash { kind: "error".into(), text }] }
+    }
+
+    pub fn render_string(&self) -> String {
+        self.render().unwrap_or_default()
+    }
+}

@@ -1,0 +1,91 @@
+//! The first-run set-up page: reachable only with the one-time token from the log, and
+//! only while no account exists.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::pages::PageCtx;
+use crate::auth::{ClientIp, session};
+use crate::db;
+use crate::domain::{FieldErrors, token};
+use crate::error::{AppError, Result};
+use crate::first_run::{self, FirstAccountForm, SetupError};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/setup", get(show_setup).post(submit_setup))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/setup.html")]
+struct SetupPage {
+    ctx: PageCtx,
+    token: String,
+    form: FirstAccountForm,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(flatten)]
+    account: FirstAccountForm,
+}
+
+/// Refuses unless Roster has no account yet (404) and the token is one it issued (403).
+async fn check_open(state: &AppState, token: &str) -> Result<()> {
+    if db::users::count(&state.db).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    if token.is_empty() || !db::setup_tokens::exists(&state.db, &token::hash(token)).await? {
+        return Err(AppError::Forbidden);
+    }
+    Ok(())
+}
+
+async fn show_setup(State(state): State<AppState>, session: Session, Query(q): Query<TokenQuery>) -> Result<Response> {
+    check_open(&state, &q.token).await?;
+    let ctx = PageCtx::load(&state, &session, None, None).await?;
+    Ok(SetupPage { ctx, token: q.token, form: FirstAccountForm::default(), errors: FieldErrors::default() }.into_response())
+}
+
+async fn submit_setup(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Form(form): Form<SetupForm>,
+) -> Result<Response> {
+    check_open(&state, &form.token).await?;
+    let account = match form.account.parse() {
+        Ok(account) => account,
+        Err(errors) => {
+            let ctx = PageCtx::load(&state, &session, None, None).await?;
+            let typed = FirstAccountForm { password: String::new(), password_confirm: String::new(), ..form.account };
+            let page = SetupPage { ctx, token: form.token, form: typed, errors };
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    let created = match first_run::create(&state, &account, Some(&token::hash(&form.token)), Some(ip)).await {
+        Ok(created) => created,
+        Err(SetupError::AlreadySetUp) => return Err(AppError::NotFound),
+        Err(SetupError::InvalidToken) => return Err(AppError::Forbidden),
+        Err(SetupError::Other(err)) => return Err(err.into()),
+    };
+    session::sign_in(&session, created.user_id, state.clock.now()).await?;
+    session::flash(&session, "success", "Roster is set up. You are the Owner of your organization and an instance admin.").await?;
+    Ok(Redirect::to(&format!("/orgs/{}/members", created.org_slug)).into_response())
+}

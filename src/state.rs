@@ -1,0 +1,30 @@
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::Db;
+use crate::email::Mailer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub mailer: Mailer,
+    pub clock: Clock,
+    /// `scheme://host[:port]` of the public URL, for the Origin check.
+    pub public_origin: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
+        let mailer = Mailer::new(&config)?;
+        let public_origin = url::Url::parse(&config.public_url())?.origin().ascii_serialization();
+        Ok(AppState { db, config: Arc::new(config), mailer, clock, public_origin: public_origin.into() })
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.config.public_url()
+    }
+}
