@@ -9,7 +9,11 @@ use lettre::message::Mailbox;
 use url::Url;
 
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about = "Invite, manage and remove the people of your organizations.")]
+#[command(
+    name = "roster",
+    version,
+    about = "Invite, manage and remove the people of your organizations."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -56,7 +60,12 @@ pub struct Config {
     pub database_url: String,
 
     /// Address and port to listen on.
-    #[arg(long, env = "ROSTER_BIND", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_BIND",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// Public URL of Roster, used in links in emails [default: http:// + the bind address].
@@ -81,7 +90,13 @@ pub struct Config {
     pub log: String,
 
     /// Seconds before the first retry of a failed email; it doubles with each attempt.
-    #[arg(long, env = "ROSTER_EMAIL_RETRY_SECS", default_value_t = 30, hide = true, global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_EMAIL_RETRY_SECS",
+        default_value_t = 30,
+        hide = true,
+        global = true
+    )]
     pub email_retry_secs: u64,
 }
 
@@ -100,7 +115,9 @@ impl Config {
 }
 
 fn parse_database_url(value: &str) -> Result<String, String> {
-    let ok = value.starts_with("sqlite:") || value.starts_with("postgres://") || value.starts_with("postgresql://");
+    let ok = value.starts_with("sqlite:")
+        || value.starts_with("postgres://")
+        || value.starts_with("postgresql://");
     if ok {
         Ok(value.to_string())
     } else {
@@ -144,7 +161,9 @@ mod tests {
 
     #[test]
     fn a_bad_setting_names_itself() {
-        let err = parse(&["--database-url", "mysql://x"]).unwrap_err().to_string();
+        let err = parse(&["--database-url", "mysql://x"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("--database-url"), "{err}");
         let err = parse(&["--base-url", "ftp://x"]).unwrap_err().to_string();
         assert!(err.contains("--base-url"), "{err}");

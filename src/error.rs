@@ -36,7 +36,11 @@ pub struct ErrorMessage(pub String);
 impl AppError {
     fn status_and_message(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            AppError::SignInRequired { .. } => (StatusCode::UNAUTHORIZED, "Sign in required", "Sign in to continue."),
+            AppError::SignInRequired { .. } => (
+                StatusCode::UNAUTHORIZED,
+                "Sign in required",
+                "Sign in to continue.",
+            ),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Not allowed",
@@ -64,7 +68,10 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::SignInRequired { next } = &self {
-            let target = format!("/sign-in?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+            let target = format!(
+                "/sign-in?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
             let mut response = Redirect::to(&target).into_response();
             // htmx follows this header with a full page load instead of swapping a fragment.
             if let Ok(value) = HeaderValue::from_str(&target) {
@@ -77,8 +84,15 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?self, "request failed");
         }
         let body = ErrorPage::render_page(status, title, message);
-        let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
-        response.extensions_mut().insert(ErrorMessage(message.to_string()));
+        let mut response = (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            body,
+        )
+            .into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorMessage(message.to_string()));
         response
     }
 }

@@ -35,8 +35,12 @@ pub struct FirstAccount {
 impl FirstAccountForm {
     pub fn parse(&self) -> Result<FirstAccount, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let email = Email::parse(&self.email).map_err(|m| errors.add("email", m)).ok();
-        let name = required_text(&self.name, "your name", 100).map_err(|m| errors.add("name", m)).ok();
+        let email = Email::parse(&self.email)
+            .map_err(|m| errors.add("email", m))
+            .ok();
+        let name = required_text(&self.name, "your name", 100)
+            .map_err(|m| errors.add("name", m))
+            .ok();
         if let Err(m) = password::check_new(&self.password) {
             errors.add("password", m);
         } else if self.password != self.password_confirm {
@@ -47,7 +51,12 @@ impl FirstAccountForm {
             .ok();
         match (email, name, organization) {
             (Some(email), Some(name), Some(organization)) if errors.is_empty() => {
-                Ok(FirstAccount { email, name, password: self.password.clone(), organization })
+                Ok(FirstAccount {
+                    email,
+                    name,
+                    password: self.password.clone(),
+                    organization,
+                })
             }
             _ => Err(errors),
         }
@@ -91,21 +100,38 @@ pub async fn create(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     match setup_token_hash {
-        Some(hash) if !db::setup_tokens::consume(&mut tx, hash).await? => return Err(SetupError::InvalidToken),
+        Some(hash) if !db::setup_tokens::consume(&mut tx, hash).await? => {
+            return Err(SetupError::InvalidToken);
+        }
         Some(_) => {}
         None => db::setup_tokens::delete_all(&mut tx).await?,
     }
     if db::users::count_in(&mut tx).await? > 0 {
         return Err(SetupError::AlreadySetUp);
     }
-    let user_id = db::users::insert(&mut tx, &account.email, &account.name, &password_hash, true, now).await?;
+    let user_id = db::users::insert(
+        &mut tx,
+        &account.email,
+        &account.name,
+        &password_hash,
+        true,
+        now,
+    )
+    .await?;
     let org = db::orgs::insert(&mut tx, &account.organization, now).await?;
     db::memberships::insert(&mut tx, org.id, user_id, Role::Owner, None, now).await?;
-    let actor = audit::Actor { user_id: Some(user_id), email: Some(account.email.to_string()), ip };
+    let actor = audit::Actor {
+        user_id: Some(user_id),
+        email: Some(account.email.to_string()),
+        ip,
+    };
     let event = audit::Event::new(audit::Action::InstanceSetUp, &actor)
         .in_org(org.id)
         .target("organization", Some(org.id), None)
-        .after(format!("admin {}, organization {}", account.email, org.name));
+        .after(format!(
+            "admin {}, organization {}",
+            account.email, org.name
+        ));
     audit::record(&mut tx, &event, now).await?;
     let welcome = Welcome {
         to: account.email.to_string(),
@@ -116,7 +142,10 @@ pub async fn create(
     state.mailer.queue(&mut tx, &welcome, now).await?;
     tx.commit().await?;
     state.mailer.wake();
-    Ok(Created { user_id, org_slug: org.slug })
+    Ok(Created {
+        user_id,
+        org_slug: org.slug,
+    })
 }
 
 /// When no account exists, issues a one-time set-up token and returns the set-up URL.
@@ -152,7 +181,13 @@ mod tests {
 
     #[test]
     fn each_bad_field_gets_its_own_message() {
-        let bad = FirstAccountForm { email: "nope".into(), name: " ".into(), password_confirm: "other".into(), organization: "".into(), ..form() };
+        let bad = FirstAccountForm {
+            email: "nope".into(),
+            name: " ".into(),
+            password_confirm: "other".into(),
+            organization: "".into(),
+            ..form()
+        };
         let errors = bad.parse().unwrap_err();
         assert!(errors.get("email").is_some());
         assert!(errors.get("name").is_some());

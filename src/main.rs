@@ -59,18 +59,41 @@ async fn create_admin(config: Config, args: CreateAdmin) -> anyhow::Result<()> {
         let line = line.trim_end_matches(['\r', '\n']).to_string();
         (line.clone(), line)
     } else {
-        (rpassword::prompt_password("Password: ")?, rpassword::prompt_password("Password again: ")?)
+        (
+            rpassword::prompt_password("Password: ")?,
+            rpassword::prompt_password("Password again: ")?,
+        )
     };
-    let form = FirstAccountForm { email: args.email, name: args.name, password, password_confirm, organization: args.organization };
+    let form = FirstAccountForm {
+        email: args.email,
+        name: args.name,
+        password,
+        password_confirm,
+        organization: args.organization,
+    };
     let account = form.parse().map_err(|errors| {
-        let fields = ["email", "name", "password", "password_confirm", "organization"];
-        let lines: Vec<String> = fields.iter().filter_map(|f| errors.get(f).map(|m| format!("{f}: {m}"))).collect();
+        let fields = [
+            "email",
+            "name",
+            "password",
+            "password_confirm",
+            "organization",
+        ];
+        let lines: Vec<String> = fields
+            .iter()
+            .filter_map(|f| errors.get(f).map(|m| format!("{f}: {m}")))
+            .collect();
         anyhow::anyhow!("{}", lines.join("; "))
     })?;
     let state = command_state(config).await?;
     let created = first_run::create(&state, &account, None, None).await?;
     Worker::for_state(&state).deliver_due().await?;
-    println!("Created {} (instance admin) as Owner of {}/orgs/{}/members", account.email, state.public_url(), created.org_slug);
+    println!(
+        "Created {} (instance admin) as Owner of {}/orgs/{}/members",
+        account.email,
+        state.public_url(),
+        created.org_slug
+    );
     Ok(())
 }
 
@@ -79,13 +102,25 @@ async fn send_test_email(config: Config, address: &str) -> anyhow::Result<()> {
     if !state.mailer.is_enabled() {
         anyhow::bail!("no SMTP server is configured (--smtp-url / ROSTER_SMTP_URL)");
     }
-    let to = roster::domain::Email::parse(address).map_err(|m| anyhow::anyhow!("{address:?}: {m}"))?;
+    let to =
+        roster::domain::Email::parse(address).map_err(|m| anyhow::anyhow!("{address:?}: {m}"))?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let email = messages::Test { to: to.to_string(), base_url: state.public_url() };
-    let id = state.mailer.queue(&mut tx, &email, now).await?.expect("SMTP is enabled");
+    let email = messages::Test {
+        to: to.to_string(),
+        base_url: state.public_url(),
+    };
+    let id = state
+        .mailer
+        .queue(&mut tx, &email, now)
+        .await?
+        .expect("SMTP is enabled");
     let actor = db::audit::Actor::default();
-    let event = db::audit::Event::new(db::audit::Action::TestEmailQueued, &actor).target("email", Some(id), Some(to.normalized()));
+    let event = db::audit::Event::new(db::audit::Action::TestEmailQueued, &actor).target(
+        "email",
+        Some(id),
+        Some(to.normalized()),
+    );
     db::audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
     Worker::for_state(&state).deliver_due().await?;

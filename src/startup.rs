@@ -29,7 +29,7 @@ pub struct Application {
 impl Application {
     /// Connects to the database, applies migrations, binds the listener (port 0 picks a
     /// free port) and, on first run, issues the set-up link.
-    pub async fn build(config: Config, clock: Clock) -> anyhow::Result<Application> {
+    pub async fn build(mut config: Config, clock: Clock) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the database (--database-url): {e}"))?;
@@ -38,12 +38,21 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (--bind): {e}", config.bind))?;
+        // With port 0 the system picks one; links must name the real one.
+        config.bind = listener.local_addr()?;
         let state = AppState::new(db, config, clock)?;
         let setup_url = first_run::issue_setup_link(&state).await?;
         if let Some(url) = &setup_url {
-            tracing::info!("Roster is not set up yet. Open this one-time link to create the first account: {url}");
+            tracing::info!(
+                "Roster is not set up yet. Open this one-time link to create the first account: {url}"
+            );
         }
-        Ok(Application { listener, state, store, setup_url })
+        Ok(Application {
+            listener,
+            state,
+            store,
+            setup_url,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -61,16 +70,35 @@ impl Application {
 
     /// Serves until `shutdown` completes, then lets requests in flight and the outbox
     /// worker's current batch finish.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, state, store, .. } = self;
-        tracing::info!("Roster listening on {} (public URL {})", listener.local_addr()?, state.public_url());
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            state,
+            store,
+            ..
+        } = self;
+        tracing::info!(
+            "Roster listening on {} (public URL {})",
+            listener.local_addr()?,
+            state.public_url()
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(Worker::for_state(&state).run(stop_rx));
-        let cleanup = tokio::spawn(store.clone().delete_expired_every(Duration::from_secs(3600)));
+        let cleanup = tokio::spawn(
+            store
+                .clone()
+                .delete_expired_every(Duration::from_secs(3600)),
+        );
         let app = routes::app(state.clone(), store);
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         tracing::info!("stopping: waiting for the outbox worker");
         let _ = stop_tx.send(true);
         if tokio::time::timeout(DRAIN, worker).await.is_err() {

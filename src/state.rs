@@ -19,8 +19,16 @@ pub struct AppState {
 impl AppState {
     pub fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
         let mailer = Mailer::new(&config)?;
-        let public_origin = url::Url::parse(&config.public_url())?.origin().ascii_serialization();
-        Ok(AppState { db, config: Arc::new(config), mailer, clock, public_origin: public_origin.into() })
+        let public_origin = url::Url::parse(&config.public_url())?
+            .origin()
+            .ascii_serialization();
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            mailer,
+            clock,
+            public_origin: public_origin.into(),
+        })
     }
 
     /// The public base URL, without a trailing slash.

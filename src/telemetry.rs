@@ -2,7 +2,11 @@ use tracing_subscriber::EnvFilter;
 
 /// Logs to stderr with the given filter (e.g. `info`, `roster=debug`). Call once.
 pub fn init(filter: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter).map_err(|e| anyhow::anyhow!("invalid --log filter {filter:?}: {e}"))?;
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let filter = EnvFilter::try_new(filter)
+        .map_err(|e| anyhow::anyhow!("invalid --log filter {filter:?}: {e}"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     Ok(())
 }

@@ -19,8 +19,16 @@ pub const HEADER: &str = "x-csrf-token";
 /// Form bodies are read whole to find the token; larger ones are refused.
 const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
 
-pub async fn protect(State(state): State<AppState>, session: Session, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+pub async fn protect(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     if !origin_allowed(request.headers(), &state.public_origin) {
@@ -76,9 +84,13 @@ async fn presented_token(request: Request) -> Result<(Request, Option<String>), 
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
-    let bytes = to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| (axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response())?;
+    let bytes = to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+        (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+        )
+            .into_response()
+    })?;
     let token = field(&bytes);
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
@@ -106,9 +118,21 @@ mod tests {
     fn same_site_origins_pass_and_others_fail() {
         let public = "https://roster.example.com";
         assert!(origin_allowed(&headers(None, "x"), public));
-        assert!(origin_allowed(&headers(Some(public), "internal:3000"), public));
-        assert!(origin_allowed(&headers(Some("http://localhost:3000"), "localhost:3000"), public));
-        assert!(!origin_allowed(&headers(Some("https://evil.example"), "localhost:3000"), public));
-        assert!(!origin_allowed(&headers(Some("null"), "localhost:3000"), public));
+        assert!(origin_allowed(
+            &headers(Some(public), "internal:3000"),
+            public
+        ));
+        assert!(origin_allowed(
+            &headers(Some("http://localhost:3000"), "localhost:3000"),
+            public
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example"), "localhost:3000"),
+            public
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("null"), "localhost:3000"),
+            public
+        ));
     }
 }

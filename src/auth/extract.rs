@@ -41,11 +41,18 @@ pub struct CurrentUser {
 impl CurrentUser {
     /// The user as the actor of an audit event.
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.user.id), email: Some(self.user.email.clone()), ip: Some(self.ip.clone()) }
+        Actor {
+            user_id: Some(self.user.id),
+            email: Some(self.user.email.clone()),
+            ip: Some(self.ip.clone()),
+        }
     }
 
     /// Finds the signed-in user of a session, if it is still valid.
-    pub async fn from_session(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    pub async fn from_session(
+        state: &AppState,
+        session: &Session,
+    ) -> Result<Option<User>, AppError> {
         let Some((user_id, signed_in_at)) = session::signed_in(session).await? else {
             return Ok(None);
         };
@@ -57,15 +64,24 @@ impl CurrentUser {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp("unknown".into()));
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp("unknown".into()));
         match CurrentUser::from_session(state, &session).await? {
             Some(user) => Ok(CurrentUser { user, session, ip }),
             None => {
-                let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
                 Err(AppError::SignInRequired { next })
             }
         }
@@ -86,18 +102,31 @@ pub struct OrgMember {
 impl FromRequestParts<AppState> for OrgMember {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let current = CurrentUser::from_request_parts(parts, state).await?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
         let slug = params.get("slug").ok_or(AppError::NotFound)?;
-        let org = db::orgs::find_by_slug(&state.db, slug).await?.ok_or(AppError::NotFound)?;
+        let org = db::orgs::find_by_slug(&state.db, slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let membership = db::memberships::find(&state.db, org.id, current.user.id)
             .await?
             .filter(|m| m.status == "active")
             .ok_or(AppError::NotFound)?;
-        let role = membership.role.parse().map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
-        Ok(OrgMember { current, org, membership, role })
+        let role = membership
+            .role
+            .parse()
+            .map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
+        Ok(OrgMember {
+            current,
+            org,
+            membership,
+            role,
+        })
     }
 }

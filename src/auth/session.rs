@@ -58,7 +58,10 @@ pub async fn expected_csrf(session: &Session) -> Result<Option<String>> {
 
 pub async fn flash(session: &Session, kind: &str, text: impl Into<String>) -> Result<()> {
     let mut all: Vec<Flash> = session.get(FLASH).await?.unwrap_or_default();
-    all.push(Flash { kind: kind.into(), text: text.into() });
+    all.push(Flash {
+        kind: kind.into(),
+        text: text.into(),
+    });
     session.insert(FLASH, all).await
 }
 

@@ -11,7 +11,12 @@ pub const PER_ACCOUNT: i64 = 5;
 pub const PER_ADDRESS: i64 = 20;
 
 /// True when this account or address has failed too often and must wait.
-pub async fn is_throttled(db: &Db, normalized_email: &str, ip: &str, now: i64) -> sqlx::Result<bool> {
+pub async fn is_throttled(
+    db: &Db,
+    normalized_email: &str,
+    ip: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
     let (by_account, by_address) =
         db::audit::count_failed_sign_ins(db, normalized_email, ip, now - WINDOW_SECS).await?;
     Ok(by_account >= PER_ACCOUNT || by_address >= PER_ADDRESS)

@@ -19,7 +19,12 @@ pub struct OrgLink {
 pub async fn insert(tx: &mut Tx, name: &str, now: i64) -> sqlx::Result<Org> {
     let base = match slug::slugify(name) {
         s if s.is_empty() => "org".to_string(),
-        s => s.chars().take(48).collect::<String>().trim_end_matches('-').to_string(),
+        s => s
+            .chars()
+            .take(48)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_string(),
     };
     let taken: Vec<String> = on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT slug FROM organizations WHERE slug = $1 OR slug LIKE $2",
@@ -29,7 +34,13 @@ pub async fn insert(tx: &mut Tx, name: &str, now: i64) -> sqlx::Result<Org> {
     .fetch_all(&mut *conn)
     .await)?;
     let slug = (1..)
-        .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
         .find(|candidate| !taken.contains(candidate))
         .expect("an unbounded range always has a free suffix");
     let id = on_tx!(tx, conn => sqlx::query_scalar(
@@ -40,7 +51,11 @@ pub async fn insert(tx: &mut Tx, name: &str, now: i64) -> sqlx::Result<Org> {
     .bind(now)
     .fetch_one(&mut *conn)
     .await)?;
-    Ok(Org { id, name: name.to_string(), slug })
+    Ok(Org {
+        id,
+        name: name.to_string(),
+        slug,
+    })
 }
 
 pub async fn find_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Org>> {

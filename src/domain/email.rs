@@ -68,7 +68,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_an_address() {
-        for bad in ["", "  ", "alice", "alice@", "@example.com", "a b@example.com", "alice@localhost", "Alice <a@example.com>"] {
+        for bad in [
+            "",
+            "  ",
+            "alice",
+            "alice@",
+            "@example.com",
+            "a b@example.com",
+            "alice@localhost",
+            "Alice <a@example.com>",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

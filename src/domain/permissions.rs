@@ -8,13 +8,24 @@ use super::Role;
 pub enum Action {
     SeeMembers,
     /// Invite with the given role; `members_may_invite` is the organization's setting.
-    Invite { role: Role, members_may_invite: bool },
+    Invite {
+        role: Role,
+        members_may_invite: bool,
+    },
     /// Resend or revoke an invitation of `role`, which `own` says the actor sent.
-    ManageInvitation { role: Role, own: bool },
+    ManageInvitation {
+        role: Role,
+        own: bool,
+    },
     /// Change the role of a member holding `from` to `to`.
-    ChangeRole { from: Role, to: Role },
+    ChangeRole {
+        from: Role,
+        to: Role,
+    },
     /// Deactivate, activate or remove a member holding `target`.
-    ManageMember { target: Role },
+    ManageMember {
+        target: Role,
+    },
     ManageSeats,
     EditSettings,
     SeeAuditLog,
@@ -27,7 +38,10 @@ pub fn allows(actor: Role, action: Action) -> bool {
     use Role::*;
     match action {
         Action::SeeMembers | Action::Leave => true,
-        Action::Invite { role, members_may_invite } => match actor {
+        Action::Invite {
+            role,
+            members_may_invite,
+        } => match actor {
             Owner => true,
             Admin => role != Owner,
             Member => members_may_invite && matches!(role, Member | Viewer),
@@ -59,7 +73,15 @@ pub fn allows(actor: Role, action: Action) -> bool {
 pub fn invitable_roles(actor: Role, members_may_invite: bool) -> Vec<Role> {
     Role::ALL
         .into_iter()
-        .filter(|&role| allows(actor, Action::Invite { role, members_may_invite }))
+        .filter(|&role| {
+            allows(
+                actor,
+                Action::Invite {
+                    role,
+                    members_may_invite,
+                },
+            )
+        })
         .collect()
 }
 
@@ -79,7 +101,10 @@ mod tests {
     #[test]
     fn invite_follows_the_table() {
         assert_eq!(invitable_roles(Owner, false), Role::ALL.to_vec());
-        assert_eq!(invitable_roles(Admin, false), vec![Admin, Billing, Member, Viewer]);
+        assert_eq!(
+            invitable_roles(Admin, false),
+            vec![Admin, Billing, Member, Viewer]
+        );
         assert_eq!(invitable_roles(Billing, true), vec![]);
         assert_eq!(invitable_roles(Member, false), vec![]);
         assert_eq!(invitable_roles(Member, true), vec![Member, Viewer]);
@@ -98,19 +123,59 @@ mod tests {
             (Viewer, Viewer, true, false),
         ];
         for (actor, role, own, expected) in cases {
-            assert_eq!(allows(actor, Action::ManageInvitation { role, own }), expected, "{actor:?} on {role:?} own={own}");
+            assert_eq!(
+                allows(actor, Action::ManageInvitation { role, own }),
+                expected,
+                "{actor:?} on {role:?} own={own}"
+            );
         }
     }
 
     #[test]
     fn role_changes_follow_the_table() {
-        assert!(allows(Owner, Action::ChangeRole { from: Admin, to: Owner }));
-        assert!(allows(Admin, Action::ChangeRole { from: Member, to: Admin }));
-        assert!(!allows(Admin, Action::ChangeRole { from: Member, to: Owner }));
-        assert!(!allows(Admin, Action::ChangeRole { from: Admin, to: Member }));
-        assert!(!allows(Admin, Action::ChangeRole { from: Owner, to: Member }));
+        assert!(allows(
+            Owner,
+            Action::ChangeRole {
+                from: Admin,
+                to: Owner
+            }
+        ));
+        assert!(allows(
+            Admin,
+            Action::ChangeRole {
+                from: Member,
+                to: Admin
+            }
+        ));
+        assert!(!allows(
+            Admin,
+            Action::ChangeRole {
+                from: Member,
+                to: Owner
+            }
+        ));
+        assert!(!allows(
+            Admin,
+            Action::ChangeRole {
+                from: Admin,
+                to: Member
+            }
+        ));
+        assert!(!allows(
+            Admin,
+            Action::ChangeRole {
+                from: Owner,
+                to: Member
+            }
+        ));
         for actor in [Billing, Member, Viewer] {
-            assert!(!allows(actor, Action::ChangeRole { from: Viewer, to: Member }));
+            assert!(!allows(
+                actor,
+                Action::ChangeRole {
+                    from: Viewer,
+                    to: Member
+                }
+            ));
         }
     }
 
@@ -118,7 +183,10 @@ mod tests {
     fn managing_members_follows_the_table() {
         for target in Role::ALL {
             assert!(allows(Owner, Action::ManageMember { target }));
-            assert_eq!(allows(Admin, Action::ManageMember { target }), !matches!(target, Owner | Admin));
+            assert_eq!(
+                allows(Admin, Action::ManageMember { target }),
+                !matches!(target, Owner | Admin)
+            );
             for actor in [Billing, Member, Viewer] {
                 assert!(!allows(actor, Action::ManageMember { target }));
             }
@@ -136,7 +204,11 @@ mod tests {
         ];
         for (actor, seats, settings, audit) in expect {
             assert_eq!(allows(actor, Action::ManageSeats), seats, "{actor:?} seats");
-            assert_eq!(allows(actor, Action::EditSettings), settings, "{actor:?} settings");
+            assert_eq!(
+                allows(actor, Action::EditSettings),
+                settings,
+                "{actor:?} settings"
+            );
             assert_eq!(allows(actor, Action::SeeAuditLog), audit, "{actor:?} audit");
         }
     }

@@ -12,7 +12,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [Role::Owner, Role::Admin, Role::Billing, Role::Member, Role::Viewer];
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Billing,
+        Role::Member,
+        Role::Viewer,
+    ];
 
     /// The value stored in the database and sent by forms.
     pub fn as_str(self) -> &'static str {

@@ -45,12 +45,20 @@ impl Mailer {
             Some(url) => Some(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
                     .timeout(Some(Duration::from_secs(15)))
-                    .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)))
+                    .pool_config(
+                        PoolConfig::new()
+                            .max_size(8)
+                            .idle_timeout(Duration::from_secs(30)),
+                    )
                     .build(),
             ),
             None => None,
         };
-        Ok(Mailer { transport, from: config.smtp_from.clone(), wake: Arc::new(Notify::new()) })
+        Ok(Mailer {
+            transport,
+            from: config.smtp_from.clone(),
+            wake: Arc::new(Notify::new()),
+        })
     }
 
     /// Whether email is sent at all.
@@ -60,7 +68,12 @@ impl Mailer {
 
     /// Writes `email` to the outbox in `tx`. Returns the outbox id, or None when SMTP is
     /// off and nothing will be sent. Call `wake` after the transaction commits.
-    pub async fn queue(&self, tx: &mut Tx, email: &impl Email, now: i64) -> anyhow::Result<Option<i64>> {
+    pub async fn queue(
+        &self,
+        tx: &mut Tx,
+        email: &impl Email,
+        now: i64,
+    ) -> anyhow::Result<Option<i64>> {
         if !self.is_enabled() {
             return Ok(None);
         }
@@ -86,7 +99,10 @@ impl Mailer {
     /// Delivers one stored message over SMTP (connections are pooled and reused).
     pub async fn deliver(&self, message: &db::outbox::Message) -> Result<(), DeliveryError> {
         let Some(transport) = &self.transport else {
-            return Err(DeliveryError { message: "SMTP is not configured".into(), permanent: false });
+            return Err(DeliveryError {
+                message: "SMTP is not configured".into(),
+                permanent: false,
+            });
         };
         let to: Mailbox = message.recipient.parse().map_err(|e| DeliveryError {
             message: format!("invalid recipient address: {e}"),
@@ -100,11 +116,18 @@ impl Mailer {
                 message.text_body.clone(),
                 message.html_body.clone(),
             ))
-            .map_err(|e| DeliveryError { message: e.to_string(), permanent: true })?;
-        transport.send(email).await.map(|_| ()).map_err(|e| DeliveryError {
-            permanent: e.is_permanent(),
-            message: e.to_string(),
-        })
+            .map_err(|e| DeliveryError {
+                message: e.to_string(),
+                permanent: true,
+            })?;
+        transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| DeliveryError {
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            })
     }
 }
 

@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 
 use super::{Mailer, domain_of};
 use crate::clock::Clock;
-use crate::db::outbox::{self, Retry};
 use crate::db::Db;
+use crate::db::outbox::{self, Retry};
 
 /// How long a claim lasts; a worker that dies mid-delivery frees its messages after it.
 const LEASE_SECS: i64 = 120;

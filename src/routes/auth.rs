@@ -76,12 +76,22 @@ async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Res
     }
 }
 
-async fn show_sign_in(State(state): State<AppState>, session: Session, Query(q): Query<SignInQuery>) -> Result<Response> {
+async fn show_sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<SignInQuery>,
+) -> Result<Response> {
     if CurrentUser::from_session(&state, &session).await?.is_some() {
         return Ok(Redirect::to(safe_next(&q.next).unwrap_or("/")).into_response());
     }
     let ctx = PageCtx::load(&state, &session, None, None).await?;
-    Ok(SignInPage { ctx, email: q.email, next: q.next, error: None }.into_response())
+    Ok(SignInPage {
+        ctx,
+        email: q.email,
+        next: q.next,
+        error: None,
+    }
+    .into_response())
 }
 
 async fn sign_in(
@@ -93,7 +103,11 @@ async fn sign_in(
     let now = state.clock.now();
     let refuse = |status, message: String| refused(&state, &session, status, &form, message);
     let Ok(email) = Email::parse(&form.email) else {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email address, like name@example.com.".into()).await;
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your email address, like name@example.com.".into(),
+        )
+        .await;
     };
     if throttle::is_throttled(&state.db, email.normalized(), &ip, now).await? {
         let minutes = throttle::WINDOW_SECS / 60;
@@ -110,15 +124,30 @@ async fn sign_in(
     };
     let mut tx = state.db.begin().await?;
     let Some(user) = user.filter(|_| verified) else {
-        let actor = audit::Actor { ip: Some(ip.clone()), ..Default::default() };
-        let event = audit::Event::new(audit::Action::SignInFailed, &actor).target("user", None, Some(email.normalized()));
+        let actor = audit::Actor {
+            ip: Some(ip.clone()),
+            ..Default::default()
+        };
+        let event = audit::Event::new(audit::Action::SignInFailed, &actor).target(
+            "user",
+            None,
+            Some(email.normalized()),
+        );
         audit::record(&mut tx, &event, now).await?;
         tx.commit().await?;
         return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
     };
     db::users::record_sign_in(&mut tx, user.id, now).await?;
-    let actor = audit::Actor { user_id: Some(user.id), email: Some(user.email.clone()), ip: Some(ip) };
-    let event = audit::Event::new(audit::Action::SignedIn, &actor).target("user", Some(user.id), Some(email.normalized()));
+    let actor = audit::Actor {
+        user_id: Some(user.id),
+        email: Some(user.email.clone()),
+        ip: Some(ip),
+    };
+    let event = audit::Event::new(audit::Action::SignedIn, &actor).target(
+        "user",
+        Some(user.id),
+        Some(email.normalized()),
+    );
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
     session::sign_in(&session, user.id, now).await?;
@@ -126,16 +155,31 @@ async fn sign_in(
 }
 
 /// The sign-in page again, with what was typed (never the password) and why it failed.
-async fn refused(state: &AppState, session: &Session, status: StatusCode, form: &SignInForm, message: String) -> Result<Response> {
+async fn refused(
+    state: &AppState,
+    session: &Session,
+    status: StatusCode,
+    form: &SignInForm,
+    message: String,
+) -> Result<Response> {
     let ctx = PageCtx::load(state, session, None, None).await?;
-    let page = SignInPage { ctx, email: form.email.trim().to_string(), next: form.next.clone(), error: Some(message) };
+    let page = SignInPage {
+        ctx,
+        email: form.email.trim().to_string(),
+        next: form.next.clone(),
+        error: Some(message),
+    };
     Ok((status, page).into_response())
 }
 
 async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
     let mut tx = state.db.begin().await?;
     let actor = current.actor();
-    let event = audit::Event::new(audit::Action::SignedOut, &actor).target("user", Some(current.user.id), None);
+    let event = audit::Event::new(audit::Action::SignedOut, &actor).target(
+        "user",
+        Some(current.user.id),
+        None,
+    );
     audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     session::sign_out(&current.session).await?;

@@ -38,7 +38,11 @@ impl MemberView {
         MemberView {
             is_you: row.email.eq_ignore_ascii_case(you),
             role: row.role.parse::<Role>().map_or("Unknown", Role::label),
-            status: if row.status == "active" { "Active" } else { "Inactive" },
+            status: if row.status == "active" {
+                "Active"
+            } else {
+                "Inactive"
+            },
             joined: clock::relative(now, row.joined_at),
             joined_exact: clock::exact(row.joined_at),
             joined_iso: clock::iso(row.joined_at),
@@ -66,19 +70,33 @@ struct ListQuery {
     page: Option<i64>,
 }
 
-async fn list_members(State(state): State<AppState>, member: OrgMember, Query(q): Query<ListQuery>) -> Result<MembersPage> {
+async fn list_members(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Query(q): Query<ListQuery>,
+) -> Result<MembersPage> {
     let total = db::memberships::count(&state.db, member.org.id).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
-    let rows = db::memberships::list(&state.db, member.org.id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let rows =
+        db::memberships::list(&state.db, member.org.id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let now = state.clock.now();
     let you = member.current.user.email.clone();
-    let ctx = PageCtx::load(&state, &member.current.session, Some(&member.current.user), Some(&member.org)).await?;
+    let ctx = PageCtx::load(
+        &state,
+        &member.current.session,
+        Some(&member.current.user),
+        Some(&member.org),
+    )
+    .await?;
     Ok(MembersPage {
         ctx,
         org_name: member.org.name.clone(),
         your_role: member.role.label(),
-        members: rows.into_iter().map(|r| MemberView::new(r, now, &you)).collect(),
+        members: rows
+            .into_iter()
+            .map(|r| MemberView::new(r, now, &you))
+            .collect(),
         total,
         page,
         pages,

@@ -43,14 +43,19 @@ pub fn app(state: AppState, store: Store) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(SESSION_IDLE.as_secs() as i64)));
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            SESSION_IDLE.as_secs() as i64,
+        )));
 
     Router::new()
         .merge(health::router())
         .merge(setup::router())
         .merge(auth::router())
         .merge(members::router())
-        .nest_service("/static", ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")))
+        .nest_service(
+            "/static",
+            ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+        )
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn(htmx_errors))
@@ -60,14 +65,24 @@ pub fn app(state: AppState, store: Store) -> Router {
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(SetResponseHeaderLayer::appending(header::VARY, HeaderValue::from_static("HX-Request")))
+        .layer(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("HX-Request"),
+        ))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let path = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str);
+                    let path = request
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map_or("-", MatchedPath::as_str);
                     tracing::info_span!("request", method = %request.method(), path)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
         )
         .with_state(state)
 }
@@ -88,7 +103,12 @@ async fn htmx_errors(request: Request, next: Next) -> Response {
         return response;
     };
     let body = pages::FlashPartial::error(message).render_string();
-    let mut replaced = (response.status(), [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let mut replaced = (
+        response.status(),
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
     let headers = replaced.headers_mut();
     headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
     headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));

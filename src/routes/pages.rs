@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use tower_sessions::Session;
 
 use crate::auth::session::{self, Flash};
-use crate::db::{self, orgs::OrgLink, orgs::Org, users::User};
+use crate::db::{self, orgs::Org, orgs::OrgLink, users::User};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -30,16 +30,28 @@ pub struct PageCtx {
 
 impl PageCtx {
     /// Context for a page seen by `user` (if signed in), inside `current_org` (if any).
-    pub async fn load(state: &AppState, session: &Session, user: Option<&User>, current_org: Option<&Org>) -> Result<PageCtx> {
+    pub async fn load(
+        state: &AppState,
+        session: &Session,
+        user: Option<&User>,
+        current_org: Option<&Org>,
+    ) -> Result<PageCtx> {
         let orgs = match user {
             Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
             None => Vec::new(),
         };
         Ok(PageCtx {
             csrf: session::csrf_token(session).await?,
-            user: user.map(|u| UserBadge { name: u.name.clone(), email: u.email.clone(), is_instance_admin: u.is_instance_admin }),
+            user: user.map(|u| UserBadge {
+                name: u.name.clone(),
+                email: u.email.clone(),
+                is_instance_admin: u.is_instance_admin,
+            }),
             orgs,
-            current_org: current_org.map(|o| OrgLink { slug: o.slug.clone(), name: o.name.clone() }),
+            current_org: current_org.map(|o| OrgLink {
+                slug: o.slug.clone(),
+                name: o.name.clone(),
+            }),
             flashes: session::take_flashes(session).await?,
         })
     }
@@ -62,8 +74,14 @@ pub struct ErrorPage<'a> {
 
 impl ErrorPage<'_> {
     pub fn render_page(status: StatusCode, title: &str, message: &str) -> String {
-        let page = ErrorPage { ctx: PageCtx::default(), status: status.as_u16(), title, message };
-        page.render().unwrap_or_else(|_| format!("{status} {title}: {message}"))
+        let page = ErrorPage {
+            ctx: PageCtx::default(),
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        page.render()
+            .unwrap_or_else(|_| format!("{status} {title}: {message}"))
     }
 }
 
@@ -76,7 +94,12 @@ pub struct FlashPartial {
 
 impl FlashPartial {
     pub fn error(text: String) -> FlashPartial {
-        FlashPartial { flashes: vec![Flash { kind: "error".into(), text }] }
+        FlashPartial {
+            flashes: vec![Flash {
+                kind: "error".into(),
+                text,
+            }],
+        }
     }
 
     pub fn render_string(&self) -> String {

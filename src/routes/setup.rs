@@ -57,10 +57,20 @@ async fn check_open(state: &AppState, token: &str) -> Result<()> {
     Ok(())
 }
 
-async fn show_setup(State(state): State<AppState>, session: Session, Query(q): Query<TokenQuery>) -> Result<Response> {
+async fn show_setup(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response> {
     check_open(&state, &q.token).await?;
     let ctx = PageCtx::load(&state, &session, None, None).await?;
-    Ok(SetupPage { ctx, token: q.token, form: FirstAccountForm::default(), errors: FieldErrors::default() }.into_response())
+    Ok(SetupPage {
+        ctx,
+        token: q.token,
+        form: FirstAccountForm::default(),
+        errors: FieldErrors::default(),
+    }
+    .into_response())
 }
 
 async fn submit_setup(
@@ -74,18 +84,39 @@ async fn submit_setup(
         Ok(account) => account,
         Err(errors) => {
             let ctx = PageCtx::load(&state, &session, None, None).await?;
-            let typed = FirstAccountForm { password: String::new(), password_confirm: String::new(), ..form.account };
-            let page = SetupPage { ctx, token: form.token, form: typed, errors };
+            let typed = FirstAccountForm {
+                password: String::new(),
+                password_confirm: String::new(),
+                ..form.account
+            };
+            let page = SetupPage {
+                ctx,
+                token: form.token,
+                form: typed,
+                errors,
+            };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
-    let created = match first_run::create(&state, &account, Some(&token::hash(&form.token)), Some(ip)).await {
+    let created = match first_run::create(
+        &state,
+        &account,
+        Some(&token::hash(&form.token)),
+        Some(ip),
+    )
+    .await
+    {
         Ok(created) => created,
         Err(SetupError::AlreadySetUp) => return Err(AppError::NotFound),
         Err(SetupError::InvalidToken) => return Err(AppError::Forbidden),
         Err(SetupError::Other(err)) => return Err(err.into()),
     };
     session::sign_in(&session, created.user_id, state.clock.now()).await?;
-    session::flash(&session, "success", "Roster is set up. You are the Owner of your organization and an instance admin.").await?;
+    session::flash(
+        &session,
+        "success",
+        "Roster is set up. You are the Owner of your organization and an instance admin.",
+    )
+    .await?;
     Ok(Redirect::to(&format!("/orgs/{}/members", created.org_slug)).into_response())
 }

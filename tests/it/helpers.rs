@@ -1,0 +1,356 @@
+//! Test harness: a fresh database per test on each backend, the real server on a random
+//! port, and an HTTP client that keeps cookies like a browser.
+
+use std::sync::OnceLock;
+
+use reqwest::redirect::Policy;
+use roster::clock::Clock;
+use roster::config::{Cli, Config};
+use roster::startup::Application;
+use roster::state::AppState;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use crate::smtp_sink::SmtpSink;
+
+const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend, each as its own `#[tokio::test]`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// Tracing for tests, printed only when `TEST_LOG` is set.
+fn init_tracing() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = roster::telemetry::init(if filter.is_empty() { "info" } else { &filter });
+        }
+    });
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A fresh, empty database; None (after saying so loudly) when PostgreSQL is not
+    /// reachable outside CI. In CI (CI=true) an unreachable PostgreSQL fails the test.
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+                Some(TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
+            }
+            Backend::Postgres => {
+                let mut admin = match sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        if std::env::var("CI").is_ok_and(|v| v == "true") {
+                            panic!("PostgreSQL at {PG_ADMIN_URL} is required in CI: {err}");
+                        }
+                        eprintln!(
+                            "\n*** SKIPPED on PostgreSQL: {PG_ADMIN_URL} is not reachable ({err}). ***\n"
+                        );
+                        return None;
+                    }
+                };
+                let name = format!("roster_test_{}", rand::random::<u64>());
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+                Some(TestDb {
+                    url,
+                    _dir: None,
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
+        // Drop runs outside async: use a small runtime of its own on another thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Roster's configuration for a test, as if given on the command line.
+pub fn config(database_url: &str, extra: &[&str]) -> Config {
+    let mut args = vec![
+        "roster",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    <Cli as clap::Parser>::try_parse_from(args).unwrap().config
+}
+
+/// The first account that `TestApp::set_up` creates.
+pub const ADMIN_EMAIL: &str = "ada@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+pub const ORG_NAME: &str = "Analytical Engines";
+pub const ORG_SLUG: &str = "analytical-engines";
+
+/// A running Roster with its own database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub setup_url: Option<String>,
+    db: Option<TestDb>,
+    db_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    /// Roster without SMTP.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Roster with extra command-line settings (e.g. `--smtp-url`).
+    pub async fn spawn_with(backend: Backend, extra: &[&str]) -> Option<TestApp> {
+        init_tracing();
+        let db = TestDb::create(backend).await?;
+        Some(Self::spawn_on(db, extra).await)
+    }
+
+    /// Roster on an existing test database.
+    pub async fn spawn_on(db: TestDb, extra: &[&str]) -> TestApp {
+        let app = Application::build(config(&db.url, extra), Clock::default())
+            .await
+            .unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let setup_url = app.setup_url().map(str::to_string);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        let db_url = db.url.clone();
+        TestApp {
+            address,
+            client: new_client(),
+            state,
+            setup_url,
+            db: Some(db),
+            db_url,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server as Ctrl-C would, and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops the server and hands over its database, for a restart on it.
+    pub async fn stop_and_take_db(mut self) -> TestDb {
+        self.stop().await;
+        self.db.take().expect("the first TestApp owns its database")
+    }
+
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.state.clock
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_html(&self, path: &str) -> (u16, String) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    /// The CSRF token of this client's session (from a page's meta tag).
+    pub async fn csrf_token(&self) -> String {
+        // The start page leads to a page with the token, signed in or not.
+        let mut path = "/".to_string();
+        for _ in 0..3 {
+            let response = self.get(&path).await;
+            if response.status() == 303 {
+                path = location(&response);
+                continue;
+            }
+            return meta_csrf(&response.text().await.unwrap());
+        }
+        panic!("no page with a CSRF token reached from /");
+    }
+
+    /// Submits a form as a browser would: urlencoded, with the session's CSRF token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf_token().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Completes first-run set-up as the admin; the client is then signed in.
+    pub async fn set_up(&self) -> reqwest::Response {
+        let setup_url = self
+            .setup_url
+            .clone()
+            .expect("a fresh Roster offers set-up");
+        let token = setup_url.split("token=").nth(1).unwrap().to_string();
+        let page = self.client.get(&setup_url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let response = self
+            .post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("email", ADMIN_EMAIL),
+                    ("name", "Ada Lovelace"),
+                    ("password", ADMIN_PASSWORD),
+                    ("password_confirm", ADMIN_PASSWORD),
+                    ("organization", ORG_NAME),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "set-up should redirect");
+        response
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form("/sign-in", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// A second client with its own cookies, as another browser would be.
+    pub fn new_browser(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: new_client(),
+            state: self.state.clone(),
+            setup_url: self.setup_url.clone(),
+            db: None,
+            db_url: self.db_url.clone(),
+            stop: None,
+            server: None,
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Reads the CSRF token from a page's `<meta name="csrf-token">`.
+pub fn meta_csrf(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(r#"meta[name="csrf-token"]"#).unwrap();
+    doc.select(&selector)
+        .next()
+        .and_then(|m| m.value().attr("content"))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The text of every element matching `css` on a page.
+pub fn texts(html: &str, css: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(css).unwrap();
+    doc.select(&selector)
+        .map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,12 @@
+//! Roster's integration tests: the real server over HTTP on a random port, a fresh
+//! database per test on SQLite and on PostgreSQL, real SMTP to a sink on loopback.
+
+mod helpers;
+mod smtp_sink;
+
+mod email;
+mod health;
+mod members;
+mod security;
+mod setup;
+mod sign_in;

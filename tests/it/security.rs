@@ -1,0 +1,198 @@
+use crate::helpers::*;
+
+async fn pages_need_a_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let stranger = app.new_browser();
+
+    let response = stranger.get(&format!("/orgs/{ORG_SLUG}/members")).await;
+
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with("/sign-in?next="));
+}
+
+async fn a_missing_or_wrong_csrf_token_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let missing = app
+        .client
+        .post(app.url("/sign-out"))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    let wrong = app
+        .client
+        .post(app.url("/sign-out"))
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    let wrong_header = app
+        .client
+        .post(app.url("/sign-out"))
+        .header("X-CSRF-Token", "forged")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(missing.status(), 403);
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(wrong_header.status(), 403);
+    assert_eq!(
+        app.get(&format!("/orgs/{ORG_SLUG}/members")).await.status(),
+        200,
+        "still signed in"
+    );
+}
+
+async fn the_csrf_header_that_htmx_sends_is_accepted(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let token = app.csrf_token().await;
+
+    let response = app
+        .client
+        .post(app.url("/sign-out"))
+        .header("X-CSRF-Token", token)
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.get(&format!("/orgs/{ORG_SLUG}/members")).await.status(),
+        303,
+        "signed out"
+    );
+}
+
+async fn a_foreign_origin_is_refused_even_with_the_token(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let token = app.csrf_token().await;
+
+    let response = app
+        .client
+        .post(app.url("/sign-out"))
+        .header("Origin", "https://evil.example")
+        .form(&[("csrf_token", token)])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 403);
+}
+
+async fn the_session_id_changes_at_sign_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+    let before = browser.get("/sign-in").await;
+    let anonymous_cookie = before.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let token = meta_csrf(&before.text().await.unwrap());
+
+    let response = browser
+        .client
+        .post(app.url("/sign-in"))
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_ne!(
+        cookie.split(';').next().unwrap(),
+        anonymous_cookie,
+        "a new session id after sign-in"
+    );
+}
+
+async fn responses_carry_the_security_headers(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+
+    let response = app.get("/sign-in").await;
+
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'")
+            && csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers["vary"].to_str().unwrap().contains("HX-Request"));
+}
+
+async fn oversized_bodies_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let token = app.csrf_token().await;
+    let huge = "x".repeat(roster::routes::BODY_LIMIT + 1);
+
+    let response = app
+        .client
+        .post(app.url("/sign-in"))
+        .header("X-CSRF-Token", token)
+        .form(&[("email", huge.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 413);
+}
+
+async fn a_member_of_another_organization_gets_a_404(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let (status, _) = app.get_html("/orgs/someone-elses-org/members").await;
+
+    assert_eq!(status, 404);
+}
+
+crate::on_both_backends!(
+    pages_need_a_session,
+    a_missing_or_wrong_csrf_token_is_refused,
+    the_csrf_header_that_htmx_sends_is_accepted,
+    a_foreign_origin_is_refused_even_with_the_token,
+    the_session_id_changes_at_sign_in,
+    responses_carry_the_security_headers,
+    oversized_bodies_are_refused,
+    a_member_of_another_organization_gets_a_404,
+);

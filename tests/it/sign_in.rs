@@ -1,0 +1,171 @@
+use crate::helpers::*;
+use roster::auth::throttle;
+use roster::db;
+
+async fn sign_in_lands_on_the_members_page_and_sign_out_ends_the_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+
+    let response = browser.sign_in("ADA@example.com", ADMIN_PASSWORD).await;
+    assert_eq!(location(&response), "/");
+    let home = browser.get("/").await;
+    assert_eq!(location(&home), format!("/orgs/{ORG_SLUG}/members"));
+    let (_, html) = browser.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        texts(&html, ".who")
+            .iter()
+            .any(|t| t.contains("Ada Lovelace"))
+    );
+
+    let out = browser.post_form("/sign-out", &[]).await;
+    assert_eq!(location(&out), "/sign-in");
+    let after = browser.get(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert_eq!(after.status(), 303);
+    let actions: Vec<String> = db::audit::recent(&app.state.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"session.signed_in".to_string()));
+    assert!(actions.contains(&"session.signed_out".to_string()));
+}
+
+async fn sign_in_returns_to_the_page_asked_for(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+
+    let bounce = browser
+        .get(&format!("/orgs/{ORG_SLUG}/members?page=1"))
+        .await;
+    assert_eq!(
+        location(&bounce),
+        format!("/sign-in?next=%2Forgs%2F{ORG_SLUG}%2Fmembers%3Fpage%3D1")
+    );
+    let response = browser
+        .post_form(
+            "/sign-in",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", &format!("/orgs/{ORG_SLUG}/members?page=1")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&response),
+        format!("/orgs/{ORG_SLUG}/members?page=1")
+    );
+
+    let evil = app.new_browser();
+    let response = evil
+        .post_form(
+            "/sign-in",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/", "no open redirect");
+}
+
+async fn wrong_password_and_unknown_email_get_the_same_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+
+    let wrong = browser.sign_in(ADMIN_EMAIL, "not the password").await;
+    let wrong_status = wrong.status();
+    let wrong_html = wrong.text().await.unwrap();
+    let unknown = browser
+        .sign_in("nobody@example.com", "not the password")
+        .await;
+    let unknown_status = unknown.status();
+    let unknown_html = unknown.text().await.unwrap();
+
+    assert_eq!(wrong_status, 422);
+    assert_eq!(unknown_status, 422);
+    assert_eq!(
+        texts(&wrong_html, "#sign-in-error"),
+        texts(&unknown_html, "#sign-in-error")
+    );
+    assert!(
+        wrong_html.contains(&format!(r#"value="{ADMIN_EMAIL}""#)),
+        "the typed email is kept"
+    );
+    let failures = db::audit::recent(&app.state.db, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "session.sign_in_failed")
+        .count();
+    assert_eq!(failures, 2);
+}
+
+async fn repeated_failures_are_throttled_per_account(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+    for _ in 0..throttle::PER_ACCOUNT {
+        assert_eq!(
+            browser
+                .sign_in(ADMIN_EMAIL, "guess guess guess")
+                .await
+                .status(),
+            422
+        );
+    }
+
+    let throttled = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_eq!(throttled.status(), 429, "even the right password waits");
+    assert!(
+        texts(&throttled.text().await.unwrap(), "#sign-in-error")[0]
+            .contains("Too many failed sign-ins")
+    );
+    app.clock().advance(throttle::WINDOW_SECS + 1);
+    assert_eq!(
+        browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(),
+        303,
+        "allowed again after the window"
+    );
+}
+
+async fn repeated_failures_are_throttled_per_address(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let browser = app.new_browser();
+    for n in 0..throttle::PER_ADDRESS {
+        let email = format!("guess{n}@example.com");
+        assert_eq!(
+            browser.sign_in(&email, "guess guess guess").await.status(),
+            422
+        );
+    }
+
+    let throttled = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_eq!(throttled.status(), 429);
+}
+
+crate::on_both_backends!(
+    sign_in_lands_on_the_members_page_and_sign_out_ends_the_session,
+    sign_in_returns_to_the_page_asked_for,
+    wrong_password_and_unknown_email_get_the_same_answer,
+    repeated_failures_are_throttled_per_account,
+    repeated_failures_are_throttled_per_address,
+);
