@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp_sink;
 
+mod cli;
 mod email;
 mod health;
 mod members;
