@@ -33,7 +33,10 @@ async fn without_smtp_nothing_is_queued(backend: Backend) {
 
     app.set_up().await;
 
-    assert_eq!(outbox_count(&app.state.db).await, 0);
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM outbox").await,
+        0
+    );
 }
 
 async fn a_stopped_smtp_server_delays_mail_but_loses_none(backend: Backend) {
@@ -145,19 +148,6 @@ async fn send_test_email_delivers_from_the_command_line(backend: Backend) {
     );
     let mail = sink.wait_for_mail_to("ops@example.com").await;
     assert_eq!(mail.subject, "Roster test email");
-}
-
-async fn outbox_count(db: &Db) -> i64 {
-    match db {
-        Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-        Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-            .fetch_one(pool)
-            .await
-            .unwrap(),
-    }
 }
 
 async fn first_outbox_status(db: &Db) -> Option<db::outbox::Status> {

@@ -66,35 +66,57 @@ crate::on_both_backends!(
 );
 
 async fn a_server_error_renders_a_500_page_and_an_htmx_flash(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
     // Break storage under the running server so that the next query fails.
-    let sql = "ALTER TABLE memberships RENAME TO memberships_gone";
-    match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        roster::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    exec_sql(
+        &app.state.db,
+        "ALTER TABLE memberships RENAME TO memberships_gone",
+    )
+    .await;
 
     let (status, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
-    let htmx = app.client.get(app.url(&format!("/orgs/{ORG_SLUG}/members"))).header("HX-Request", "true").send().await.unwrap();
+    let htmx = app
+        .client
+        .get(app.url(&format!("/orgs/{ORG_SLUG}/members")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(status, 500);
     assert_eq!(texts(&html, "h1"), vec!["Something went wrong"]);
-    assert!(!html.contains("memberships"), "internal causes are never shown");
+    assert!(
+        !html.contains("memberships"),
+        "internal causes are never shown"
+    );
     assert_eq!(htmx.status(), 500);
     assert_eq!(htmx.headers()["HX-Retarget"], "#flash");
 }
 
 async fn a_refused_htmx_request_explains_itself_in_the_flash_area(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
 
-    let response = app.client.post(app.url("/sign-out")).header("HX-Request", "true").header("X-CSRF-Token", "forged").send().await.unwrap();
+    let response = app
+        .client
+        .post(app.url("/sign-out"))
+        .header("HX-Request", "true")
+        .header("X-CSRF-Token", "forged")
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), 403);
     assert_eq!(response.headers()["HX-Retarget"], "#flash");
     assert!(texts(&response.text().await.unwrap(), ".flash-error")[0].contains("Reload the page"));
 }
 
-crate::on_both_backends!(a_server_error_renders_a_500_page_and_an_htmx_flash, a_refused_htmx_request_explains_itself_in_the_flash_area);
+crate::on_both_backends!(
+    a_server_error_renders_a_500_page_and_an_htmx_flash,
+    a_refused_htmx_request_explains_itself_in_the_flash_area
+);

@@ -354,3 +354,20 @@ pub fn location(response: &reqwest::Response) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+/// Runs a statement directly against the test's database (to arrange or break state).
+pub async fn exec_sql(db: &roster::db::Db, sql: &str) {
+    match db {
+        roster::db::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        roster::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+}
+
+/// Reads one number from the test's database.
+pub async fn scalar_i64(db: &roster::db::Db, sql: &str) -> i64 {
+    match db {
+        roster::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}

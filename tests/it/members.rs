@@ -145,9 +145,9 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
     app.set_up().await;
     let org = org_id(&app, ORG_SLUG).await;
     let user_id = add_member(&app, org, "ina@example.com", "Ina", Role::Member).await;
-    roster_test_set_password(&app, user_id, "ina's long password").await;
-    sqlx_exec(
-        &app,
+    set_password(&app, user_id, "ina's long password").await;
+    exec_sql(
+        &app.state.db,
         &format!("UPDATE memberships SET status = 'inactive' WHERE user_id = {user_id}"),
     )
     .await;
@@ -170,21 +170,13 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
     );
 }
 
-async fn roster_test_set_password(app: &TestApp, user_id: i64, password: &str) {
+async fn set_password(app: &TestApp, user_id: i64, password: &str) {
     let hash = roster::domain::password::hash(password);
-    sqlx_exec(
-        app,
+    exec_sql(
+        &app.state.db,
         &format!("UPDATE users SET password_hash = '{hash}' WHERE id = {user_id}"),
     )
     .await;
-}
-
-async fn sqlx_exec(app: &TestApp, sql: &str) {
-    match &app.state.db {
-        db::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-        db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
 }
 
 crate::on_both_backends!(
