@@ -10,6 +10,7 @@ pub enum Action {
     SignedOut,
     SignInFailed,
     TestEmailQueued,
+    OrgSettingsChanged,
 }
 
 impl Action {
@@ -20,6 +21,7 @@ impl Action {
             Action::SignedOut => "session.signed_out",
             Action::SignInFailed => "session.sign_in_failed",
             Action::TestEmailQueued => "email.test_queued",
+            Action::OrgSettingsChanged => "organization.settings_changed",
         }
     }
 }
@@ -68,6 +70,11 @@ impl<'a> Event<'a> {
         self.target_kind = Some(kind);
         self.target_id = id;
         self.target_email = email;
+        self
+    }
+
+    pub fn before(mut self, value: impl Into<String>) -> Self {
+        self.before = Some(value.into());
         self
     }
 
@@ -134,6 +141,8 @@ pub async fn count_failed_sign_ins(
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct StoredEvent {
     pub id: i64,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
     pub at: i64,
     pub org_id: Option<i64>,
     pub actor_user_id: Option<i64>,
@@ -146,7 +155,7 @@ pub struct StoredEvent {
 /// The most recent events, newest first.
 pub async fn recent(db: &Db, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT id, at, org_id, actor_user_id, actor_email, action, target_email, ip \
+        "SELECT id, before_value, after_value, at, org_id, actor_user_id, actor_email, action, target_email, ip \
          FROM audit_events ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)

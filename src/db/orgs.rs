@@ -1,4 +1,5 @@
 use super::{Db, Tx, on_db, on_tx};
+use crate::domain::settings::OrgSettings;
 
 /// An organization and its settings.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -74,4 +75,38 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> sqlx::Result<Vec<OrgLink>> 
     .bind(user_id)
     .fetch_all(pool)
     .await)
+}
+
+const SETTINGS: &str = "name, invitation_lifetime_secs, max_pending_invitations, max_members, \
+                        members_may_invite, allowed_email_domains";
+
+pub async fn settings(db: &Db, org_id: i64) -> sqlx::Result<OrgSettings> {
+    let sql = format!("SELECT {SETTINGS} FROM organizations WHERE id = $1");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).fetch_one(pool).await)
+}
+
+/// The settings as they are inside a transaction, locked against concurrent changes on
+/// PostgreSQL (SQLite's write transaction already excludes other writers).
+pub async fn settings_for_update(tx: &mut Tx, org_id: i64) -> sqlx::Result<OrgSettings> {
+    let lock = if matches!(tx, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {SETTINGS} FROM organizations WHERE id = $1{lock}");
+    on_tx!(tx, conn => sqlx::query_as(&sql).bind(org_id).fetch_one(&mut *conn).await)
+}
+
+pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE organizations SET name = $1, invitation_lifetime_secs = $2, max_pending_invitations = $3, \
+         max_members = $4, members_may_invite = $5, allowed_email_domains = $6 WHERE id = $7",
+    )
+    .bind(&s.name)
+    .bind(s.invitation_lifetime_secs)
+    .bind(s.max_pending_invitations)
+    .bind(s.max_members)
+    .bind(s.members_may_invite)
+    .bind(&s.allowed_email_domains)
+    .bind(org_id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }

@@ -5,6 +5,7 @@ pub mod email;
 pub mod password;
 pub mod permissions;
 pub mod role;
+pub mod settings;
 pub mod token;
 
 pub use email::Email;

@@ -70,7 +70,7 @@ async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Res
     match orgs.first() {
         Some(org) => Ok(Redirect::to(&format!("/orgs/{}/members", org.slug)).into_response()),
         None => {
-            let ctx = PageCtx::load(&state, &current.session, Some(&current.user), None).await?;
+            let ctx = PageCtx::load(&state, &current.session, Some(&current.user)).await?;
             Ok(NoOrganizationPage { ctx }.into_response())
         }
     }
@@ -84,7 +84,7 @@ async fn show_sign_in(
     if CurrentUser::from_session(&state, &session).await?.is_some() {
         return Ok(Redirect::to(safe_next(&q.next).unwrap_or("/")).into_response());
     }
-    let ctx = PageCtx::load(&state, &session, None, None).await?;
+    let ctx = PageCtx::load(&state, &session, None).await?;
     Ok(SignInPage {
         ctx,
         email: q.email,
@@ -162,7 +162,7 @@ async fn refused(
     form: &SignInForm,
     message: String,
 ) -> Result<Response> {
-    let ctx = PageCtx::load(state, session, None, None).await?;
+    let ctx = PageCtx::load(state, session, None).await?;
     let page = SignInPage {
         ctx,
         email: form.email.trim().to_string(),

@@ -82,13 +82,7 @@ async fn list_members(
         db::memberships::list(&state.db, member.org.id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let now = state.clock.now();
     let you = member.current.user.email.clone();
-    let ctx = PageCtx::load(
-        &state,
-        &member.current.session,
-        Some(&member.current.user),
-        Some(&member.org),
-    )
-    .await?;
+    let ctx = PageCtx::for_org(&state, &member, "members").await?;
     Ok(MembersPage {
         ctx,
         org_name: member.org.name.clone(),

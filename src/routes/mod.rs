@@ -5,6 +5,7 @@ pub mod auth;
 pub mod health;
 pub mod members;
 pub mod pages;
+pub mod settings;
 pub mod setup;
 
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(setup::router())
         .merge(auth::router())
         .merge(members::router())
+        .merge(settings::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),

@@ -5,7 +5,9 @@ use askama::Template;
 use axum::http::StatusCode;
 use tower_sessions::Session;
 
+use crate::auth::OrgMember;
 use crate::auth::session::{self, Flash};
+use crate::domain::permissions::{self, Action};
 use crate::db::{self, orgs::Org, orgs::OrgLink, users::User};
 use crate::error::Result;
 use crate::state::AppState;
@@ -25,17 +27,28 @@ pub struct PageCtx {
     pub user: Option<UserBadge>,
     pub orgs: Vec<OrgLink>,
     pub current_org: Option<OrgLink>,
+    /// Which page of the organization's navigation is shown ("members", "settings").
+    pub section: &'static str,
+    pub can_edit_settings: bool,
     pub flashes: Vec<Flash>,
 }
 
 impl PageCtx {
-    /// Context for a page seen by `user` (if signed in), inside `current_org` (if any).
-    pub async fn load(
-        state: &AppState,
-        session: &Session,
-        user: Option<&User>,
-        current_org: Option<&Org>,
-    ) -> Result<PageCtx> {
+    /// Context for a page seen by `user` (if signed in) outside any organization.
+    pub async fn load(state: &AppState, session: &Session, user: Option<&User>) -> Result<PageCtx> {
+        Self::build(state, session, user, None).await
+    }
+
+    /// Context for the `section` page of the member's organization.
+    pub async fn for_org(state: &AppState, member: &OrgMember, section: &'static str) -> Result<PageCtx> {
+        let user = &member.current.user;
+        let mut ctx = Self::build(state, &member.current.session, Some(user), Some(&member.org)).await?;
+        ctx.section = section;
+        ctx.can_edit_settings = permissions::allows(member.role, Action::EditSettings);
+        Ok(ctx)
+    }
+
+    async fn build(state: &AppState, session: &Session, user: Option<&User>, current_org: Option<&Org>) -> Result<PageCtx> {
         let orgs = match user {
             Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
             None => Vec::new(),
@@ -48,10 +61,9 @@ impl PageCtx {
                 is_instance_admin: u.is_instance_admin,
             }),
             orgs,
-            current_org: current_org.map(|o| OrgLink {
-                slug: o.slug.clone(),
-                name: o.name.clone(),
-            }),
+            current_org: current_org.map(|o| OrgLink { slug: o.slug.clone(), name: o.name.clone() }),
+            section: "",
+            can_edit_settings: false,
             flashes: session::take_flashes(session).await?,
         })
     }

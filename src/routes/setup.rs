@@ -63,7 +63,7 @@ async fn show_setup(
     Query(q): Query<TokenQuery>,
 ) -> Result<Response> {
     check_open(&state, &q.token).await?;
-    let ctx = PageCtx::load(&state, &session, None, None).await?;
+    let ctx = PageCtx::load(&state, &session, None).await?;
     Ok(SetupPage {
         ctx,
         token: q.token,
@@ -83,7 +83,7 @@ async fn submit_setup(
     let account = match form.account.parse() {
         Ok(account) => account,
         Err(errors) => {
-            let ctx = PageCtx::load(&state, &session, None, None).await?;
+            let ctx = PageCtx::load(&state, &session, None).await?;
             let typed = FirstAccountForm {
                 password: String::new(),
                 password_confirm: String::new(),

@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 use reqwest::redirect::Policy;
 use roster::clock::Clock;
 use roster::config::{Cli, Config};
+use roster::db;
+use roster::domain::{Email, Role};
 use roster::startup::Application;
 use roster::state::AppState;
 use sqlx::Connection;
@@ -142,6 +144,8 @@ pub const ADMIN_EMAIL: &str = "ada@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 pub const ORG_NAME: &str = "Analytical Engines";
 pub const ORG_SLUG: &str = "analytical-engines";
+/// The password of every account made by `TestApp::add_member`.
+pub const MEMBER_PASSWORD: &str = "member's long password";
 
 /// A running Roster with its own database.
 pub struct TestApp {
@@ -288,6 +292,29 @@ impl TestApp {
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.post_form("/sign-in", &[("email", email), ("password", password)])
             .await
+    }
+
+    /// Adds an active member with `role` to the organization `slug`, with an account
+    /// whose password is `MEMBER_PASSWORD` (arrangement directly in storage).
+    pub async fn add_member(&self, slug: &str, email: &str, name: &str, role: Role) -> i64 {
+        static HASH: OnceLock<String> = OnceLock::new();
+        let hash = HASH.get_or_init(|| roster::domain::password::hash(MEMBER_PASSWORD));
+        let org = db::orgs::find_by_slug(&self.state.db, slug).await.unwrap().expect("organization exists");
+        let now = self.state.clock.now();
+        let mut tx = self.state.db.begin().await.unwrap();
+        let email = Email::parse(email).unwrap();
+        let user_id = db::users::insert(&mut tx, &email, name, hash, false, now).await.unwrap();
+        db::memberships::insert(&mut tx, org.id, user_id, role, None, now).await.unwrap();
+        tx.commit().await.unwrap();
+        user_id
+    }
+
+    /// A new browser signed in as a member added with `add_member`.
+    pub async fn browser_for(&self, email: &str) -> TestApp {
+        let browser = self.new_browser();
+        let response = browser.sign_in(email, MEMBER_PASSWORD).await;
+        assert_eq!(response.status(), 303, "{email} signs in");
+        browser
     }
 
     /// A second client with its own cookies, as another browser would be.

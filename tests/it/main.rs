@@ -9,5 +9,6 @@ mod email;
 mod health;
 mod members;
 mod security;
+mod settings;
 mod setup;
 mod sign_in;

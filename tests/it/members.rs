@@ -2,42 +2,12 @@ use crate::helpers::*;
 use roster::db;
 use roster::domain::{Email, Role};
 
-/// Adds an account with a membership directly in storage (arrangement, not under test).
-async fn add_member(app: &TestApp, org_id: i64, email: &str, name: &str, role: Role) -> i64 {
-    let now = app.state.clock.now();
-    let mut tx = app.state.db.begin().await.unwrap();
-    let user_id = db::users::insert(
-        &mut tx,
-        &Email::parse(email).unwrap(),
-        name,
-        "not-a-hash",
-        false,
-        now,
-    )
-    .await
-    .unwrap();
-    db::memberships::insert(&mut tx, org_id, user_id, role, None, now)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    user_id
-}
-
-async fn org_id(app: &TestApp, slug: &str) -> i64 {
-    db::orgs::find_by_slug(&app.state.db, slug)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 async fn members_page_lists_each_member_with_role_status_and_joined(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
     app.set_up().await;
-    let org = org_id(&app, ORG_SLUG).await;
-    add_member(&app, org, "Bea@Example.com", "Bea Admin", Role::Admin).await;
+    app.add_member(ORG_SLUG, "Bea@Example.com", "Bea Admin", Role::Admin).await;
 
     let (status, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
 
@@ -64,11 +34,8 @@ async fn members_page_paginates(backend: Backend) {
         return;
     };
     app.set_up().await;
-    let org = org_id(&app, ORG_SLUG).await;
     for n in 0..55 {
-        add_member(
-            &app,
-            org,
+        app.add_member(ORG_SLUG,
             &format!("person{n:02}@example.com"),
             &format!("Person {n}"),
             Role::Member,
@@ -143,9 +110,7 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
         return;
     };
     app.set_up().await;
-    let org = org_id(&app, ORG_SLUG).await;
-    let user_id = add_member(&app, org, "ina@example.com", "Ina", Role::Member).await;
-    set_password(&app, user_id, "ina's long password").await;
+    let user_id = app.add_member(ORG_SLUG, "ina@example.com", "Ina", Role::Member).await;
     exec_sql(
         &app.state.db,
         &format!("UPDATE memberships SET status = 'inactive' WHERE user_id = {user_id}"),
@@ -153,9 +118,7 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
     .await;
     let ina = app.new_browser();
     assert_eq!(
-        ina.sign_in("ina@example.com", "ina's long password")
-            .await
-            .status(),
+        ina.sign_in("ina@example.com", MEMBER_PASSWORD).await.status(),
         303
     );
 
@@ -168,15 +131,6 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
             .iter()
             .any(|t| t.contains("not in any organization"))
     );
-}
-
-async fn set_password(app: &TestApp, user_id: i64, password: &str) {
-    let hash = roster::domain::password::hash(password);
-    exec_sql(
-        &app.state.db,
-        &format!("UPDATE users SET password_hash = '{hash}' WHERE id = {user_id}"),
-    )
-    .await;
 }
 
 crate::on_both_backends!(
