@@ -8,6 +8,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod first_run;
+pub mod invitations;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -11,6 +11,11 @@ pub enum Action {
     SignInFailed,
     TestEmailQueued,
     OrgSettingsChanged,
+    InvitationCreated,
+    InvitationLinkShown,
+    InvitationAccepted,
+    InvitationDeclined,
+    UserSignedUp,
 }
 
 impl Action {
@@ -22,6 +27,11 @@ impl Action {
             Action::SignInFailed => "session.sign_in_failed",
             Action::TestEmailQueued => "email.test_queued",
             Action::OrgSettingsChanged => "organization.settings_changed",
+            Action::InvitationCreated => "invitation.created",
+            Action::InvitationLinkShown => "invitation.link_shown",
+            Action::InvitationAccepted => "invitation.accepted",
+            Action::InvitationDeclined => "invitation.declined",
+            Action::UserSignedUp => "user.signed_up",
         }
     }
 }

@@ -71,3 +71,36 @@ pub async fn list(db: &Db, org_id: i64, limit: i64, offset: i64) -> sqlx::Result
     .fetch_all(pool)
     .await)
 }
+
+/// Members (any status) in a transaction, for limits.
+pub async fn count_in(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&mut *conn)
+        .await)
+}
+
+/// Which of `emails` (normalized) already belong to members of the organization.
+pub async fn member_emails(
+    tx: &mut Tx,
+    org_id: i64,
+    emails: &[String],
+) -> sqlx::Result<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in emails.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "SELECT u.email_normalized FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.org_id = $1 AND u.email_normalized IN ({})",
+            super::placeholders(2, chunk.len())
+        );
+        let rows: Vec<String> = on_tx!(tx, conn => {
+            let mut query = sqlx::query_scalar(&sql).bind(org_id);
+            for email in chunk {
+                query = query.bind(email);
+            }
+            query.fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}

@@ -3,6 +3,7 @@
 //! once per backend. Branch explicitly only where the dialects differ.
 
 pub mod audit;
+pub mod invitations;
 pub mod memberships;
 pub mod orgs;
 pub mod outbox;
@@ -129,3 +130,14 @@ pub fn is_sqlite_url(url: &str) -> bool {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
+
+/// `$first, $first+1, …` for an IN list of `n` values (portable across both backends).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many values one IN list carries, well under either backend's parameter limit.
+pub const IN_CHUNK: usize = 500;

@@ -88,7 +88,11 @@ pub async fn settings(db: &Db, org_id: i64) -> sqlx::Result<OrgSettings> {
 /// The settings as they are inside a transaction, locked against concurrent changes on
 /// PostgreSQL (SQLite's write transaction already excludes other writers).
 pub async fn settings_for_update(tx: &mut Tx, org_id: i64) -> sqlx::Result<OrgSettings> {
-    let lock = if matches!(tx, Tx::Postgres(_)) { " FOR UPDATE" } else { "" };
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
     let sql = format!("SELECT {SETTINGS} FROM organizations WHERE id = $1{lock}");
     on_tx!(tx, conn => sqlx::query_as(&sql).bind(org_id).fetch_one(&mut *conn).await)
 }

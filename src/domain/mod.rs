@@ -2,6 +2,7 @@
 //! permission table.
 
 pub mod email;
+pub mod invitation;
 pub mod password;
 pub mod permissions;
 pub mod role;

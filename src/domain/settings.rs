@@ -75,20 +75,33 @@ impl SettingsForm {
 
     pub fn parse(&self) -> Result<OrgSettings, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = required_text(&self.name, "a name", 100).map_err(|m| errors.add("name", m)).ok();
-        let lifetime = self.lifetime().map_err(|m| errors.add("lifetime_value", m)).ok();
-        let max_pending = limit(&self.max_pending_invitations).map_err(|m| errors.add("max_pending_invitations", m)).ok();
-        let max_members = limit(&self.max_members).map_err(|m| errors.add("max_members", m)).ok();
-        let domains = domains(&self.allowed_email_domains).map_err(|m| errors.add("allowed_email_domains", m)).ok();
+        let name = required_text(&self.name, "a name", 100)
+            .map_err(|m| errors.add("name", m))
+            .ok();
+        let lifetime = self
+            .lifetime()
+            .map_err(|m| errors.add("lifetime_value", m))
+            .ok();
+        let max_pending = limit(&self.max_pending_invitations)
+            .map_err(|m| errors.add("max_pending_invitations", m))
+            .ok();
+        let max_members = limit(&self.max_members)
+            .map_err(|m| errors.add("max_members", m))
+            .ok();
+        let domains = domains(&self.allowed_email_domains)
+            .map_err(|m| errors.add("allowed_email_domains", m))
+            .ok();
         match (name, lifetime, max_pending, max_members, domains) {
-            (Some(name), Some(lifetime), Some(max_pending), Some(max_members), Some(domains)) => Ok(OrgSettings {
-                name,
-                invitation_lifetime_secs: lifetime,
-                max_pending_invitations: max_pending,
-                max_members,
-                members_may_invite: self.members_may_invite.is_some(),
-                allowed_email_domains: domains.join(" "),
-            }),
+            (Some(name), Some(lifetime), Some(max_pending), Some(max_members), Some(domains)) => {
+                Ok(OrgSettings {
+                    name,
+                    invitation_lifetime_secs: lifetime,
+                    max_pending_invitations: max_pending,
+                    max_members,
+                    members_may_invite: self.members_may_invite.is_some(),
+                    allowed_email_domains: domains.join(" "),
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -99,7 +112,11 @@ impl SettingsForm {
             "days" => DAY,
             _ => return Err("Choose hours or days.".into()),
         };
-        let value: i64 = self.lifetime_value.trim().parse().map_err(|_| "Enter a whole number.".to_string())?;
+        let value: i64 = self
+            .lifetime_value
+            .trim()
+            .parse()
+            .map_err(|_| "Enter a whole number.".to_string())?;
         let secs = value.saturating_mul(unit);
         if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&secs) {
             return Err("Use between 1 hour and 30 days.".into());
@@ -109,8 +126,14 @@ impl SettingsForm {
 }
 
 fn limit(input: &str) -> Result<i64, String> {
-    let cleaned: String = input.trim().chars().filter(|c| *c != ',' && *c != '_' && *c != ' ').collect();
-    let value: i64 = cleaned.parse().map_err(|_| "Enter a whole number.".to_string())?;
+    let cleaned: String = input
+        .trim()
+        .chars()
+        .filter(|c| *c != ',' && *c != '_' && *c != ' ')
+        .collect();
+    let value: i64 = cleaned
+        .parse()
+        .map_err(|_| "Enter a whole number.".to_string())?;
     if !(1..=MAX_LIMIT).contains(&value) {
         return Err("Use a number from 1 to 1,000,000.".into());
     }
@@ -120,7 +143,10 @@ fn limit(input: &str) -> Result<i64, String> {
 /// Parses domains separated by commas, spaces or new lines; `@` prefixes are dropped.
 fn domains(input: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    for raw in input.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()) {
+    for raw in input
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
         let domain = raw.trim_start_matches('@').to_lowercase();
         let valid = matches!(url::Host::parse(&domain), Ok(url::Host::Domain(ref d)) if d == &domain)
             && domain.contains('.')
@@ -161,37 +187,76 @@ mod tests {
         assert_eq!(settings.invitation_lifetime_secs, 3 * DAY);
         assert_eq!(settings.max_members, 1_000);
         assert!(settings.members_may_invite);
-        assert_eq!(settings.allowed_domains(), vec!["example.com", "corp.example.org"]);
-        assert_eq!(SettingsForm::from_settings(&settings).parse().unwrap(), settings);
+        assert_eq!(
+            settings.allowed_domains(),
+            vec!["example.com", "corp.example.org"]
+        );
+        assert_eq!(
+            SettingsForm::from_settings(&settings).parse().unwrap(),
+            settings
+        );
     }
 
     #[test]
     fn lifetime_stays_between_an_hour_and_thirty_days() {
-        for (value, unit, ok) in [("1", "hours", true), ("30", "days", true), ("31", "days", false), ("0", "hours", false), ("x", "days", false), ("2", "weeks", false)] {
-            let f = SettingsForm { lifetime_value: value.into(), lifetime_unit: unit.into(), ..form() };
+        for (value, unit, ok) in [
+            ("1", "hours", true),
+            ("30", "days", true),
+            ("31", "days", false),
+            ("0", "hours", false),
+            ("x", "days", false),
+            ("2", "weeks", false),
+        ] {
+            let f = SettingsForm {
+                lifetime_value: value.into(),
+                lifetime_unit: unit.into(),
+                ..form()
+            };
             assert_eq!(f.parse().is_ok(), ok, "{value} {unit}");
         }
     }
 
     #[test]
     fn limits_stay_between_one_and_a_million() {
-        for (value, ok) in [("1", true), ("1000000", true), ("0", false), ("1000001", false), ("-5", false), ("many", false)] {
-            let f = SettingsForm { max_pending_invitations: value.into(), ..form() };
+        for (value, ok) in [
+            ("1", true),
+            ("1000000", true),
+            ("0", false),
+            ("1000001", false),
+            ("-5", false),
+            ("many", false),
+        ] {
+            let f = SettingsForm {
+                max_pending_invitations: value.into(),
+                ..form()
+            };
             assert_eq!(f.parse().is_ok(), ok, "{value}");
         }
     }
 
     #[test]
     fn bad_domains_are_named() {
-        let f = SettingsForm { allowed_email_domains: "example.com bad_domain!".into(), ..form() };
-        assert_eq!(f.parse().unwrap_err().get("allowed_email_domains"), Some("“bad_domain!” is not a domain, like example.com."));
-        let f = SettingsForm { allowed_email_domains: "localhost".into(), ..form() };
+        let f = SettingsForm {
+            allowed_email_domains: "example.com bad_domain!".into(),
+            ..form()
+        };
+        assert_eq!(
+            f.parse().unwrap_err().get("allowed_email_domains"),
+            Some("“bad_domain!” is not a domain, like example.com.")
+        );
+        let f = SettingsForm {
+            allowed_email_domains: "localhost".into(),
+            ..form()
+        };
         assert!(f.parse().is_err());
     }
 
     #[test]
     fn no_domains_allows_any() {
-        let f = SettingsForm { allowed_email_domains: "  ".into(), ..form() };
+        let f = SettingsForm {
+            allowed_email_domains: "  ".into(),
+            ..form()
+        };
         let s = f.parse().unwrap();
         assert!(s.allows_domain("anything.example"));
         assert!(!form().parse().unwrap().allows_domain("other.example"));

@@ -68,3 +68,60 @@ impl Email for Test {
         self.render_parts()
     }
 }
+
+/// Invites someone to an organization.
+pub struct Invitation {
+    pub to: String,
+    pub org_name: String,
+    pub inviter_name: String,
+    pub role: &'static str,
+    pub link: String,
+    pub expires: String,
+}
+email_templates!(
+    Invitation,
+    "emails/invitation.txt",
+    "emails/invitation.html"
+);
+
+impl Email for Invitation {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!(
+            "{} invited you to {} on Roster",
+            self.inviter_name, self.org_name
+        )
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells the inviter that their invitation was accepted.
+pub struct InvitationAccepted {
+    pub to: String,
+    pub inviter_name: String,
+    pub invitee: String,
+    pub org_name: String,
+    pub role: &'static str,
+    pub members_url: String,
+}
+email_templates!(
+    InvitationAccepted,
+    "emails/invitation_accepted.txt",
+    "emails/invitation_accepted.html"
+);
+
+impl Email for InvitationAccepted {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("{} joined {}", self.invitee, self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod invitations;
 pub mod members;
 pub mod pages;
 pub mod settings;
@@ -54,6 +55,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(auth::router())
         .merge(members::router())
         .merge(settings::router())
+        .merge(invitations::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),

@@ -7,8 +7,8 @@ use tower_sessions::Session;
 
 use crate::auth::OrgMember;
 use crate::auth::session::{self, Flash};
-use crate::domain::permissions::{self, Action};
 use crate::db::{self, orgs::Org, orgs::OrgLink, users::User};
+use crate::domain::permissions::{self, Action};
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -40,15 +40,30 @@ impl PageCtx {
     }
 
     /// Context for the `section` page of the member's organization.
-    pub async fn for_org(state: &AppState, member: &OrgMember, section: &'static str) -> Result<PageCtx> {
+    pub async fn for_org(
+        state: &AppState,
+        member: &OrgMember,
+        section: &'static str,
+    ) -> Result<PageCtx> {
         let user = &member.current.user;
-        let mut ctx = Self::build(state, &member.current.session, Some(user), Some(&member.org)).await?;
+        let mut ctx = Self::build(
+            state,
+            &member.current.session,
+            Some(user),
+            Some(&member.org),
+        )
+        .await?;
         ctx.section = section;
         ctx.can_edit_settings = permissions::allows(member.role, Action::EditSettings);
         Ok(ctx)
     }
 
-    async fn build(state: &AppState, session: &Session, user: Option<&User>, current_org: Option<&Org>) -> Result<PageCtx> {
+    async fn build(
+        state: &AppState,
+        session: &Session,
+        user: Option<&User>,
+        current_org: Option<&Org>,
+    ) -> Result<PageCtx> {
         let orgs = match user {
             Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
             None => Vec::new(),
@@ -61,7 +76,10 @@ impl PageCtx {
                 is_instance_admin: u.is_instance_admin,
             }),
             orgs,
-            current_org: current_org.map(|o| OrgLink { slug: o.slug.clone(), name: o.name.clone() }),
+            current_org: current_org.map(|o| OrgLink {
+                slug: o.slug.clone(),
+                name: o.name.clone(),
+            }),
             section: "",
             can_edit_settings: false,
             flashes: session::take_flashes(session).await?,

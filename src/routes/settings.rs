@@ -10,14 +10,17 @@ use axum::{Form, Router, routing::get};
 use super::pages::PageCtx;
 use crate::auth::{OrgMember, session};
 use crate::db::{self, audit};
+use crate::domain::FieldErrors;
 use crate::domain::permissions::{self, Action};
 use crate::domain::settings::{OrgSettings, SettingsForm};
-use crate::domain::FieldErrors;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/orgs/{slug}/settings", get(show_settings).post(update_settings))
+    Router::new().route(
+        "/orgs/{slug}/settings",
+        get(show_settings).post(update_settings),
+    )
 }
 
 #[derive(Template, WebTemplate)]
@@ -48,13 +51,22 @@ async fn show_settings(State(state): State<AppState>, member: OrgMember) -> Resu
     })
 }
 
-async fn update_settings(State(state): State<AppState>, member: OrgMember, Form(form): Form<SettingsForm>) -> Result<Response> {
+async fn update_settings(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Form(form): Form<SettingsForm>,
+) -> Result<Response> {
     require_owner(&member)?;
     let settings = match form.parse() {
         Ok(settings) => settings,
         Err(errors) => {
             let ctx = PageCtx::for_org(&state, &member, "settings").await?;
-            let page = SettingsPage { ctx, slug: member.org.slug.clone(), form, errors };
+            let page = SettingsPage {
+                ctx,
+                slug: member.org.slug.clone(),
+                form,
+                errors,
+            };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
     };
@@ -73,21 +85,31 @@ async fn update_settings(State(state): State<AppState>, member: OrgMember, Form(
         audit::record(&mut tx, &event, now).await?;
     }
     tx.commit().await?;
-    let message = if before == settings { "Nothing to save: the settings are unchanged." } else { "Settings saved." };
+    let message = if before == settings {
+        "Nothing to save: the settings are unchanged."
+    } else {
+        "Settings saved."
+    };
     session::flash(&member.current.session, "success", message).await?;
     Ok(Redirect::to(&format!("/orgs/{}/settings", member.org.slug)).into_response())
 }
 
 /// The fields that differ, before and after, as JSON objects for the audit trail.
 fn changed_fields(before: &OrgSettings, after: &OrgSettings) -> (String, String) {
-    let (serde_json::Value::Object(old), serde_json::Value::Object(new)) =
-        (serde_json::to_value(before).unwrap_or_default(), serde_json::to_value(after).unwrap_or_default())
-    else {
+    let (serde_json::Value::Object(old), serde_json::Value::Object(new)) = (
+        serde_json::to_value(before).unwrap_or_default(),
+        serde_json::to_value(after).unwrap_or_default(),
+    ) else {
         return (String::new(), String::new());
     };
     let keys: Vec<&String> = old.keys().filter(|k| old.get(*k) != new.get(*k)).collect();
     let pick = |map: &serde_json::Map<String, serde_json::Value>| {
-        serde_json::Value::Object(keys.iter().map(|k| ((*k).clone(), map[*k].clone())).collect()).to_string()
+        serde_json::Value::Object(
+            keys.iter()
+                .map(|k| ((*k).clone(), map[*k].clone()))
+                .collect(),
+        )
+        .to_string()
     };
     (pick(&old), pick(&new))
 }

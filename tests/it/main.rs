@@ -7,6 +7,7 @@ mod smtp_sink;
 mod cli;
 mod email;
 mod health;
+mod invitations;
 mod members;
 mod security;
 mod settings;

@@ -117,17 +117,25 @@ impl SmtpSink {
 
     /// Waits for the first message to `address`.
     pub async fn wait_for_mail_to(&self, address: &str) -> Received {
+        self.wait_for_match(address, |m| {
+            m.to.iter().any(|t| t.eq_ignore_ascii_case(address))
+        })
+        .await
+    }
+
+    /// Waits for the first message with this subject.
+    pub async fn wait_for_subject(&self, subject: &str) -> Received {
+        self.wait_for_match(subject, |m| m.subject == subject).await
+    }
+
+    async fn wait_for_match(&self, what: &str, matches: impl Fn(&Received) -> bool) -> Received {
         for _ in 0..300 {
-            if let Some(m) = self
-                .received()
-                .into_iter()
-                .find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
-            {
+            if let Some(m) = self.received().into_iter().find(&matches) {
                 return m;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no email to {address}; received {:?}", self.received());
+        panic!("no email matching {what}; received {:?}", self.received());
     }
 }
 

@@ -1,0 +1,202 @@
+use super::{Db, IN_CHUNK, Tx, on_db, on_tx, placeholders};
+use crate::domain::invitation::Status;
+use crate::domain::{Email, Role};
+
+/// A new invitation's fields.
+pub struct NewInvitation<'a> {
+    pub org_id: i64,
+    pub email: &'a Email,
+    pub role: Role,
+    pub invited_by: i64,
+    pub token_hash: &'a str,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+pub async fn insert(tx: &mut Tx, n: &NewInvitation<'_>) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "INSERT INTO invitations (org_id, email, email_normalized, role, invited_by, created_at, expires_at, \
+         last_sent_at, token_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8) RETURNING id",
+    )
+    .bind(n.org_id)
+    .bind(n.email.as_str())
+    .bind(n.email.normalized())
+    .bind(n.role.as_str())
+    .bind(n.invited_by)
+    .bind(n.now)
+    .bind(n.expires_at)
+    .bind(n.token_hash)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+/// Gives an open invitation a new token and expiry (a resend, or a new invitation in
+/// place of an expired one); the old link stops working.
+pub async fn renew(tx: &mut Tx, id: i64, n: &NewInvitation<'_>) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE invitations SET role = $1, invited_by = $2, token_hash = $3, expires_at = $4, last_sent_at = $5, \
+         send_count = send_count + 1, outbox_id = NULL WHERE id = $6 AND state = 'pending'",
+    )
+    .bind(n.role.as_str())
+    .bind(n.invited_by)
+    .bind(n.token_hash)
+    .bind(n.expires_at)
+    .bind(n.now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_outbox(tx: &mut Tx, id: i64, outbox_id: Option<i64>) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE invitations SET outbox_id = $1 WHERE id = $2")
+        .bind(outbox_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Ends a pending invitation (accepted, declined or revoked); false if it was not pending.
+pub async fn finish(tx: &mut Tx, id: i64, state: Status, now: i64) -> sqlx::Result<bool> {
+    let affected = on_tx!(tx, conn => sqlx::query(
+        "UPDATE invitations SET state = $1, ended_at = $2 WHERE id = $3 AND state = 'pending'",
+    )
+    .bind(state.as_str())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(affected == 1)
+}
+
+/// An open invitation for one of the requested addresses.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Open {
+    pub id: i64,
+    pub email_normalized: String,
+    pub expires_at: i64,
+}
+
+/// The open (pending, possibly expired) invitations of an organization for `emails`
+/// (normalized).
+pub async fn open_for_emails(
+    tx: &mut Tx,
+    org_id: i64,
+    emails: &[String],
+) -> sqlx::Result<Vec<Open>> {
+    let mut found = Vec::new();
+    for chunk in emails.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT id, email_normalized, expires_at FROM invitations \
+             WHERE org_id = $1 AND state = 'pending' AND email_normalized IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let rows: Vec<Open> = on_tx!(tx, conn => {
+            let mut query = sqlx::query_as(&sql).bind(org_id);
+            for email in chunk {
+                query = query.bind(email);
+            }
+            query.fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Invitations that are pending and not expired at `now`.
+pub async fn count_pending(tx: &mut Tx, org_id: i64, now: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND state = 'pending' AND expires_at > $2",
+    )
+    .bind(org_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+/// An invitation with what its landing page shows.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Details {
+    pub id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    pub org_slug: String,
+    pub email: String,
+    pub email_normalized: String,
+    pub role: String,
+    pub state: String,
+    pub expires_at: i64,
+    pub invited_by: Option<i64>,
+    pub inviter_name: Option<String>,
+    pub inviter_email: Option<String>,
+}
+
+pub async fn find_by_token_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Details>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT i.id, i.org_id, o.name AS org_name, o.slug AS org_slug, i.email, i.email_normalized, i.role, \
+         i.state, i.expires_at, i.invited_by, u.name AS inviter_name, u.email AS inviter_email \
+         FROM invitations i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
+         WHERE i.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(pool)
+    .await)
+}
+
+/// One row of the Invitations page, with the delivery state of its latest email.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Row {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub state: String,
+    pub created_at: i64,
+    pub last_sent_at: i64,
+    pub expires_at: i64,
+    pub inviter_name: Option<String>,
+    pub outbox_id: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub gave_up_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+fn status_condition(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "i.state = 'pending' AND i.expires_at > $2",
+        Status::Expired => "i.state = 'pending' AND i.expires_at <= $2",
+        Status::Accepted => "i.state = 'accepted' AND $2 = $2",
+        Status::Declined => "i.state = 'declined' AND $2 = $2",
+        Status::Revoked => "i.state = 'revoked' AND $2 = $2",
+    }
+}
+
+/// A page of an organization's invitations in one status, newest first.
+pub async fn list(
+    db: &Db,
+    org_id: i64,
+    status: Status,
+    now: i64,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Row>> {
+    let sql = format!(
+        "SELECT i.id, i.email, i.role, i.state, i.created_at, i.last_sent_at, i.expires_at, u.name AS inviter_name, \
+         i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
+         FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
+         WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
+        status_condition(status)
+    );
+    on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).bind(now).bind(limit).bind(offset).fetch_all(pool).await)
+}
+
+pub async fn count(db: &Db, org_id: i64, status: Status, now: i64) -> sqlx::Result<i64> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM invitations i WHERE i.org_id = $1 AND {}",
+        status_condition(status)
+    );
+    on_db!(db, pool => sqlx::query_scalar(&sql).bind(org_id).bind(now).fetch_one(pool).await)
+}

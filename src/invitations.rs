@@ -1,0 +1,305 @@
+//! Inviting people and accepting invitations: the rules that need storage, each change
+//! in one transaction with its audit events and emails.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::db::{self, Tx, audit, invitations::NewInvitation};
+use crate::domain::invitation::{Outcome, Status};
+use crate::domain::permissions::{self, Action};
+use crate::domain::settings::OrgSettings;
+use crate::domain::{Email, Role, token};
+use crate::email::messages;
+use crate::state::AppState;
+
+/// One address someone asked to invite, with a role.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub raw: String,
+    pub role: Role,
+}
+
+/// What will happen to one requested address.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub raw: String,
+    pub email: Option<Email>,
+    pub role: Role,
+    pub outcome: Outcome,
+    /// An expired invitation to the same address that a new one replaces.
+    replaces: Option<i64>,
+}
+
+/// A plan for a list of requests, and how many more invitations fit.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub rows: Vec<Planned>,
+    pub room_before: i64,
+}
+
+impl Plan {
+    pub fn invites(&self) -> usize {
+        self.rows.iter().filter(|r| r.outcome.is_invite()).count()
+    }
+
+    pub fn all_invite(&self) -> bool {
+        self.rows.iter().all(|r| r.outcome.is_invite())
+    }
+}
+
+/// Who is inviting.
+pub struct Inviter<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub role: Role,
+    pub actor: &'a audit::Actor,
+}
+
+/// Decides, inside `tx`, what inviting each request would do: the permission table, the
+/// organization's domains and limits, existing members and invitations, duplicates.
+pub async fn plan(
+    tx: &mut Tx,
+    org_id: i64,
+    settings: &OrgSettings,
+    inviter_role: Role,
+    requests: &[Request],
+    now: i64,
+) -> sqlx::Result<Plan> {
+    let parsed: Vec<Option<Email>> = requests.iter().map(|r| Email::parse(&r.raw).ok()).collect();
+    let normalized: Vec<String> = parsed
+        .iter()
+        .flatten()
+        .map(|e| e.normalized().to_string())
+        .collect();
+    let members: HashSet<String> = db::memberships::member_emails(tx, org_id, &normalized)
+        .await?
+        .into_iter()
+        .collect();
+    let open: HashMap<String, db::invitations::Open> =
+        db::invitations::open_for_emails(tx, org_id, &normalized)
+            .await?
+            .into_iter()
+            .map(|o| (o.email_normalized.clone(), o))
+            .collect();
+    let pending = db::invitations::count_pending(tx, org_id, now).await?;
+    let member_count = db::memberships::count_in(tx, org_id).await?;
+    let room_before = (settings.max_pending_invitations - pending)
+        .min(settings.max_members - member_count - pending)
+        .max(0);
+    let mut room = room_before;
+    let mut seen = HashSet::new();
+    let mut rows = Vec::with_capacity(requests.len());
+    for (request, email) in requests.iter().zip(parsed) {
+        let mut replaces = None;
+        let outcome = match &email {
+            None => Outcome::Invalid(Email::parse(&request.raw).err().unwrap_or("not an address")),
+            Some(e) if !seen.insert(e.normalized().to_string()) => Outcome::Duplicate,
+            Some(_)
+                if !permissions::allows(
+                    inviter_role,
+                    Action::Invite {
+                        role: request.role,
+                        members_may_invite: settings.members_may_invite,
+                    },
+                ) =>
+            {
+                Outcome::RoleNotAllowed(request.role)
+            }
+            Some(e) if !settings.allows_domain(e.domain()) => Outcome::DomainNotAllowed,
+            Some(e) if members.contains(e.normalized()) => Outcome::AlreadyMember,
+            Some(e) => match open.get(e.normalized()) {
+                Some(o) if o.expires_at > now => Outcome::AlreadyInvited,
+                existing => {
+                    replaces = existing.map(|o| o.id);
+                    if room > 0 {
+                        room -= 1;
+                        Outcome::Invite
+                    } else {
+                        Outcome::OverLimit
+                    }
+                }
+            },
+        };
+        rows.push(Planned {
+            raw: request.raw.clone(),
+            email,
+            role: request.role,
+            outcome,
+            replaces,
+        });
+    }
+    Ok(Plan { rows, room_before })
+}
+
+/// An invitation that was created, with its link (shown once when email is off).
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub email: String,
+    pub link: String,
+}
+
+/// Creates an invitation for every `Invite` row of `plan` in `tx`: token, expiry, audit
+/// event and email (or, without SMTP, an audit event saying the link was shown).
+pub async fn create(
+    state: &AppState,
+    tx: &mut Tx,
+    org: &db::orgs::Org,
+    settings: &OrgSettings,
+    inviter: &Inviter<'_>,
+    plan: &Plan,
+    now: i64,
+) -> anyhow::Result<Vec<Created>> {
+    let mut created = Vec::with_capacity(plan.invites());
+    let expires_at = now + settings.invitation_lifetime_secs;
+    for row in plan.rows.iter().filter(|r| r.outcome.is_invite()) {
+        let email = row.email.as_ref().expect("an invite row has an address");
+        let (link_token, token_hash) = token::generate();
+        let new = NewInvitation {
+            org_id: org.id,
+            email,
+            role: row.role,
+            invited_by: inviter.user_id,
+            token_hash: &token_hash,
+            now,
+            expires_at,
+        };
+        let id = match row.replaces {
+            Some(id) => {
+                db::invitations::renew(tx, id, &new).await?;
+                id
+            }
+            None => db::invitations::insert(tx, &new).await?,
+        };
+        let link = format!("{}/invitations/{link_token}", state.public_url());
+        let message = messages::Invitation {
+            to: email.to_string(),
+            org_name: org.name.clone(),
+            inviter_name: inviter.name.to_string(),
+            role: row.role.label(),
+            link: link.clone(),
+            expires: crate::clock::exact(expires_at),
+        };
+        let outbox_id = state.mailer.queue(tx, &message, now).await?;
+        db::invitations::set_outbox(tx, id, outbox_id).await?;
+        let event = audit::Event::new(audit::Action::InvitationCreated, inviter.actor)
+            .in_org(org.id)
+            .target("invitation", Some(id), Some(email.normalized()))
+            .after(row.role.as_str());
+        audit::record(tx, &event, now).await?;
+        if outbox_id.is_none() {
+            let shown = audit::Event::new(audit::Action::InvitationLinkShown, inviter.actor)
+                .in_org(org.id)
+                .target("invitation", Some(id), Some(email.normalized()));
+            audit::record(tx, &shown, now).await?;
+        }
+        created.push(Created {
+            email: email.to_string(),
+            link,
+        });
+    }
+    Ok(created)
+}
+
+/// Why an invitation cannot be accepted or declined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    Expired,
+    Revoked,
+    Used,
+    Unknown,
+}
+
+/// The invitation behind a link, if it is still open.
+pub async fn open_by_token(
+    state: &AppState,
+    link_token: &str,
+) -> sqlx::Result<Result<db::invitations::Details, Closed>> {
+    let Some(details) =
+        db::invitations::find_by_token_hash(&state.db, &token::hash(link_token)).await?
+    else {
+        return Ok(Err(Closed::Unknown));
+    };
+    Ok(
+        match Status::of(&details.state, details.expires_at, state.clock.now()) {
+            Status::Pending => Ok(details),
+            Status::Expired => Err(Closed::Expired),
+            Status::Revoked => Err(Closed::Revoked),
+            Status::Accepted | Status::Declined => Err(Closed::Used),
+        },
+    )
+}
+
+/// Makes `user_id` a member with the invited role; tells the inviter. False when the
+/// invitation was used meanwhile or the user is already a member.
+pub async fn accept(
+    state: &AppState,
+    tx: &mut Tx,
+    invitation: &db::invitations::Details,
+    user_id: i64,
+    actor: &audit::Actor,
+    now: i64,
+) -> anyhow::Result<bool> {
+    if !db::invitations::finish(tx, invitation.id, Status::Accepted, now).await? {
+        return Ok(false);
+    }
+    let role: Role = invitation.role.parse().map_err(anyhow::Error::msg)?;
+    match db::memberships::insert(
+        tx,
+        invitation.org_id,
+        user_id,
+        role,
+        invitation.invited_by,
+        now,
+    )
+    .await
+    {
+        Ok(_) => {}
+        Err(e) if db::is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let event = audit::Event::new(audit::Action::InvitationAccepted, actor)
+        .in_org(invitation.org_id)
+        .target(
+            "invitation",
+            Some(invitation.id),
+            Some(&invitation.email_normalized),
+        )
+        .after(role.as_str());
+    audit::record(tx, &event, now).await?;
+    if let (Some(to), Some(name)) = (&invitation.inviter_email, &invitation.inviter_name) {
+        let notice = messages::InvitationAccepted {
+            to: to.clone(),
+            inviter_name: name.clone(),
+            invitee: invitation.email.clone(),
+            org_name: invitation.org_name.clone(),
+            role: role.label(),
+            members_url: format!(
+                "{}/orgs/{}/members",
+                state.public_url(),
+                invitation.org_slug
+            ),
+        };
+        state.mailer.queue(tx, &notice, now).await?;
+    }
+    Ok(true)
+}
+
+/// Declines an open invitation.
+pub async fn decline(
+    tx: &mut Tx,
+    invitation: &db::invitations::Details,
+    actor: &audit::Actor,
+    now: i64,
+) -> anyhow::Result<bool> {
+    if !db::invitations::finish(tx, invitation.id, Status::Declined, now).await? {
+        return Ok(false);
+    }
+    let event = audit::Event::new(audit::Action::InvitationDeclined, actor)
+        .in_org(invitation.org_id)
+        .target(
+            "invitation",
+            Some(invitation.id),
+            Some(&invitation.email_normalized),
+        );
+    audit::record(tx, &event, now).await?;
+    Ok(true)
+}

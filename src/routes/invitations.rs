@@ -1,0 +1,670 @@
+//! The Invitations page (invite, list) and the invitation landing page (accept, decline).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::pages::PageCtx;
+use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
+use crate::clock;
+use crate::db::{self, audit, invitations::Row};
+use crate::domain::invitation::{Outcome, Status, split_addresses};
+use crate::domain::permissions;
+use crate::domain::{Email, FieldErrors, Role, password, required_text};
+use crate::error::{AppError, Result};
+use crate::invitations::{self as invite, Closed, Inviter, Request};
+use crate::state::AppState;
+
+pub const PAGE_SIZE: i64 = 50;
+/// Addresses accepted at once in the form (larger lists go through a CSV file).
+pub const MAX_TYPED: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/orgs/{slug}/invitations",
+            get(list_invitations).post(create_invitations),
+        )
+        .route("/invitations/{token}", get(show_invitation))
+        .route("/invitations/{token}/accept", post(accept_invitation))
+        .route("/invitations/{token}/decline", post(decline_invitation))
+}
+
+/// One invitation as the table shows it.
+struct InvitationView {
+    email: String,
+    role: &'static str,
+    inviter: String,
+    sent: String,
+    sent_exact: String,
+    expires: String,
+    expires_exact: String,
+    delivery: &'static str,
+    delivery_key: &'static str,
+    delivery_error: Option<String>,
+}
+
+impl InvitationView {
+    fn new(row: Row, now: i64, show_errors: bool) -> InvitationView {
+        let (delivery, delivery_key) = match (
+            row.outbox_id,
+            row.sent_at,
+            row.gave_up_at.is_some() || row.last_error.is_some(),
+        ) {
+            (None, _, _) => ("link shown", "link"),
+            (Some(_), Some(_), _) => ("sent", "sent"),
+            (Some(_), None, true) => ("failed", "failed"),
+            (Some(_), None, false) => ("queued", "queued"),
+        };
+        InvitationView {
+            email: row.email,
+            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
+            inviter: row.inviter_name.unwrap_or_else(|| "a former member".into()),
+            sent: clock::relative(now, row.last_sent_at),
+            sent_exact: clock::exact(row.last_sent_at),
+            expires: clock::relative(now, row.expires_at),
+            expires_exact: clock::exact(row.expires_at),
+            delivery,
+            delivery_key,
+            delivery_error: if show_errors && delivery == "failed" {
+                row.last_error
+            } else {
+                None
+            },
+        }
+    }
+}
+
+/// The invite form as typed.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct InviteForm {
+    #[serde(default)]
+    emails: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// A tab of the status filter.
+struct Tab {
+    status: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitations.html")]
+struct InvitationsPage {
+    ctx: PageCtx,
+    slug: String,
+    roles: Vec<Role>,
+    form: InviteForm,
+    errors: FieldErrors,
+    problems: Vec<(String, String)>,
+    tabs: Vec<Tab>,
+    status_label: &'static str,
+    status: &'static str,
+    invitations: Vec<InvitationView>,
+    total: i64,
+    page: i64,
+    pages: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitation_links.html")]
+struct InvitationLinksPage {
+    ctx: PageCtx,
+    slug: String,
+    created: Vec<invite::Created>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    page: Option<i64>,
+}
+
+async fn invitations_page(
+    state: &AppState,
+    member: &OrgMember,
+    status: Status,
+    page: i64,
+    form: InviteForm,
+    errors: FieldErrors,
+    problems: Vec<(String, String)>,
+) -> Result<InvitationsPage> {
+    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    let now = state.clock.now();
+    let total = db::invitations::count(&state.db, member.org.id, status, now).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.clamp(1, pages);
+    let rows = db::invitations::list(
+        &state.db,
+        member.org.id,
+        status,
+        now,
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await?;
+    let show_errors = matches!(member.role, Role::Owner | Role::Admin);
+    Ok(InvitationsPage {
+        ctx: PageCtx::for_org(state, member, "invitations").await?,
+        slug: member.org.slug.clone(),
+        roles: permissions::invitable_roles(member.role, settings.members_may_invite),
+        form,
+        errors,
+        problems,
+        tabs: Status::ALL
+            .into_iter()
+            .map(|s| Tab {
+                status: s.as_str(),
+                label: s.label(),
+                current: s == status,
+            })
+            .collect(),
+        status_label: status.label(),
+        status: status.as_str(),
+        invitations: rows
+            .into_iter()
+            .map(|r| InvitationView::new(r, now, show_errors))
+            .collect(),
+        total,
+        page,
+        pages,
+    })
+}
+
+async fn list_invitations(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Query(q): Query<ListQuery>,
+) -> Result<InvitationsPage> {
+    let status = q
+        .status
+        .as_deref()
+        .and_then(Status::parse)
+        .unwrap_or(Status::Pending);
+    let form = InviteForm {
+        role: Role::Member.as_str().into(),
+        ..Default::default()
+    };
+    invitations_page(
+        &state,
+        &member,
+        status,
+        q.page.unwrap_or(1),
+        form,
+        FieldErrors::default(),
+        Vec::new(),
+    )
+    .await
+}
+
+async fn create_invitations(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Form(form): Form<InviteForm>,
+) -> Result<Response> {
+    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::default();
+    let role = form
+        .role
+        .parse::<Role>()
+        .map_err(|m| errors.add("role", m))
+        .ok();
+    let addresses = split_addresses(&form.emails);
+    if addresses.is_empty() {
+        errors.add("emails", "Enter at least one email address.");
+    } else if addresses.len() > MAX_TYPED {
+        errors.add(
+            "emails",
+            format!("Enter at most {MAX_TYPED} addresses at once, or upload a CSV file."),
+        );
+    }
+    let refuse = |errors, problems| async {
+        let page = invitations_page(
+            &state,
+            &member,
+            Status::Pending,
+            1,
+            form.clone(),
+            errors,
+            problems,
+        )
+        .await?;
+        Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+    };
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        return refuse(errors, Vec::new()).await;
+    };
+    let requests: Vec<Request> = addresses
+        .iter()
+        .map(|a| Request {
+            raw: a.to_string(),
+            role,
+        })
+        .collect();
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let settings = db::orgs::settings_for_update(&mut tx, member.org.id).await?;
+    let plan = invite::plan(
+        &mut tx,
+        member.org.id,
+        &settings,
+        member.role,
+        &requests,
+        now,
+    )
+    .await?;
+    if !plan.all_invite() {
+        drop(tx);
+        let problems: Vec<(String, String)> = plan
+            .rows
+            .iter()
+            .filter(|r| !r.outcome.is_invite())
+            .map(|r| (r.raw.clone(), r.outcome.describe()))
+            .collect();
+        let message = if plan.rows.iter().any(|r| r.outcome == Outcome::OverLimit) {
+            format!(
+                "Nothing was sent: {} invitations fit within the organization's limits, and you asked for {}.",
+                plan.room_before,
+                plan.rows.len()
+            )
+        } else {
+            "Nothing was sent. Fix or remove these addresses, then send again.".to_string()
+        };
+        let mut errors = FieldErrors::default();
+        errors.add("emails", message);
+        return refuse(errors, problems).await;
+    }
+    let actor = member.current.actor();
+    let inviter = Inviter {
+        user_id: member.current.user.id,
+        name: &member.current.user.name,
+        role: member.role,
+        actor: &actor,
+    };
+    let created = invite::create(
+        &state,
+        &mut tx,
+        &member.org,
+        &settings,
+        &inviter,
+        &plan,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    if state.mailer.is_enabled() {
+        let n = created.len();
+        let text = if n == 1 {
+            format!("Invitation sent to {}.", created[0].email)
+        } else {
+            format!("{n} invitations sent.")
+        };
+        session::flash(&member.current.session, "success", text).await?;
+        return Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response());
+    }
+    let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+    Ok(InvitationLinksPage {
+        ctx,
+        slug: member.org.slug.clone(),
+        created,
+    }
+    .into_response())
+}
+
+/// The landing page of an invitation link, in each of its situations.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitation.html")]
+struct InvitationPage {
+    ctx: PageCtx,
+    token: String,
+    /// Set when the invitation cannot be used: the heading and the explanation.
+    closed: Option<(&'static str, String)>,
+    org_name: String,
+    inviter: String,
+    role: &'static str,
+    email: String,
+    expires: String,
+    /// "invitee", "other" (signed in as someone else), "existing" (must sign in), "new".
+    viewer: &'static str,
+    signed_in_as: String,
+    signup: SignupForm,
+    errors: FieldErrors,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+struct SignupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+fn closed_text(
+    reason: Closed,
+    details: Option<&db::invitations::Details>,
+) -> (&'static str, String) {
+    let ask = match details {
+        Some(d) => format!(
+            "Ask {} or an Owner of {} for a new invitation.",
+            d.inviter_name
+                .as_deref()
+                .unwrap_or("the person who invited you"),
+            d.org_name
+        ),
+        None => "Ask the person who invited you for a new invitation.".into(),
+    };
+    match reason {
+        Closed::Expired => (
+            "This invitation has expired",
+            format!("Invitation links work for a limited time. {ask}"),
+        ),
+        Closed::Revoked => (
+            "This invitation was withdrawn",
+            format!("It can no longer be used. {ask}"),
+        ),
+        Closed::Used => (
+            "This invitation has already been used",
+            format!(
+                "It was accepted or declined already. If that was not you, {}",
+                ask.to_lowercase()
+            ),
+        ),
+        Closed::Unknown => (
+            "This invitation link is not valid",
+            format!("It may be incomplete or replaced by a newer one. {ask}"),
+        ),
+    }
+}
+
+/// Renders the landing page for `token`, for whoever is looking.
+async fn landing(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    signup: SignupForm,
+    errors: FieldErrors,
+) -> Result<Response> {
+    let user = CurrentUser::from_session(state, session).await?;
+    let ctx = PageCtx::load(state, session, user.as_ref()).await?;
+    let mut page = InvitationPage {
+        ctx,
+        token: token.to_string(),
+        closed: None,
+        org_name: String::new(),
+        inviter: String::new(),
+        role: "",
+        email: String::new(),
+        expires: String::new(),
+        viewer: "",
+        signed_in_as: user.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
+        signup,
+        errors,
+    };
+    let details = match invite::open_by_token(state, token).await? {
+        Ok(details) => details,
+        Err(reason) => {
+            let known = match reason {
+                Closed::Unknown => None,
+                _ => {
+                    db::invitations::find_by_token_hash(
+                        &state.db,
+                        &crate::domain::token::hash(token),
+                    )
+                    .await?
+                }
+            };
+            page.closed = Some(closed_text(reason, known.as_ref()));
+            let status = if reason == Closed::Unknown {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::GONE
+            };
+            return Ok((status, page).into_response());
+        }
+    };
+    page.viewer = match &user {
+        Some(u) if u.email.eq_ignore_ascii_case(&details.email) => "invitee",
+        Some(_) => "other",
+        None => match Email::parse(&details.email) {
+            Ok(e) if db::users::find_by_email(&state.db, &e).await?.is_some() => "existing",
+            _ => "new",
+        },
+    };
+    page.org_name = details.org_name;
+    page.inviter = details
+        .inviter_name
+        .unwrap_or_else(|| "A former member".into());
+    page.role = details.role.parse::<Role>().map_or("Unknown", Role::label);
+    page.expires = format!(
+        "{} ({})",
+        clock::relative(state.clock.now(), details.expires_at),
+        clock::exact(details.expires_at)
+    );
+    page.email = details.email;
+    let status = if page.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, page).into_response())
+}
+
+async fn show_invitation(
+    State(state): State<AppState>,
+    session: Session,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    landing(
+        &state,
+        &session,
+        &token,
+        SignupForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
+async fn accept_invitation(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+    Form(form): Form<SignupForm>,
+) -> Result<Response> {
+    let details = match invite::open_by_token(&state, &token).await? {
+        Ok(details) => details,
+        Err(_) => {
+            return landing(
+                &state,
+                &session,
+                &token,
+                SignupForm::default(),
+                FieldErrors::default(),
+            )
+            .await;
+        }
+    };
+    let now = state.clock.now();
+    let user = CurrentUser::from_session(&state, &session).await?;
+    let invited = Email::parse(&details.email).map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
+    let mut tx = state.db.begin().await?;
+    let user_id = match user {
+        Some(u) if u.email.eq_ignore_ascii_case(&details.email) => {
+            let actor = audit::Actor {
+                user_id: Some(u.id),
+                email: Some(u.email.clone()),
+                ip: Some(ip),
+            };
+            if !invite::accept(&state, &mut tx, &details, u.id, &actor, now).await? {
+                drop(tx);
+                return already_member(&state, &session, &details.org_slug).await;
+            }
+            u.id
+        }
+        Some(_) => {
+            return landing(
+                &state,
+                &session,
+                &token,
+                SignupForm::default(),
+                FieldErrors::default(),
+            )
+            .await;
+        }
+        None => {
+            if db::users::find_by_email(&state.db, &invited)
+                .await?
+                .is_some()
+            {
+                let next = format!("/invitations/{token}");
+                let to = format!(
+                    "/sign-in?email={}&next={}",
+                    encode(invited.as_str()),
+                    encode(&next)
+                );
+                return Ok(Redirect::to(&to).into_response());
+            }
+            let mut errors = FieldErrors::default();
+            let name = required_text(&form.name, "your name", 100)
+                .map_err(|m| errors.add("name", m))
+                .ok();
+            if let Err(m) = password::check_new(&form.password) {
+                errors.add("password", m);
+            } else if form.password != form.password_confirm {
+                errors.add("password_confirm", "The two passwords do not match.");
+            }
+            let Some(name) = name.filter(|_| errors.is_empty()) else {
+                drop(tx);
+                let typed = SignupForm {
+                    name: form.name,
+                    ..Default::default()
+                };
+                return landing(&state, &session, &token, typed, errors).await;
+            };
+            let user_id = db::users::insert(
+                &mut tx,
+                &invited,
+                &name,
+                &password::hash(&form.password),
+                false,
+                now,
+            )
+            .await?;
+            let actor = audit::Actor {
+                user_id: Some(user_id),
+                email: Some(invited.to_string()),
+                ip: Some(ip),
+            };
+            let event = audit::Event::new(audit::Action::UserSignedUp, &actor).target(
+                "user",
+                Some(user_id),
+                Some(invited.normalized()),
+            );
+            audit::record(&mut tx, &event, now).await?;
+            if !invite::accept(&state, &mut tx, &details, user_id, &actor, now).await? {
+                drop(tx);
+                return landing(
+                    &state,
+                    &session,
+                    &token,
+                    SignupForm::default(),
+                    FieldErrors::default(),
+                )
+                .await;
+            }
+            user_id
+        }
+    };
+    tx.commit().await?;
+    state.mailer.wake();
+    if CurrentUser::from_session(&state, &session).await?.is_none() {
+        session::sign_in(&session, user_id, now).await?;
+    }
+    session::flash(
+        &session,
+        "success",
+        format!("Welcome to {}.", details.org_name),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/orgs/{}/members", details.org_slug)).into_response())
+}
+
+async fn already_member(_state: &AppState, session: &Session, slug: &str) -> Result<Response> {
+    session::flash(
+        session,
+        "success",
+        "You are already a member of this organization.",
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/orgs/{slug}/members")).into_response())
+}
+
+async fn decline_invitation(
+    State(state): State<AppState>,
+    session: Session,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    let details = match invite::open_by_token(&state, &token).await? {
+        Ok(details) => details,
+        Err(_) => {
+            return landing(
+                &state,
+                &session,
+                &token,
+                SignupForm::default(),
+                FieldErrors::default(),
+            )
+            .await;
+        }
+    };
+    let user = CurrentUser::from_session(&state, &session).await?;
+    if user
+        .as_ref()
+        .is_some_and(|u| !u.email.eq_ignore_ascii_case(&details.email))
+    {
+        return landing(
+            &state,
+            &session,
+            &token,
+            SignupForm::default(),
+            FieldErrors::default(),
+        )
+        .await;
+    }
+    let actor = audit::Actor {
+        user_id: user.as_ref().map(|u| u.id),
+        email: Some(details.email.clone()),
+        ip: Some(ip),
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    invite::decline(&mut tx, &details, &actor, now).await?;
+    tx.commit().await?;
+    session::flash(
+        &session,
+        "success",
+        format!("You declined the invitation to {}.", details.org_name),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/invitations/{token}")).into_response())
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

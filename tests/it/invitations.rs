@@ -1,0 +1,520 @@
+use crate::helpers::*;
+use roster::db;
+use roster::domain::Role;
+
+fn invitations_path() -> String {
+    format!("/orgs/{ORG_SLUG}/invitations")
+}
+
+async fn invite(app: &TestApp, emails: &str, role: &str) -> reqwest::Response {
+    app.post_form(&invitations_path(), &[("emails", emails), ("role", role)])
+        .await
+}
+
+/// Invites without SMTP and returns the links shown once, in order.
+async fn invite_for_links(app: &TestApp, emails: &str, role: &str) -> Vec<String> {
+    let response = invite(app, emails, role).await;
+    assert_eq!(response.status(), 200, "the links page");
+    let html = response.text().await.unwrap();
+    let doc = scraper::Html::parse_document(&html);
+    let selector = scraper::Selector::parse("input.link-copy").unwrap();
+    doc.select(&selector)
+        .map(|e| e.value().attr("value").unwrap().to_string())
+        .collect()
+}
+
+fn path_of(link: &str) -> String {
+    link.split_once("://")
+        .map(|(_, rest)| rest[rest.find('/').unwrap()..].to_string())
+        .unwrap()
+}
+
+async fn invitation_count(app: &TestApp) -> i64 {
+    scalar_i64(&app.state.db, "SELECT COUNT(*) FROM invitations").await
+}
+
+async fn members_emails(app: &TestApp) -> Vec<String> {
+    let (_, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    texts(&html, "tbody tr td:first-child")
+}
+
+async fn an_invitee_gets_the_email_signs_up_and_becomes_a_member(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let response = invite(&app, "New.Person@Example.com", "member").await;
+
+    assert_eq!(response.status(), 303);
+    let (_, page) = app.get_html(&invitations_path()).await;
+    assert!(
+        texts(&page, ".flash-success")
+            .contains(&"Invitation sent to New.Person@Example.com.".to_string())
+    );
+    let row = texts(&page, "tbody tr").remove(0);
+    assert!(
+        row.starts_with("New.Person@Example.com Member Ada Lovelace just now in 7 days"),
+        "{row}"
+    );
+    let mail = sink.wait_for_mail_to("New.Person@Example.com").await;
+    assert_eq!(
+        mail.subject,
+        "Ada Lovelace invited you to Analytical Engines on Roster"
+    );
+    let link = mail
+        .text
+        .lines()
+        .find(|l| l.contains("/invitations/"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(mail.html.contains(&link));
+
+    let invitee = app.new_browser();
+    let (status, landing) = invitee.get_html(&path_of(&link)).await;
+    assert_eq!(status, 200);
+    assert!(texts(&landing, "p").iter().any(|t| t
+        == "Ada Lovelace invited New.Person@Example.com to join Analytical Engines as Member."));
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM invitations WHERE state = 'pending'"
+        )
+        .await,
+        1,
+        "a GET changes nothing"
+    );
+    let accepted = invitee
+        .post_form(
+            &format!("{}/accept", path_of(&link)),
+            &[
+                ("name", "New Person"),
+                ("password", "a new long password"),
+                ("password_confirm", "a new long password"),
+            ],
+        )
+        .await;
+
+    assert_eq!(location(&accepted), format!("/orgs/{ORG_SLUG}/members"));
+    let (_, members) = invitee.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        texts(&members, "tbody tr")
+            .iter()
+            .any(|r| r.starts_with("New.Person@Example.com you New Person Member Active"))
+    );
+    let notice = sink
+        .wait_for_subject("New.Person@Example.com joined Analytical Engines")
+        .await;
+    assert_eq!(
+        notice.to,
+        vec![ADMIN_EMAIL.to_string()],
+        "the inviter hears of it"
+    );
+    let (replay, page) = app.new_browser().get_html(&path_of(&link)).await;
+    assert_eq!(replay, 410);
+    assert_eq!(
+        texts(&page, "h1"),
+        vec!["This invitation has already been used"]
+    );
+    let (_, accepted_tab) = app
+        .get_html(&format!("{}?status=accepted", invitations_path()))
+        .await;
+    assert_eq!(texts(&accepted_tab, "tbody tr").len(), 1);
+}
+
+async fn without_smtp_the_links_are_shown_once_and_audited(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let links = invite_for_links(
+        &app,
+        "a@example.com, b@example.com\nc@example.com",
+        "viewer",
+    )
+    .await;
+
+    assert_eq!(links.len(), 3);
+    assert!(
+        links
+            .iter()
+            .all(|l| l.starts_with(&format!("{}/invitations/", app.address)))
+    );
+    let (_, page) = app.get_html(&invitations_path()).await;
+    assert_eq!(texts(&page, "tbody tr").len(), 3);
+    assert!(
+        texts(&page, "tbody tr")
+            .iter()
+            .all(|r| r.ends_with("link shown"))
+    );
+    assert!(!page.contains(&links[0]), "a link is shown only once");
+    let shown = db::audit::recent(&app.state.db, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "invitation.link_shown")
+        .count();
+    assert_eq!(shown, 3);
+}
+
+async fn an_admin_cannot_invite_an_owner(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "admin@example.com", "Bea Admin", Role::Admin)
+        .await;
+    let admin = app.browser_for("admin@example.com").await;
+
+    let response = invite(&admin, "boss@example.com", "owner").await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        texts(&html, "#emails-error li")
+            .contains(&"boss@example.com: you cannot invite as Owner".to_string())
+    );
+    assert!(html.contains("boss@example.com"), "what was typed is kept");
+    assert_eq!(invitation_count(&app).await, 0);
+    let (_, page) = admin.get_html(&invitations_path()).await;
+    assert!(
+        !page.contains(r#"value="owner""#),
+        "Owner is not offered to an Admin"
+    );
+}
+
+async fn members_invite_only_where_the_organization_allows_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "member@example.com", "Mo Member", Role::Member)
+        .await;
+    let member = app.browser_for("member@example.com").await;
+
+    let refused = invite(&member, "friend@example.com", "member").await;
+    let (_, page) = member.get_html(&invitations_path()).await;
+    assert_eq!(refused.status(), 403);
+    assert!(texts(&page, "#invite-heading").is_empty(), "no invite form");
+
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET members_may_invite = TRUE",
+    )
+    .await;
+    let as_admin = invite(&member, "friend@example.com", "admin").await;
+    let as_member = invite(&member, "friend@example.com", "member").await;
+
+    assert_eq!(as_admin.status(), 422);
+    assert_eq!(as_member.status(), 200, "links shown (no SMTP)");
+    assert_eq!(invitation_count(&app).await, 1);
+}
+
+async fn billing_and_viewers_cannot_invite(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET members_may_invite = TRUE",
+    )
+    .await;
+    for (email, role) in [
+        ("billing@example.com", Role::Billing),
+        ("viewer@example.com", Role::Viewer),
+    ] {
+        app.add_member(ORG_SLUG, email, "Someone", role).await;
+        let browser = app.browser_for(email).await;
+
+        let response = invite(&browser, "friend@example.com", "viewer").await;
+
+        assert_eq!(response.status(), 403, "{role:?}");
+    }
+    assert_eq!(invitation_count(&app).await, 0);
+}
+
+async fn each_bad_address_is_named_and_nothing_is_sent(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    invite_for_links(&app, "pending@example.com", "member").await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET allowed_email_domains = 'example.com'",
+    )
+    .await;
+
+    let response = invite(&app, "ok@example.com not-an-address ADA@example.com pending@example.com ok@example.com someone@elsewhere.org", "member").await;
+
+    assert_eq!(response.status(), 422);
+    let problems = texts(&response.text().await.unwrap(), "#emails-error li");
+    assert_eq!(
+        problems,
+        vec![
+            "not-an-address: invalid address: Enter a valid email address, like name@example.com.",
+            "ADA@example.com: already a member",
+            "pending@example.com: already invited (resend the pending invitation instead)",
+            "ok@example.com: duplicate in this list",
+            "someone@elsewhere.org: domain not allowed in this organization",
+        ]
+    );
+    assert_eq!(
+        invitation_count(&app).await,
+        1,
+        "only the earlier invitation"
+    );
+}
+
+async fn a_limit_reached_halfway_sends_nothing_and_says_how_many_fit(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET max_pending_invitations = 3",
+    )
+    .await;
+    invite_for_links(&app, "first@example.com", "member").await;
+
+    let response = invite(&app, "a@example.com b@example.com c@example.com", "member").await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        texts(&html, "#emails-error p")[0]
+            .contains("2 invitations fit within the organization's limits, and you asked for 3")
+    );
+    assert_eq!(invitation_count(&app).await, 1);
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET max_pending_invitations = 50, max_members = 2",
+    )
+    .await;
+    let members_limit = invite(&app, "a@example.com b@example.com", "member").await;
+    assert_eq!(
+        members_limit.status(),
+        422,
+        "pending invitations count towards max members"
+    );
+}
+
+async fn accepting_while_signed_in_as_someone_else_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "other@example.com", "Otto", Role::Viewer)
+        .await;
+    let links = invite_for_links(&app, "invitee@example.com", "admin").await;
+    let other = app.browser_for("other@example.com").await;
+
+    let (status, page) = other.get_html(&path_of(&links[0])).await;
+    let accept = other
+        .post_form(&format!("{}/accept", path_of(&links[0])), &[])
+        .await;
+
+    assert_eq!(status, 200);
+    assert!(texts(&page, ".form-error")[0].contains(
+        "This invitation is for invitee@example.com, but you are signed in as other@example.com"
+    ));
+    assert_eq!(accept.status(), 200, "the same explanation, nothing done");
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM invitations WHERE state = 'pending'"
+        )
+        .await,
+        1
+    );
+    assert!(
+        !members_emails(&app)
+            .await
+            .contains(&"invitee@example.com".to_string())
+    );
+}
+
+async fn an_expired_invitation_cannot_be_accepted(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let links = invite_for_links(&app, "late@example.com", "member").await;
+    app.clock().advance(7 * 86_400 + 1);
+    let invitee = app.new_browser();
+
+    let (status, page) = invitee.get_html(&path_of(&links[0])).await;
+    let accept = invitee
+        .post_form(
+            &format!("{}/accept", path_of(&links[0])),
+            &[
+                ("name", "Late"),
+                ("password", "a late long password"),
+                ("password_confirm", "a late long password"),
+            ],
+        )
+        .await;
+
+    assert_eq!(status, 410);
+    assert_eq!(texts(&page, "h1"), vec!["This invitation has expired"]);
+    assert!(
+        texts(&page, "p")[0]
+            .contains("Ask Ada Lovelace or an Owner of Analytical Engines for a new invitation")
+    );
+    assert_eq!(accept.status(), 410);
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM users").await,
+        1,
+        "no account made"
+    );
+    let (_, expired_tab) = app
+        .get_html(&format!("{}?status=expired", invitations_path()))
+        .await;
+    assert_eq!(texts(&expired_tab, "tbody tr").len(), 1);
+    let again = invite_for_links(&app, "late@example.com", "viewer").await;
+    assert_eq!(
+        again.len(),
+        1,
+        "an expired invitation's address can be invited again"
+    );
+    assert_eq!(
+        invitation_count(&app).await,
+        1,
+        "in place of the expired one"
+    );
+}
+
+async fn unknown_and_malformed_links_get_the_same_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let (unknown, unknown_page) = app
+        .get_html("/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await;
+    let (malformed, malformed_page) = app.get_html("/invitations/%3Cscript%3E").await;
+
+    assert_eq!(unknown, 404);
+    assert_eq!(malformed, 404);
+    assert_eq!(texts(&unknown_page, "main"), texts(&malformed_page, "main"));
+}
+
+async fn someone_with_an_account_elsewhere_signs_in_and_accepts(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let mut tx = app.state.db.begin().await.unwrap();
+    db::orgs::insert(&mut tx, "Elsewhere", app.state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.add_member("elsewhere", "grace@example.com", "Grace", Role::Owner)
+        .await;
+    let links = invite_for_links(&app, "Grace@Example.com", "billing").await;
+    let grace = app.new_browser();
+
+    let (_, landing) = grace.get_html(&path_of(&links[0])).await;
+    let accept_anonymously = grace
+        .post_form(&format!("{}/accept", path_of(&links[0])), &[])
+        .await;
+    let signed_in = grace
+        .post_form(
+            "/sign-in",
+            &[
+                ("email", "grace@example.com"),
+                ("password", MEMBER_PASSWORD),
+                ("next", &path_of(&links[0])),
+            ],
+        )
+        .await;
+    let accepted = grace
+        .post_form(&format!("{}/accept", path_of(&links[0])), &[])
+        .await;
+
+    assert!(texts(&landing, "a.button").contains(&"Sign in to accept".to_string()));
+    assert!(location(&accept_anonymously).starts_with("/sign-in?email=Grace%40Example.com&next="));
+    assert_eq!(location(&signed_in), path_of(&links[0]));
+    assert_eq!(location(&accepted), format!("/orgs/{ORG_SLUG}/members"));
+    assert!(
+        members_emails(&app)
+            .await
+            .contains(&"grace@example.com".to_string())
+    );
+}
+
+async fn an_invitee_can_decline(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let links = invite_for_links(&app, "no.thanks@example.com", "member").await;
+    let invitee = app.new_browser();
+    invitee.get(&path_of(&links[0])).await;
+
+    let declined = invitee
+        .post_form(&format!("{}/decline", path_of(&links[0])), &[])
+        .await;
+
+    assert_eq!(declined.status(), 303);
+    let (_, tab) = app
+        .get_html(&format!("{}?status=declined", invitations_path()))
+        .await;
+    assert_eq!(texts(&tab, "tbody tr").len(), 1);
+    let (status, _) = invitee.get_html(&path_of(&links[0])).await;
+    assert_eq!(status, 410);
+}
+
+async fn sign_up_errors_keep_the_name_and_create_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let links = invite_for_links(&app, "typo@example.com", "member").await;
+    let invitee = app.new_browser();
+
+    let response = invitee
+        .post_form(
+            &format!("{}/accept", path_of(&links[0])),
+            &[
+                ("name", "Tia Typo"),
+                ("password", "a long password"),
+                ("password_confirm", "a different one"),
+            ],
+        )
+        .await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        texts(&html, "#password_confirm-error"),
+        vec!["The two passwords do not match."]
+    );
+    assert!(html.contains(r#"value="Tia Typo""#));
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM users").await,
+        1
+    );
+}
+
+crate::on_both_backends!(
+    an_invitee_gets_the_email_signs_up_and_becomes_a_member,
+    without_smtp_the_links_are_shown_once_and_audited,
+    an_admin_cannot_invite_an_owner,
+    members_invite_only_where_the_organization_allows_it,
+    billing_and_viewers_cannot_invite,
+    each_bad_address_is_named_and_nothing_is_sent,
+    a_limit_reached_halfway_sends_nothing_and_says_how_many_fit,
+    accepting_while_signed_in_as_someone_else_is_refused,
+    an_expired_invitation_cannot_be_accepted,
+    unknown_and_malformed_links_get_the_same_answer,
+    someone_with_an_account_elsewhere_signs_in_and_accepts,
+    an_invitee_can_decline,
+    sign_up_errors_keep_the_name_and_create_nothing,
+);
