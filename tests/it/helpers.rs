@@ -299,12 +299,19 @@ impl TestApp {
     pub async fn add_member(&self, slug: &str, email: &str, name: &str, role: Role) -> i64 {
         static HASH: OnceLock<String> = OnceLock::new();
         let hash = HASH.get_or_init(|| roster::domain::password::hash(MEMBER_PASSWORD));
-        let org = db::orgs::find_by_slug(&self.state.db, slug).await.unwrap().expect("organization exists");
+        let org = db::orgs::find_by_slug(&self.state.db, slug)
+            .await
+            .unwrap()
+            .expect("organization exists");
         let now = self.state.clock.now();
         let mut tx = self.state.db.begin().await.unwrap();
         let email = Email::parse(email).unwrap();
-        let user_id = db::users::insert(&mut tx, &email, name, hash, false, now).await.unwrap();
-        db::memberships::insert(&mut tx, org.id, user_id, role, None, now).await.unwrap();
+        let user_id = db::users::insert(&mut tx, &email, name, hash, false, now)
+            .await
+            .unwrap();
+        db::memberships::insert(&mut tx, org.id, user_id, role, None, now)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         user_id
     }

@@ -7,7 +7,8 @@ async fn members_page_lists_each_member_with_role_status_and_joined(backend: Bac
         return;
     };
     app.set_up().await;
-    app.add_member(ORG_SLUG, "Bea@Example.com", "Bea Admin", Role::Admin).await;
+    app.add_member(ORG_SLUG, "Bea@Example.com", "Bea Admin", Role::Admin)
+        .await;
 
     let (status, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
 
@@ -35,7 +36,8 @@ async fn members_page_paginates(backend: Backend) {
     };
     app.set_up().await;
     for n in 0..55 {
-        app.add_member(ORG_SLUG,
+        app.add_member(
+            ORG_SLUG,
             &format!("person{n:02}@example.com"),
             &format!("Person {n}"),
             Role::Member,
@@ -110,7 +112,9 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
         return;
     };
     app.set_up().await;
-    let user_id = app.add_member(ORG_SLUG, "ina@example.com", "Ina", Role::Member).await;
+    let user_id = app
+        .add_member(ORG_SLUG, "ina@example.com", "Ina", Role::Member)
+        .await;
     exec_sql(
         &app.state.db,
         &format!("UPDATE memberships SET status = 'inactive' WHERE user_id = {user_id}"),
@@ -118,7 +122,9 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
     .await;
     let ina = app.new_browser();
     assert_eq!(
-        ina.sign_in("ina@example.com", MEMBER_PASSWORD).await.status(),
+        ina.sign_in("ina@example.com", MEMBER_PASSWORD)
+            .await
+            .status(),
         303
     );
 

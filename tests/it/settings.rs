@@ -19,16 +19,24 @@ fn valid_form<'a>() -> Vec<(&'a str, &'a str)> {
 }
 
 async fn stored(app: &TestApp) -> roster::domain::settings::OrgSettings {
-    let org = db::orgs::find_by_slug(&app.state.db, ORG_SLUG).await.unwrap().unwrap();
+    let org = db::orgs::find_by_slug(&app.state.db, ORG_SLUG)
+        .await
+        .unwrap()
+        .unwrap();
     db::orgs::settings(&app.state.db, org.id).await.unwrap()
 }
 
 async fn an_owner_changes_the_settings_and_it_is_audited(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
     let (status, page) = app.get_html(&settings_path()).await;
     assert_eq!(status, 200);
-    assert!(page.contains(r#"value="7""#), "the default lifetime is 7 days");
+    assert!(
+        page.contains(r#"value="7""#),
+        "the default lifetime is 7 days"
+    );
 
     let response = app.post_form(&settings_path(), &valid_form()).await;
 
@@ -39,21 +47,28 @@ async fn an_owner_changes_the_settings_and_it_is_audited(backend: Backend) {
     assert_eq!(settings.max_pending_invitations, 200);
     assert_eq!(settings.max_members, 5_000);
     assert!(settings.members_may_invite);
-    assert_eq!(settings.allowed_domains(), vec!["example.com", "engines.example"]);
+    assert_eq!(
+        settings.allowed_domains(),
+        vec!["example.com", "engines.example"]
+    );
     let (_, html) = app.get_html(&settings_path()).await;
     assert!(texts(&html, ".flash-success").contains(&"Settings saved.".to_string()));
     let event = db::audit::recent(&app.state.db, 1).await.unwrap().remove(0);
     assert_eq!(event.action, "organization.settings_changed");
     assert_eq!(event.actor_email.as_deref(), Some(ADMIN_EMAIL));
-    let before: serde_json::Value = serde_json::from_str(event.before_value.as_deref().unwrap()).unwrap();
-    let after: serde_json::Value = serde_json::from_str(event.after_value.as_deref().unwrap()).unwrap();
+    let before: serde_json::Value =
+        serde_json::from_str(event.before_value.as_deref().unwrap()).unwrap();
+    let after: serde_json::Value =
+        serde_json::from_str(event.after_value.as_deref().unwrap()).unwrap();
     assert_eq!(before["max_members"], 1000);
     assert_eq!(after["max_members"], 5000);
     assert!(before.get("members_may_invite").is_some() && before.get("unchanged").is_none());
 }
 
 async fn bad_values_get_field_messages_and_nothing_is_saved(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
     let before = stored(&app).await;
     let mut form = valid_form();
@@ -65,19 +80,38 @@ async fn bad_values_get_field_messages_and_nothing_is_saved(backend: Backend) {
 
     assert_eq!(response.status(), 422);
     let html = response.text().await.unwrap();
-    assert_eq!(texts(&html, "#lifetime_value-error"), vec!["Use between 1 hour and 30 days."]);
-    assert_eq!(texts(&html, "#max_pending_invitations-error"), vec!["Use a number from 1 to 1,000,000."]);
-    assert_eq!(texts(&html, "#allowed_email_domains-error"), vec!["“not” is not a domain, like example.com."]);
+    assert_eq!(
+        texts(&html, "#lifetime_value-error"),
+        vec!["Use between 1 hour and 30 days."]
+    );
+    assert_eq!(
+        texts(&html, "#max_pending_invitations-error"),
+        vec!["Use a number from 1 to 1,000,000."]
+    );
+    assert_eq!(
+        texts(&html, "#allowed_email_domains-error"),
+        vec!["“not” is not a domain, like example.com."]
+    );
     assert!(texts(&html, "#max_members-error").is_empty());
-    assert!(html.contains(r#"value="45""#) && html.contains("example.com not a domain"), "typed values kept");
+    assert!(
+        html.contains(r#"value="45""#) && html.contains("example.com not a domain"),
+        "typed values kept"
+    );
     assert_eq!(stored(&app).await, before);
 }
 
 async fn only_owners_see_and_change_settings(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
     let before = stored(&app).await;
-    for (email, role) in [("admin@example.com", Role::Admin), ("billing@example.com", Role::Billing), ("member@example.com", Role::Member), ("viewer@example.com", Role::Viewer)] {
+    for (email, role) in [
+        ("admin@example.com", Role::Admin),
+        ("billing@example.com", Role::Billing),
+        ("member@example.com", Role::Member),
+        ("viewer@example.com", Role::Viewer),
+    ] {
         app.add_member(ORG_SLUG, email, "Someone", role).await;
         let browser = app.browser_for(email).await;
 
@@ -86,7 +120,12 @@ async fn only_owners_see_and_change_settings(backend: Backend) {
         let post = browser.post_form(&settings_path(), &valid_form()).await;
 
         assert_eq!(page_status, 200);
-        assert!(texts(&members, ".org-nav a").iter().all(|t| t != "Settings"), "{role:?} is not offered Settings");
+        assert!(
+            texts(&members, ".org-nav a")
+                .iter()
+                .all(|t| t != "Settings"),
+            "{role:?} is not offered Settings"
+        );
         assert_eq!(status, 403, "{role:?} may not see settings");
         assert_eq!(post.status(), 403, "{role:?} may not change settings");
     }
@@ -96,14 +135,20 @@ async fn only_owners_see_and_change_settings(backend: Backend) {
 }
 
 async fn another_organizations_settings_are_a_404(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
     app.set_up().await;
     let mut tx = app.state.db.begin().await.unwrap();
-    db::orgs::insert(&mut tx, "Someone Else", app.state.clock.now()).await.unwrap();
+    db::orgs::insert(&mut tx, "Someone Else", app.state.clock.now())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let (status, _) = app.get_html("/orgs/someone-else/settings").await;
-    let post = app.post_form("/orgs/someone-else/settings", &valid_form()).await;
+    let post = app
+        .post_form("/orgs/someone-else/settings", &valid_form())
+        .await;
 
     assert_eq!(status, 404);
     assert_eq!(post.status(), 404);
