@@ -303,3 +303,140 @@ pub async fn decline(
     audit::record(tx, &event, now).await?;
     Ok(true)
 }
+
+/// Resending or revoking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Manage {
+    Resend,
+    Revoke,
+}
+
+impl Manage {
+    pub fn parse(s: &str) -> Option<Manage> {
+        match s {
+            "resend" => Some(Manage::Resend),
+            "revoke" => Some(Manage::Revoke),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Manage::Resend => "resend",
+            Manage::Revoke => "revoke",
+        }
+    }
+}
+
+/// Why a resend or revoke was refused as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManageRefusal {
+    /// Not the actor's to manage (the permission table).
+    Forbidden,
+    /// Accepted, declined or revoked invitations cannot be resent or revoked.
+    Finished(Vec<String>),
+    /// Resending expired invitations would pass the pending-invitation limit.
+    OverLimit { room: i64 },
+}
+
+/// Resends (new token, new expiry, new email; the old link dies) or revokes (final; the
+/// invitee is told) every invitation in `targets`, all or nothing.
+pub async fn manage(
+    state: &AppState,
+    org: &db::orgs::Org,
+    inviter: &Inviter<'_>,
+    targets: &[db::invitations::Managed],
+    action: Manage,
+) -> anyhow::Result<Result<Vec<Created>, ManageRefusal>> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let settings = db::orgs::settings_for_update(&mut tx, org.id).await?;
+    for target in targets {
+        let role: Role = target.role.parse().map_err(anyhow::Error::msg)?;
+        let own = target.invited_by == Some(inviter.user_id);
+        if !permissions::allows(inviter.role, Action::ManageInvitation { role, own }) {
+            return Ok(Err(ManageRefusal::Forbidden));
+        }
+    }
+    let finished: Vec<String> = targets
+        .iter()
+        .filter(|t| t.state != "pending")
+        .map(|t| t.email.clone())
+        .collect();
+    if !finished.is_empty() {
+        return Ok(Err(ManageRefusal::Finished(finished)));
+    }
+    if action == Manage::Resend {
+        let reviving = targets.iter().filter(|t| t.expires_at <= now).count() as i64;
+        let pending = db::invitations::count_pending(&mut tx, org.id, now).await?;
+        let room = settings.max_pending_invitations - pending;
+        if reviving > room {
+            return Ok(Err(ManageRefusal::OverLimit { room: room.max(0) }));
+        }
+    }
+    let mut links = Vec::new();
+    for target in targets {
+        let email = Email::parse(&target.email).map_err(anyhow::Error::msg)?;
+        match action {
+            Manage::Resend => {
+                let role: Role = target.role.parse().map_err(anyhow::Error::msg)?;
+                let (link_token, token_hash) = token::generate();
+                let expires_at = now + settings.invitation_lifetime_secs;
+                let inviter_id = target.invited_by.unwrap_or(inviter.user_id);
+                let renewed = NewInvitation {
+                    org_id: org.id,
+                    email: &email,
+                    role,
+                    invited_by: inviter_id,
+                    token_hash: &token_hash,
+                    now,
+                    expires_at,
+                };
+                db::invitations::renew(&mut tx, target.id, &renewed).await?;
+                let link = format!("{}/invitations/{link_token}", state.public_url());
+                let message = messages::Invitation {
+                    to: email.to_string(),
+                    org_name: org.name.clone(),
+                    inviter_name: inviter.name.to_string(),
+                    role: role.label(),
+                    link: link.clone(),
+                    expires: crate::clock::exact(expires_at),
+                };
+                let outbox_id = state.mailer.queue(&mut tx, &message, now).await?;
+                db::invitations::set_outbox(&mut tx, target.id, outbox_id).await?;
+                let event = audit::Event::new(audit::Action::InvitationResent, inviter.actor)
+                    .in_org(org.id)
+                    .target("invitation", Some(target.id), Some(email.normalized()));
+                audit::record(&mut tx, &event, now).await?;
+                if outbox_id.is_none() {
+                    let shown =
+                        audit::Event::new(audit::Action::InvitationLinkShown, inviter.actor)
+                            .in_org(org.id)
+                            .target("invitation", Some(target.id), Some(email.normalized()));
+                    audit::record(&mut tx, &shown, now).await?;
+                }
+                links.push(Created {
+                    email: email.to_string(),
+                    link,
+                });
+            }
+            Manage::Revoke => {
+                db::invitations::finish(&mut tx, target.id, Status::Revoked, now).await?;
+                let message = messages::InvitationRevoked {
+                    to: email.to_string(),
+                    org_name: org.name.clone(),
+                };
+                let outbox_id = state.mailer.queue(&mut tx, &message, now).await?;
+                db::invitations::set_outbox(&mut tx, target.id, outbox_id).await?;
+                let event = audit::Event::new(audit::Action::InvitationRevoked, inviter.actor)
+                    .in_org(org.id)
+                    .target("invitation", Some(target.id), Some(email.normalized()))
+                    .before(target.role.clone());
+                audit::record(&mut tx, &event, now).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(Ok(links))
+}

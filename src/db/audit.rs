@@ -15,6 +15,8 @@ pub enum Action {
     InvitationLinkShown,
     InvitationAccepted,
     InvitationDeclined,
+    InvitationResent,
+    InvitationRevoked,
     UserSignedUp,
 }
 
@@ -31,6 +33,8 @@ impl Action {
             Action::InvitationLinkShown => "invitation.link_shown",
             Action::InvitationAccepted => "invitation.accepted",
             Action::InvitationDeclined => "invitation.declined",
+            Action::InvitationResent => "invitation.resent",
+            Action::InvitationRevoked => "invitation.revoked",
             Action::UserSignedUp => "user.signed_up",
         }
     }

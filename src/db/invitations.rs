@@ -151,6 +151,7 @@ pub async fn find_by_token_hash(db: &Db, token_hash: &str) -> sqlx::Result<Optio
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Row {
     pub id: i64,
+    pub invited_by: Option<i64>,
     pub email: String,
     pub role: String,
     pub state: String,
@@ -184,7 +185,7 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<Vec<Row>> {
     let sql = format!(
-        "SELECT i.id, i.email, i.role, i.state, i.created_at, i.last_sent_at, i.expires_at, u.name AS inviter_name, \
+        "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, i.expires_at, u.name AS inviter_name, \
          i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
          FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
          WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
@@ -199,4 +200,37 @@ pub async fn count(db: &Db, org_id: i64, status: Status, now: i64) -> sqlx::Resu
         status_condition(status)
     );
     on_db!(db, pool => sqlx::query_scalar(&sql).bind(org_id).bind(now).fetch_one(pool).await)
+}
+
+/// An invitation as needed to resend or revoke it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Managed {
+    pub id: i64,
+    pub email: String,
+    pub email_normalized: String,
+    pub role: String,
+    pub state: String,
+    pub expires_at: i64,
+    pub invited_by: Option<i64>,
+}
+
+/// The invitations of `org_id` among `ids`; ids of other organizations are not found.
+pub async fn find_many(db: &Db, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Managed>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let sql = format!(
+            "SELECT id, email, email_normalized, role, state, expires_at, invited_by FROM invitations \
+             WHERE org_id = $1 AND id IN ({}) ORDER BY id",
+            placeholders(2, chunk.len())
+        );
+        let rows: Vec<Managed> = on_db!(db, pool => {
+            let mut query = sqlx::query_as(&sql).bind(org_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
 }

@@ -125,3 +125,26 @@ impl Email for InvitationAccepted {
         self.render_parts()
     }
 }
+
+/// Tells an invitee that their invitation was withdrawn.
+pub struct InvitationRevoked {
+    pub to: String,
+    pub org_name: String,
+}
+email_templates!(
+    InvitationRevoked,
+    "emails/invitation_revoked.txt",
+    "emails/invitation_revoked.html"
+);
+
+impl Email for InvitationRevoked {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("Your invitation to {} was withdrawn", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

@@ -15,7 +15,7 @@ use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
 use crate::db::{self, audit, invitations::Row};
 use crate::domain::invitation::{Outcome, Status, split_addresses};
-use crate::domain::permissions;
+use crate::domain::permissions::{self, Action};
 use crate::domain::{Email, FieldErrors, Role, password, required_text};
 use crate::error::{AppError, Result};
 use crate::invitations::{self as invite, Closed, Inviter, Request};
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
             "/orgs/{slug}/invitations",
             get(list_invitations).post(create_invitations),
         )
+        .route("/orgs/{slug}/invitations/manage", post(manage_invitations))
         .route("/invitations/{token}", get(show_invitation))
         .route("/invitations/{token}/accept", post(accept_invitation))
         .route("/invitations/{token}/decline", post(decline_invitation))
@@ -38,6 +39,9 @@ pub fn router() -> Router<AppState> {
 
 /// One invitation as the table shows it.
 struct InvitationView {
+    id: i64,
+    /// Whether the viewer may resend or revoke it (and it is still open).
+    manageable: bool,
     email: String,
     role: &'static str,
     inviter: String,
@@ -51,7 +55,14 @@ struct InvitationView {
 }
 
 impl InvitationView {
-    fn new(row: Row, now: i64, show_errors: bool) -> InvitationView {
+    fn new(row: Row, now: i64, viewer: &OrgMember) -> InvitationView {
+        let show_errors = matches!(viewer.role, Role::Owner | Role::Admin);
+        let role = row.role.parse::<Role>().ok();
+        let own = row.invited_by == Some(viewer.current.user.id);
+        let manageable = row.state == "pending"
+            && role.is_some_and(|role| {
+                permissions::allows(viewer.role, Action::ManageInvitation { role, own })
+            });
         let (delivery, delivery_key) = match (
             row.outbox_id,
             row.sent_at,
@@ -63,8 +74,10 @@ impl InvitationView {
             (Some(_), None, false) => ("queued", "queued"),
         };
         InvitationView {
+            id: row.id,
+            manageable,
             email: row.email,
-            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
+            role: role.map_or("Unknown", Role::label),
             inviter: row.inviter_name.unwrap_or_else(|| "a former member".into()),
             sent: clock::relative(now, row.last_sent_at),
             sent_exact: clock::exact(row.last_sent_at),
@@ -110,6 +123,7 @@ struct InvitationsPage {
     status_label: &'static str,
     status: &'static str,
     invitations: Vec<InvitationView>,
+    any_manageable: bool,
     total: i64,
     page: i64,
     pages: i64,
@@ -152,7 +166,10 @@ async fn invitations_page(
         (page - 1) * PAGE_SIZE,
     )
     .await?;
-    let show_errors = matches!(member.role, Role::Owner | Role::Admin);
+    let invitations: Vec<InvitationView> = rows
+        .into_iter()
+        .map(|r| InvitationView::new(r, now, member))
+        .collect();
     Ok(InvitationsPage {
         ctx: PageCtx::for_org(state, member, "invitations").await?,
         slug: member.org.slug.clone(),
@@ -170,10 +187,8 @@ async fn invitations_page(
             .collect(),
         status_label: status.label(),
         status: status.as_str(),
-        invitations: rows
-            .into_iter()
-            .map(|r| InvitationView::new(r, now, show_errors))
-            .collect(),
+        any_manageable: invitations.iter().any(|i| i.manageable),
+        invitations,
         total,
         page,
         pages,
@@ -667,4 +682,115 @@ async fn decline_invitation(
 
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The resend/revoke form: a row's own button (`row_action` = "resend:ID"), or a bulk
+/// button (`bulk_action`) with the ticked `ids`; `confirm` once the person confirmed.
+#[derive(Debug, Default, Deserialize)]
+struct ManageForm {
+    row_action: Option<String>,
+    bulk_action: Option<String>,
+    #[serde(default)]
+    ids: Vec<i64>,
+    confirm: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitations_confirm.html")]
+struct ConfirmManagePage {
+    ctx: PageCtx,
+    slug: String,
+    action: &'static str,
+    verb: &'static str,
+    targets: Vec<db::invitations::Managed>,
+}
+
+async fn manage_invitations(
+    State(state): State<AppState>,
+    member: OrgMember,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<ManageForm>,
+) -> Result<Response> {
+    let back = format!("/orgs/{}/invitations", member.org.slug);
+    let (action, ids) = match (&form.row_action, &form.bulk_action) {
+        (Some(row), _) => {
+            let (action, id) = row.split_once(':').ok_or(AppError::NotFound)?;
+            (
+                action.to_string(),
+                vec![id.parse::<i64>().map_err(|_| AppError::NotFound)?],
+            )
+        }
+        (None, Some(bulk)) => (bulk.clone(), form.ids.clone()),
+        (None, None) => return Err(AppError::NotFound),
+    };
+    let action = invite::Manage::parse(&action).ok_or(AppError::NotFound)?;
+    if ids.is_empty() {
+        session::flash(
+            &member.current.session,
+            "error",
+            "Select at least one invitation first.",
+        )
+        .await?;
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let targets = db::invitations::find_many(&state.db, member.org.id, &ids).await?;
+    if targets.len() != ids.iter().collect::<std::collections::HashSet<_>>().len() {
+        return Err(AppError::NotFound);
+    }
+    let verb = match action {
+        invite::Manage::Resend => "Resend",
+        invite::Manage::Revoke => "Revoke",
+    };
+    if form.confirm.as_deref() != Some("yes") {
+        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+        return Ok(ConfirmManagePage {
+            ctx,
+            slug: member.org.slug.clone(),
+            action: action.as_str(),
+            verb,
+            targets,
+        }
+        .into_response());
+    }
+    let actor = member.current.actor();
+    let inviter = Inviter {
+        user_id: member.current.user.id,
+        name: &member.current.user.name,
+        role: member.role,
+        actor: &actor,
+    };
+    let links = match invite::manage(&state, &member.org, &inviter, &targets, action).await? {
+        Ok(links) => links,
+        Err(invite::ManageRefusal::Forbidden) => return Err(AppError::Forbidden),
+        Err(refusal) => {
+            let text = match refusal {
+                invite::ManageRefusal::Finished(emails) => format!(
+                    "Nothing was changed: these invitations are no longer open: {}.",
+                    emails.join(", ")
+                ),
+                invite::ManageRefusal::OverLimit { room } => format!(
+                    "Nothing was resent: only {room} more pending invitations fit within the organization's limit."
+                ),
+                invite::ManageRefusal::Forbidden => unreachable!("handled above"),
+            };
+            session::flash(&member.current.session, "error", text).await?;
+            return Ok(Redirect::to(&back).into_response());
+        }
+    };
+    let n = targets.len();
+    let plural = if n == 1 { "invitation" } else { "invitations" };
+    if action == invite::Manage::Resend && !state.mailer.is_enabled() {
+        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+        return Ok(InvitationLinksPage {
+            ctx,
+            slug: member.org.slug.clone(),
+            created: links,
+        }
+        .into_response());
+    }
+    let text = match action {
+        invite::Manage::Resend => format!("Resent {n} {plural}. Earlier links no longer work."),
+        invite::Manage::Revoke => format!("Revoked {n} {plural}."),
+    };
+    session::flash(&member.current.session, "success", text).await?;
+    Ok(Redirect::to(&back).into_response())
 }

@@ -405,3 +405,11 @@ pub async fn scalar_i64(db: &roster::db::Db, sql: &str) -> i64 {
         roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
+
+/// Reads one piece of text from the test's database.
+pub async fn scalar_text(db: &roster::db::Db, sql: &str) -> String {
+    match db {
+        roster::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}

@@ -8,6 +8,7 @@ mod cli;
 mod email;
 mod health;
 mod invitations;
+mod invitations_manage;
 mod members;
 mod security;
 mod settings;
