@@ -51,21 +51,38 @@ pub async fn find(db: &Db, org_id: i64, user_id: i64) -> sqlx::Result<Option<Mem
     .await)
 }
 
-pub async fn count(db: &Db, org_id: i64) -> sqlx::Result<i64> {
-    on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
-        .bind(org_id)
-        .fetch_one(pool)
-        .await)
-}
-
-/// A page of members in the order they joined.
-pub async fn list(db: &Db, org_id: i64, limit: i64, offset: i64) -> sqlx::Result<Vec<MemberRow>> {
+/// Members, and pending (unexpired) invitations: the rows of the Members page.
+pub async fn count_rows(db: &Db, org_id: i64, now: i64) -> sqlx::Result<(i64, i64)> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at \
-         FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.org_id = $1 ORDER BY m.joined_at, m.id LIMIT $2 OFFSET $3",
+        "SELECT (SELECT COUNT(*) FROM memberships WHERE org_id = $1), \
+         (SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND state = 'pending' AND expires_at > $2)",
     )
     .bind(org_id)
+    .bind(now)
+    .fetch_one(pool)
+    .await)
+}
+
+/// A page of the Members page: members in the order they joined, then pending
+/// invitations in the order they were sent (status 'invited').
+pub async fn list(
+    db: &Db,
+    org_id: i64,
+    now: i64,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<MemberRow>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, email, name, role, status, joined_at FROM ( \
+           SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at, 0 AS kind \
+           FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
+           UNION ALL \
+           SELECT i.id, i.email, '' AS name, i.role, 'invited' AS status, i.created_at AS joined_at, 1 AS kind \
+           FROM invitations i WHERE i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2 \
+         ) AS r ORDER BY kind, joined_at, id LIMIT $3 OFFSET $4",
+    )
+    .bind(org_id)
+    .bind(now)
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)

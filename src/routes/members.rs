@@ -27,6 +27,7 @@ struct MemberView {
     name: String,
     role: &'static str,
     status: &'static str,
+    status_key: &'static str,
     joined: String,
     joined_exact: String,
     joined_iso: String,
@@ -38,10 +39,15 @@ impl MemberView {
         MemberView {
             is_you: row.email.eq_ignore_ascii_case(you),
             role: row.role.parse::<Role>().map_or("Unknown", Role::label),
-            status: if row.status == "active" {
-                "Active"
-            } else {
-                "Inactive"
+            status: match row.status.as_str() {
+                "active" => "Active",
+                "invited" => "Pending invitation",
+                _ => "Inactive",
+            },
+            status_key: match row.status.as_str() {
+                "active" => "active",
+                "invited" => "invited",
+                _ => "inactive",
             },
             joined: clock::relative(now, row.joined_at),
             joined_exact: clock::exact(row.joined_at),
@@ -59,7 +65,8 @@ struct MembersPage {
     org_name: String,
     your_role: &'static str,
     members: Vec<MemberView>,
-    total: i64,
+    member_count: i64,
+    pending: i64,
     page: i64,
     pages: i64,
     slug: String,
@@ -75,11 +82,19 @@ async fn list_members(
     member: OrgMember,
     Query(q): Query<ListQuery>,
 ) -> Result<MembersPage> {
-    let total = db::memberships::count(&state.db, member.org.id).await?;
+    let (member_count, pending) =
+        db::memberships::count_rows(&state.db, member.org.id, state.clock.now()).await?;
+    let total = member_count + pending;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = q.page.unwrap_or(1).clamp(1, pages);
-    let rows =
-        db::memberships::list(&state.db, member.org.id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let rows = db::memberships::list(
+        &state.db,
+        member.org.id,
+        state.clock.now(),
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await?;
     let now = state.clock.now();
     let you = member.current.user.email.clone();
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
@@ -91,7 +106,8 @@ async fn list_members(
             .into_iter()
             .map(|r| MemberView::new(r, now, &you))
             .collect(),
-        total,
+        member_count,
+        pending,
         page,
         pages,
         slug: member.org.slug,
