@@ -185,13 +185,20 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<Vec<Row>> {
     let sql = format!(
-        "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, i.expires_at, u.name AS inviter_name, \
-         i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
-         FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
-         WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
+        "{ROW_SELECT} WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
         status_condition(status)
     );
     on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).bind(now).bind(limit).bind(offset).fetch_all(pool).await)
+}
+
+const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
+    i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
+    FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id";
+
+/// One invitation of the organization as the Invitations page shows it.
+pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Row>> {
+    let sql = format!("{ROW_SELECT} WHERE i.org_id = $1 AND i.id = $2");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
 }
 
 pub async fn count(db: &Db, org_id: i64, status: Status, now: i64) -> sqlx::Result<i64> {

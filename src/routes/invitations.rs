@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             get(list_invitations).post(create_invitations),
         )
         .route("/orgs/{slug}/invitations/manage", post(manage_invitations))
+        .route("/orgs/{slug}/invitations/{id}/delivery", get(show_delivery))
         .route("/invitations/{token}", get(show_invitation))
         .route("/invitations/{token}/accept", post(accept_invitation))
         .route("/invitations/{token}/decline", post(decline_invitation))
@@ -793,4 +794,27 @@ async fn manage_invitations(
     };
     session::flash(&member.current.session, "success", text).await?;
     Ok(Redirect::to(&back).into_response())
+}
+
+/// The delivery cell of one invitation; htmx polls it while its email is queued.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/delivery_cell.html")]
+struct DeliveryCell {
+    slug: String,
+    i: InvitationView,
+}
+
+async fn show_delivery(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<DeliveryCell> {
+    let row = db::invitations::row(&state.db, member.org.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let i = InvitationView::new(row, state.clock.now(), &member);
+    Ok(DeliveryCell {
+        slug: member.org.slug.clone(),
+        i,
+    })
 }

@@ -316,3 +316,65 @@ crate::on_both_backends!(
     resending_an_expired_invitation_reopens_it,
     finished_invitations_cannot_be_revoked,
 );
+
+async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_up().await;
+    sink.wait_for(1).await;
+    sink.stop().await;
+    app.add_member(ORG_SLUG, "viewer@example.com", "Vi", Role::Viewer)
+        .await;
+    let viewer = app.browser_for("viewer@example.com").await;
+    invite(&app, "bounce@example.com", "member").await;
+    let id = id_of(&app, "bounce@example.com").await;
+    let cell = format!("/orgs/{ORG_SLUG}/invitations/{id}/delivery");
+
+    let mut failed = String::new();
+    for _ in 0..100 {
+        failed = app.get_html(&cell).await.1;
+        if failed.contains("failed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, viewer_cell) = viewer.get_html(&cell).await;
+    sink.restart().await;
+    sink.wait_for_mail_to("bounce@example.com").await;
+    let (_, sent) = app.get_html(&cell).await;
+    let outbox = scalar_i64(&app.state.db, "SELECT outbox_id FROM invitations").await;
+    exec_sql(&app.state.db, &format!("UPDATE outbox SET sent_at = NULL, last_error = NULL, next_attempt_at = 99999999999 WHERE id = {outbox}")).await;
+    let (_, queued) = app.get_html(&cell).await;
+
+    assert!(
+        failed.contains(">failed<") && failed.contains("<span class=\"muted small\">"),
+        "{failed}"
+    );
+    assert!(
+        viewer_cell.contains(">failed<") && !viewer_cell.contains("muted small"),
+        "no SMTP error for a Viewer: {viewer_cell}"
+    );
+    assert!(
+        sent.contains(">sent<") && !sent.contains("data-hx-trigger"),
+        "{sent}"
+    );
+    assert!(
+        queued.contains(">queued<") && queued.contains(r#"data-hx-trigger="every 2s""#),
+        "{queued}"
+    );
+    assert_eq!(
+        app.get_html(&format!("/orgs/{ORG_SLUG}/invitations/999999/delivery"))
+            .await
+            .0,
+        404
+    );
+}
+
+crate::on_both_backends!(the_delivery_state_follows_the_email_and_errors_show_to_admins_only);
