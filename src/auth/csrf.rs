@@ -60,6 +60,13 @@ fn origin_allowed(headers: &HeaderMap, public_origin: &str) -> bool {
     if origin == public_origin {
         return true;
     }
+    // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` even for this
+    // site's own forms; then only its Sec-Fetch-Site can tell that the form is ours.
+    if origin == "null" {
+        return headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site == "same-origin");
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let origin_authority = origin.split_once("://").map(|(_, rest)| rest);
     matches!((origin_authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
@@ -134,5 +141,11 @@ mod tests {
             &headers(Some("null"), "localhost:3000"),
             public
         ));
+        let mut own_form = headers(Some("null"), "localhost:3000");
+        own_form.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(origin_allowed(&own_form, public));
+        let mut sandboxed = headers(Some("null"), "localhost:3000");
+        sandboxed.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!origin_allowed(&sandboxed, public));
     }
 }

@@ -1,15 +1,18 @@
 //! Roster's integration tests: the real server over HTTP on a random port, a fresh
 //! database per test on SQLite and on PostgreSQL, real SMTP to a sink on loopback.
 
+mod browser_helpers;
 mod helpers;
 mod smtp_sink;
 
+mod browser;
 mod cli;
 mod email;
 mod health;
 mod invitations;
 mod invitations_manage;
 mod members;
+mod quality;
 mod security;
 mod settings;
 mod setup;

@@ -1,0 +1,262 @@
+//! Page quality (DESIGN.md): every page is valid HTML for the Nu Html Checker and has no
+//! WCAG 2.1 AA violations that axe-core finds. Both tools come from npm (tests/tools).
+
+use std::path::{Path, PathBuf};
+
+use roster::db;
+use roster::domain::{Email, Role, password};
+use serde_json::Value;
+
+use crate::browser_helpers::{Browser, in_ci};
+use crate::helpers::*;
+
+const LONER_EMAIL: &str = "lone@example.com";
+const LONER_PASSWORD: &str = "a lonely passphrase";
+
+fn tool(relative: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tools/node_modules")
+        .join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    let why = format!(
+        "{} is missing: run `npm ci --ignore-scripts` in tests/tools",
+        path.display()
+    );
+    assert!(!in_ci(), "{why}");
+    eprintln!("\n*** SKIPPED page-quality test: {why} ***\n");
+    None
+}
+
+fn java_runs() -> bool {
+    let runs = std::process::Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        let why = "java is missing: install a Java runtime (17+) for the Nu Html Checker, \
+                   and run `npm ci --ignore-scripts` in tests/tools";
+        assert!(!in_ci(), "{why}");
+        eprintln!("\n*** SKIPPED page-quality test: {why} ***\n");
+    }
+    runs
+}
+
+/// The set-up token from the set-up URL.
+fn setup_token(app: &TestApp) -> String {
+    let url = app.setup_url.as_deref().unwrap();
+    url.split("token=").nth(1).unwrap().to_string()
+}
+
+/// Makes the admin a Viewer of a second organization, so the header shows a switcher.
+async fn add_second_organization(app: &TestApp) {
+    let now = app.state.clock.now();
+    let admin = db::users::find_by_email(&app.state.db, &Email::parse(ADMIN_EMAIL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = app.state.db.begin().await.unwrap();
+    let other = db::orgs::insert(&mut tx, "Difference Engines", now)
+        .await
+        .unwrap();
+    db::memberships::insert(&mut tx, other.id, admin.id, Role::Viewer, None, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// An account in no organization (arranged in storage), to see the no-organization page.
+async fn add_account_without_organization(app: &TestApp) {
+    let mut tx = app.state.db.begin().await.unwrap();
+    db::users::insert(
+        &mut tx,
+        &Email::parse(LONER_EMAIL).unwrap(),
+        "Lone Person",
+        &password::hash(LONER_PASSWORD),
+        false,
+        app.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// The body of a page answered with `status`.
+async fn html(response: reqwest::Response, status: u16) -> String {
+    let url = response.url().to_string();
+    assert_eq!(response.status(), status, "{url}");
+    response.text().await.unwrap()
+}
+
+/// Runs the Nu Html Checker once over all pages; returns its errors and warnings.
+async fn nu_html_checker(jar: &Path, pages: &[(&str, String)]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, html) in pages {
+        let file = dir.path().join(format!("{name}.html"));
+        std::fs::write(&file, html).unwrap();
+        files.push(file);
+    }
+    let output = tokio::process::Command::new("java")
+        .arg("-jar")
+        .arg(jar)
+        .args(["--format", "json", "--exit-zero-always", "--stdout"])
+        .args(&files)
+        .output()
+        .await
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "vnu gave no JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    report["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] != "info" || m["subType"] == "warning")
+        .map(|m| {
+            let url = m["url"].as_str().unwrap_or_default();
+            let file = url.rsplit('/').next().unwrap_or(url);
+            let kind = m["subType"].as_str().or(m["type"].as_str()).unwrap_or("?");
+            format!(
+                "{file}:{}: {kind}: {}\n    {}",
+                m["lastLine"],
+                m["message"].as_str().unwrap_or_default(),
+                m["extract"].as_str().unwrap_or_default().trim()
+            )
+        })
+        .collect()
+}
+
+async fn every_page_is_valid_html(backend: Backend) {
+    let Some(jar) = tool("vnu-jar/build/dist/vnu.jar") else {
+        return;
+    };
+    if !java_runs() {
+        return;
+    }
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let stranger = app.new_browser();
+    let loner = app.new_browser();
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let mut pages: Vec<(&str, String)> = Vec::new();
+
+    let setup_page = app.client.get(app.setup_url.as_deref().unwrap());
+    pages.push(("setup", html(setup_page.send().await.unwrap(), 200).await));
+    let token = setup_token(&app);
+    let mistaken = [
+        ("token", token.as_str()),
+        ("email", "ada.example.com"),
+        ("name", ""),
+        ("password", "short"),
+        ("password_confirm", ""),
+        ("organization", ""),
+    ];
+    let setup_errors = app.post_form("/setup", &mistaken).await;
+    pages.push(("setup-with-errors", html(setup_errors, 422).await));
+    app.set_up().await;
+    pages.push(("members", html(app.get(&members).await, 200).await));
+    add_second_organization(&app).await;
+    pages.push((
+        "members-with-switcher",
+        html(app.get(&members).await, 200).await,
+    ));
+    pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
+    pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
+    let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
+    pages.push(("sign-in-with-error", html(refused, 422).await));
+    add_account_without_organization(&app).await;
+    assert_eq!(
+        loner.sign_in(LONER_EMAIL, LONER_PASSWORD).await.status(),
+        303
+    );
+    pages.push(("no-organization", html(loner.get("/").await, 200).await));
+
+    let problems = nu_html_checker(&jar, &pages).await;
+
+    assert!(
+        problems.is_empty(),
+        "the Nu Html Checker found {} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
+async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
+    let client = browser.client();
+    client.execute(source, vec![]).await.unwrap();
+    let script = "const done = arguments[arguments.length - 1];
+        const only = { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] };
+        axe.run(document, { runOnly: only }).then(
+            (r) => done(r.violations.map((v) => `${v.id} (${v.impact}): ${v.help}\n    `
+                + v.nodes.map((n) => n.target.join(' ')).join(', '))),
+            (e) => done([`axe-core failed: ${e}`]));";
+    let violations = client.execute_async(script, vec![]).await.unwrap();
+    let violations = violations.as_array().unwrap().iter();
+    violations
+        .map(|v| format!("{page}: {}", v.as_str().unwrap_or_default()))
+        .collect()
+}
+
+async fn every_page_passes_axe(backend: Backend) {
+    let Some(script) = tool("axe-core/axe.min.js") else {
+        return;
+    };
+    let axe_source = std::fs::read_to_string(script).unwrap();
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let mut violations = Vec::new();
+
+    browser.goto(app.setup_url.as_deref().unwrap()).await;
+    violations.extend(axe(&browser, &axe_source, "setup").await);
+    browser.fill("Email", "ada.example.com").await;
+    browser.click("Create account and organization").await;
+    browser.wait_for_path("/setup").await;
+    violations.extend(axe(&browser, &axe_source, "setup with errors").await);
+    browser.set_up(&app).await;
+    browser.wait_for_path(&members).await;
+    violations.extend(axe(&browser, &axe_source, "members").await);
+    add_second_organization(&app).await;
+    browser.goto(&members).await;
+    browser
+        .click("Analytical Engines (switch organization)")
+        .await;
+    browser.wait_for_text("Difference Engines").await;
+    violations.extend(axe(&browser, &axe_source, "members with switcher open").await);
+    browser.goto("/no-such-page").await;
+    violations.extend(axe(&browser, &axe_source, "not found").await);
+    browser.goto(&members).await;
+    browser.click("Sign out").await;
+    browser.wait_for_path("/sign-in").await;
+    violations.extend(axe(&browser, &axe_source, "sign-in").await);
+    browser.sign_in(ADMIN_EMAIL, "not the password").await;
+    browser.wait_for_text("do not match").await;
+    violations.extend(axe(&browser, &axe_source, "sign-in with error").await);
+    add_account_without_organization(&app).await;
+    browser.sign_in(LONER_EMAIL, LONER_PASSWORD).await;
+    browser
+        .wait_for_text("You are not in any organization")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "no organization").await);
+    browser.close().await;
+
+    assert!(
+        violations.is_empty(),
+        "axe found {} WCAG 2.1 AA violations:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
+crate::on_both_backends!(every_page_is_valid_html, every_page_passes_axe);
