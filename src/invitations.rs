@@ -16,6 +16,8 @@ use crate::state::AppState;
 pub struct Request {
     pub raw: String,
     pub role: Role,
+    /// A role name that matched no role (CSV files); the row is then refused.
+    pub bad_role: Option<String>,
 }
 
 /// What will happen to one requested address.
@@ -91,6 +93,9 @@ pub async fn plan(
     for (request, email) in requests.iter().zip(parsed) {
         let mut replaces = None;
         let outcome = match &email {
+            _ if request.bad_role.is_some() => {
+                Outcome::UnknownRole(request.bad_role.clone().unwrap_or_default())
+            }
             None => Outcome::Invalid(Email::parse(&request.raw).err().unwrap_or("not an address")),
             Some(e) if !seen.insert(e.normalized().to_string()) => Outcome::Duplicate,
             Some(_)

@@ -3,6 +3,7 @@
 //! once per backend. Branch explicitly only where the dialects differ.
 
 pub mod audit;
+pub mod csv_imports;
 pub mod invitations;
 pub mod memberships;
 pub mod orgs;

@@ -81,6 +81,8 @@ pub enum Outcome {
     RoleNotAllowed(Role),
     /// Over the pending-invitation or member limit.
     OverLimit,
+    /// A CSV row's role column names no role.
+    UnknownRole(String),
 }
 
 impl Outcome {
@@ -101,8 +103,74 @@ impl Outcome {
             Outcome::DomainNotAllowed => "domain not allowed in this organization".into(),
             Outcome::RoleNotAllowed(role) => format!("you cannot invite as {}", role.label()),
             Outcome::OverLimit => "over the organization's limit".into(),
+            Outcome::UnknownRole(role) => format!("unknown role “{role}”"),
         }
     }
+}
+
+/// Rows accepted in one CSV file.
+pub const MAX_CSV_ROWS: usize = 10_000;
+
+/// One data row of an uploaded CSV file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvRow {
+    /// The line in the file, for the preview.
+    pub line: u64,
+    pub email: String,
+    /// The role column as written; empty when absent.
+    pub role: String,
+}
+
+/// Reads a CSV file of invitations: a column of emails and an optional role column, with
+/// or without a header row. Blank rows are skipped.
+pub fn parse_csv(data: &[u8]) -> Result<Vec<CsvRow>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(data);
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("The file is not valid CSV: {e}."))?;
+        let email = record
+            .get(0)
+            .unwrap_or_default()
+            .trim_start_matches('\u{feff}')
+            .to_string();
+        let role = record.get(1).unwrap_or_default().to_string();
+        if index == 0
+            && matches!(
+                email.to_lowercase().as_str(),
+                "email" | "e-mail" | "email address" | "address"
+            )
+        {
+            continue;
+        }
+        if email.is_empty() && role.is_empty() {
+            continue;
+        }
+        if rows.len() == MAX_CSV_ROWS {
+            return Err(format!(
+                "The file has more than {MAX_CSV_ROWS} rows; split it into smaller files."
+            ));
+        }
+        let line = record.position().map_or(index as u64 + 1, |p| p.line());
+        rows.push(CsvRow { line, email, role });
+    }
+    if rows.is_empty() {
+        return Err("The file has no email addresses.".into());
+    }
+    Ok(rows)
+}
+
+/// A role as a CSV file may write it: its stored form or its label, in any case.
+pub fn parse_role_name(input: &str) -> Option<Role> {
+    let wanted = input.trim().to_lowercase();
+    Role::ALL.into_iter().find(|r| {
+        r.as_str() == wanted
+            || r.label().to_lowercase() == wanted
+            || (wanted == "billing manager" && *r == Role::Billing)
+    })
 }
 
 #[cfg(test)]
@@ -118,6 +186,47 @@ mod tests {
         for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn csv_with_or_without_header_and_role_column() {
+        let with_header = parse_csv(b"Email,Role\na@example.com,admin\n\nb@example.com\n").unwrap();
+        assert_eq!(with_header.len(), 2);
+        assert_eq!(
+            with_header[0],
+            CsvRow {
+                line: 2,
+                email: "a@example.com".into(),
+                role: "admin".into()
+            }
+        );
+        assert_eq!(with_header[1].role, "");
+        let bare = parse_csv(b"\xef\xbb\xbfc@example.com\n").unwrap();
+        assert_eq!(
+            bare[0].email, "c@example.com",
+            "a byte-order mark is ignored"
+        );
+        assert!(parse_csv(b"email\n").is_err());
+    }
+
+    #[test]
+    fn csv_has_a_row_limit() {
+        let big: String = (0..=MAX_CSV_ROWS)
+            .map(|n| format!("p{n}@example.com\n"))
+            .collect();
+        assert!(
+            parse_csv(big.as_bytes())
+                .unwrap_err()
+                .contains("more than 10000 rows")
+        );
+    }
+
+    #[test]
+    fn role_names_match_values_and_labels() {
+        assert_eq!(parse_role_name("Admin"), Some(Role::Admin));
+        assert_eq!(parse_role_name("billing manager"), Some(Role::Billing));
+        assert_eq!(parse_role_name("VIEWER"), Some(Role::Viewer));
+        assert_eq!(parse_role_name("boss"), None);
     }
 
     #[test]

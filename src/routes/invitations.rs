@@ -14,7 +14,7 @@ use super::pages::PageCtx;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
 use crate::db::{self, audit, invitations::Row};
-use crate::domain::invitation::{Outcome, Status, split_addresses};
+use crate::domain::invitation::{Outcome, Status, parse_csv, parse_role_name, split_addresses};
 use crate::domain::permissions::{self, Action};
 use crate::domain::{Email, FieldErrors, Role, password, required_text};
 use crate::error::{AppError, Result};
@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
             get(list_invitations).post(create_invitations),
         )
         .route("/orgs/{slug}/invitations/manage", post(manage_invitations))
+        .route("/orgs/{slug}/invitations/csv", post(preview_csv))
+        .route("/orgs/{slug}/invitations/csv/{id}", post(confirm_csv))
         .route("/orgs/{slug}/invitations/{id}/delivery", get(show_delivery))
         .route("/invitations/{token}", get(show_invitation))
         .route("/invitations/{token}/accept", post(accept_invitation))
@@ -267,6 +269,7 @@ async fn create_invitations(
         .map(|a| Request {
             raw: a.to_string(),
             role,
+            bad_role: None,
         })
         .collect();
     let now = state.clock.now();
@@ -817,4 +820,226 @@ async fn show_delivery(
         slug: member.org.slug.clone(),
         i,
     })
+}
+
+/// One row of the CSV preview.
+struct CsvPreviewRow {
+    line: u64,
+    email: String,
+    role: String,
+    invite: bool,
+    what: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitations_csv.html")]
+struct CsvPreviewPage {
+    ctx: PageCtx,
+    slug: String,
+    import_id: i64,
+    file_name: String,
+    invites: usize,
+    skipped: usize,
+    rows: Vec<CsvPreviewRow>,
+}
+
+/// The requests of CSV rows: the role column, or `default_role` where it is empty.
+fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec<Request> {
+    rows.iter()
+        .map(|(email, role)| {
+            let parsed = if role.is_empty() {
+                Some(default_role)
+            } else {
+                parse_role_name(role)
+            };
+            Request {
+                raw: email.clone(),
+                role: parsed.unwrap_or(default_role),
+                bad_role: parsed.is_none().then(|| role.clone()),
+            }
+        })
+        .collect()
+}
+
+/// Reads an uploaded CSV file and shows what would happen to each row; nothing is
+/// invited until the person confirms.
+async fn preview_csv(
+    State(state): State<AppState>,
+    member: OrgMember,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response> {
+    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let (mut data, mut file_name, mut role) = (Vec::new(), String::new(), String::new());
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::Other(e.into()))?
+    {
+        match field.name() {
+            Some("file") => {
+                file_name = field.file_name().unwrap_or("upload.csv").to_string();
+                data = field
+                    .bytes()
+                    .await
+                    .map_err(|e| AppError::Other(e.into()))?
+                    .to_vec();
+            }
+            Some("role") => role = field.text().await.map_err(|e| AppError::Other(e.into()))?,
+            _ => {}
+        }
+    }
+    let mut errors = FieldErrors::default();
+    let default_role = role
+        .parse::<Role>()
+        .map_err(|m| errors.add("csv_role", m))
+        .ok();
+    let rows = if data.is_empty() {
+        errors.add("csv", "Choose a CSV file.");
+        None
+    } else {
+        parse_csv(&data).map_err(|m| errors.add("csv", m)).ok()
+    };
+    let (Some(default_role), Some(rows)) = (default_role, rows) else {
+        let form = InviteForm {
+            role: Role::Member.as_str().into(),
+            ..Default::default()
+        };
+        let page = invitations_page(
+            &state,
+            &member,
+            Status::Pending,
+            1,
+            form,
+            errors,
+            Vec::new(),
+        )
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    };
+    let pairs: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.email.clone(),
+                if r.role.is_empty() {
+                    default_role.as_str().to_string()
+                } else {
+                    r.role.clone()
+                },
+            )
+        })
+        .collect();
+    let now = state.clock.now();
+    let import_id = db::csv_imports::insert(
+        &state.db,
+        member.org.id,
+        member.current.user.id,
+        &serde_json::to_string(&pairs).map_err(anyhow::Error::from)?,
+        now,
+    )
+    .await?;
+    let mut tx = state.db.begin().await?;
+    let plan = invite::plan(
+        &mut tx,
+        member.org.id,
+        &settings,
+        member.role,
+        &csv_requests(&pairs, default_role),
+        now,
+    )
+    .await?;
+    drop(tx);
+    let invites = plan.invites();
+    let preview = rows
+        .iter()
+        .zip(&plan.rows)
+        .map(|(row, planned)| CsvPreviewRow {
+            line: row.line,
+            email: row.email.clone(),
+            role: if planned.outcome == Outcome::UnknownRole(row.role.clone()) {
+                row.role.clone()
+            } else {
+                planned.role.label().to_string()
+            },
+            invite: planned.outcome.is_invite(),
+            what: planned.outcome.describe(),
+        })
+        .collect::<Vec<_>>();
+    let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+    Ok(CsvPreviewPage {
+        ctx,
+        slug: member.org.slug.clone(),
+        import_id,
+        file_name,
+        invites,
+        skipped: preview.len() - invites,
+        rows: preview,
+    }
+    .into_response())
+}
+
+/// Invites the rows of a previewed CSV upload that may still be invited.
+async fn confirm_csv(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let settings = db::orgs::settings_for_update(&mut tx, member.org.id).await?;
+    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    let rows_json = db::csv_imports::take(&mut tx, id, member.org.id, member.current.user.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
+    let plan = invite::plan(
+        &mut tx,
+        member.org.id,
+        &settings,
+        member.role,
+        &csv_requests(&pairs, Role::Member),
+        now,
+    )
+    .await?;
+    let actor = member.current.actor();
+    let inviter = Inviter {
+        user_id: member.current.user.id,
+        name: &member.current.user.name,
+        role: member.role,
+        actor: &actor,
+    };
+    let created = invite::create(
+        &state,
+        &mut tx,
+        &member.org,
+        &settings,
+        &inviter,
+        &plan,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    if !state.mailer.is_enabled() && !created.is_empty() {
+        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+        return Ok(InvitationLinksPage {
+            ctx,
+            slug: member.org.slug.clone(),
+            created,
+        }
+        .into_response());
+    }
+    let skipped = plan.rows.len() - created.len();
+    let text = format!(
+        "{} invitations sent from the CSV file; {skipped} rows skipped.",
+        created.len()
+    );
+    session::flash(&member.current.session, "success", text).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response())
 }

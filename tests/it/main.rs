@@ -10,6 +10,7 @@ mod cli;
 mod email;
 mod health;
 mod invitations;
+mod invitations_csv;
 mod invitations_manage;
 mod members;
 mod quality;
