@@ -166,6 +166,7 @@ async fn every_page_is_valid_html(backend: Backend) {
         "members-with-switcher",
         html(app.get(&members).await, 200).await,
     ));
+    pages.extend(organization_pages(&app, &stranger).await);
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
@@ -185,6 +186,100 @@ async fn every_page_is_valid_html(backend: Backend) {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// The settings and invitation pages, in their states, fetched as `app`'s Owner (and,
+/// for an invitation's landing page, as `stranger`).
+async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static str, String)> {
+    let settings = format!("/orgs/{ORG_SLUG}/settings");
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    let bad_settings = [
+        ("name", ""),
+        ("lifetime_value", "99"),
+        ("lifetime_unit", "days"),
+        ("max_pending_invitations", "0"),
+        ("max_members", "many"),
+        ("allowed_email_domains", "bad!"),
+    ];
+    let invite = [
+        ("emails", "a@example.com b@example.com"),
+        ("role", "member"),
+    ];
+    let links = html(app.post_form(&invitations, &invite).await, 200).await;
+    let link = links
+        .split("value=\"")
+        .nth(2)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let landing = link
+        .split_once("/invitations/")
+        .map(|(_, t)| format!("/invitations/{t}"))
+        .unwrap();
+    let first = scalar_i64(&app.state.db, "SELECT MIN(id) FROM invitations")
+        .await
+        .to_string();
+    let revoke = [("bulk_action", "revoke"), ("ids", first.as_str())];
+    let token = app.csrf_token().await;
+    let csv = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"email\nc@example.com\nnope\n".to_vec())
+                .file_name("people.csv"),
+        )
+        .text("role", "viewer");
+    let csv_url = app.url(&format!("{invitations}/csv?csrf_token={token}"));
+    let preview = app
+        .client
+        .post(csv_url)
+        .multipart(csv)
+        .send()
+        .await
+        .unwrap();
+    vec![
+        ("settings", html(app.get(&settings).await, 200).await),
+        (
+            "settings-with-errors",
+            html(app.post_form(&settings, &bad_settings).await, 422).await,
+        ),
+        ("invitation-links", links.clone()),
+        ("invitations", html(app.get(&invitations).await, 200).await),
+        (
+            "invitations-with-errors",
+            html(
+                app.post_form(
+                    &invitations,
+                    &[("emails", "x@example.com nope"), ("role", "member")],
+                )
+                .await,
+                422,
+            )
+            .await,
+        ),
+        (
+            "invitations-confirm",
+            html(
+                app.post_form(&format!("{invitations}/manage"), &revoke)
+                    .await,
+                200,
+            )
+            .await,
+        ),
+        ("invitations-csv-preview", html(preview, 200).await),
+        (
+            "invitation-landing-new-account",
+            html(stranger.get(&landing).await, 200).await,
+        ),
+        (
+            "invitation-landing-someone-else",
+            html(app.get(&landing).await, 200).await,
+        ),
+        (
+            "invitation-unknown",
+            html(stranger.get("/invitations/not-a-token").await, 404).await,
+        ),
+    ]
 }
 
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
@@ -234,6 +329,22 @@ async fn every_page_passes_axe(backend: Backend) {
         .await;
     browser.wait_for_text("Difference Engines").await;
     violations.extend(axe(&browser, &axe_source, "members with switcher open").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/settings")).await;
+    violations.extend(axe(&browser, &axe_source, "settings").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
+    browser.fill("Email addresses", "a@example.com nope").await;
+    browser.click("Send invitations").await;
+    browser.wait_for_text("Fix or remove these addresses").await;
+    violations.extend(axe(&browser, &axe_source, "invitations with errors").await);
+    browser.fill("Email addresses", "a@example.com").await;
+    browser.click("Send invitations").await;
+    browser.wait_for_text("Copy the invitation links").await;
+    violations.extend(axe(&browser, &axe_source, "invitation links").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
+    violations.extend(axe(&browser, &axe_source, "invitations").await);
+    browser.click("Revoke").await;
+    browser.wait_for_text("Revoke 1 invitation?").await;
+    violations.extend(axe(&browser, &axe_source, "confirm revoke").await);
     browser.goto("/no-such-page").await;
     violations.extend(axe(&browser, &axe_source, "not found").await);
     browser.goto(&members).await;
