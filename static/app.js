@@ -24,3 +24,31 @@
     }
   });
 })();
+
+// Confirmation dialogs: htmx swaps a <dialog> into #dialog-slot; open it as a modal
+// (focus goes to its autofocus button) and, when it closes, give focus back to the
+// button that asked for it.
+(function () {
+  "use strict";
+  var opener = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    opener = event.detail.elt;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "dialog-slot") {
+      return;
+    }
+    var dialog = event.detail.target.querySelector("dialog");
+    if (!dialog) {
+      return;
+    }
+    var returnTo = opener;
+    dialog.addEventListener("close", function () {
+      dialog.remove();
+      if (returnTo && document.body.contains(returnTo)) {
+        returnTo.focus();
+      }
+    });
+    dialog.showModal();
+  });
+})();

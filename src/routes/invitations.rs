@@ -703,6 +703,17 @@ struct ManageForm {
     confirm: Option<String>,
 }
 
+/// The same confirmation as a `<dialog>` that htmx swaps into the Invitations page.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/confirm_manage.html")]
+struct ConfirmManageDialog {
+    ctx: PageCtx,
+    slug: String,
+    action: &'static str,
+    verb: &'static str,
+    targets: Vec<db::invitations::Managed>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/invitations_confirm.html")]
 struct ConfirmManagePage {
@@ -716,6 +727,7 @@ struct ConfirmManagePage {
 async fn manage_invitations(
     State(state): State<AppState>,
     member: OrgMember,
+    headers: axum::http::HeaderMap,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ManageForm>,
 ) -> Result<Response> {
     let back = format!("/orgs/{}/invitations", member.org.slug);
@@ -731,6 +743,14 @@ async fn manage_invitations(
         (None, None) => return Err(AppError::NotFound),
     };
     let action = invite::Manage::parse(&action).ok_or(AppError::NotFound)?;
+    let is_htmx = headers.contains_key("hx-request");
+    if ids.is_empty() && is_htmx {
+        return Ok(super::flash_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error",
+            "Select at least one invitation first.",
+        ));
+    }
     if ids.is_empty() {
         session::flash(
             &member.current.session,
@@ -750,14 +770,26 @@ async fn manage_invitations(
     };
     if form.confirm.as_deref() != Some("yes") {
         let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
-        return Ok(ConfirmManagePage {
-            ctx,
-            slug: member.org.slug.clone(),
-            action: action.as_str(),
-            verb,
-            targets,
-        }
-        .into_response());
+        let (slug, action) = (member.org.slug.clone(), action.as_str());
+        return Ok(if is_htmx {
+            ConfirmManageDialog {
+                ctx,
+                slug,
+                action,
+                verb,
+                targets,
+            }
+            .into_response()
+        } else {
+            ConfirmManagePage {
+                ctx,
+                slug,
+                action,
+                verb,
+                targets,
+            }
+            .into_response()
+        });
     }
     let actor = member.current.actor();
     let inviter = Inviter {

@@ -95,6 +95,28 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
     SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
 }
 
+/// A flash message for htmx to show in `#flash`, in place of the request's own target.
+pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) -> Response {
+    let flash = crate::auth::session::Flash {
+        kind: kind.into(),
+        text: text.into(),
+    };
+    let body = pages::FlashPartial {
+        flashes: vec![flash],
+    }
+    .render_string();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
+    headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));
+    response
+}
+
 /// For htmx requests, an error page becomes a flash message swapped into `#flash`, so
 /// that a failed action explains itself where the person is looking.
 async fn htmx_errors(request: Request, next: Next) -> Response {
@@ -106,15 +128,5 @@ async fn htmx_errors(request: Request, next: Next) -> Response {
     let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
         return response;
     };
-    let body = pages::FlashPartial::error(message).render_string();
-    let mut replaced = (
-        response.status(),
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response();
-    let headers = replaced.headers_mut();
-    headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
-    headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));
-    replaced
+    flash_response(response.status(), "error", &message)
 }

@@ -123,15 +123,6 @@ pub struct FlashPartial {
 }
 
 impl FlashPartial {
-    pub fn error(text: String) -> FlashPartial {
-        FlashPartial {
-            flashes: vec![Flash {
-                kind: "error".into(),
-                text,
-            }],
-        }
-    }
-
     pub fn render_string(&self) -> String {
         self.render().unwrap_or_default()
     }

@@ -378,3 +378,38 @@ async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(bac
 }
 
 crate::on_both_backends!(the_delivery_state_follows_the_email_and_errors_show_to_admins_only);
+
+async fn htmx_asks_for_confirmation_in_a_dialog(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    invite(&app, "d@example.com", "member").await;
+    let id = id_of(&app, "d@example.com").await;
+    let token = app.csrf_token().await;
+    let htmx_post = |fields: Vec<(&'static str, String)>| {
+        app.client
+            .post(app.url(&manage_path()))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token.clone())
+            .form(&fields)
+            .send()
+    };
+
+    let dialog = htmx_post(vec![("row_action", format!("revoke:{id}"))])
+        .await
+        .unwrap();
+    let nothing = htmx_post(vec![("bulk_action", "revoke".to_string())])
+        .await
+        .unwrap();
+
+    assert_eq!(dialog.status(), 200);
+    let html = dialog.text().await.unwrap();
+    assert!(html.trim_start().starts_with("<dialog"), "{html}");
+    assert_eq!(texts(&html, "h2"), vec!["Revoke 1 invitation?"]);
+    assert_eq!(nothing.status(), 422);
+    assert_eq!(nothing.headers()["HX-Retarget"], "#flash");
+    assert_eq!(state_of(&app, "d@example.com").await, "pending");
+}
+
+crate::on_both_backends!(htmx_asks_for_confirmation_in_a_dialog);
