@@ -101,6 +101,16 @@ impl InvitationView {
     }
 }
 
+/// The signed-in member as the inviter (or manager) of invitations.
+fn inviter<'a>(member: &'a OrgMember, actor: &'a audit::Actor) -> Inviter<'a> {
+    Inviter {
+        user_id: member.current.user.id,
+        name: &member.current.user.name,
+        role: member.role,
+        actor,
+    }
+}
+
 /// The invite form as typed.
 #[derive(Clone, Debug, Default, Deserialize)]
 struct InviteForm {
@@ -310,12 +320,7 @@ async fn create_invitations(
         return refuse(errors, problems).await;
     }
     let actor = member.current.actor();
-    let inviter = Inviter {
-        user_id: member.current.user.id,
-        name: &member.current.user.name,
-        role: member.role,
-        actor: &actor,
-    };
+    let inviter = inviter(&member, &actor);
     let created = invite::create(
         &state,
         &mut tx,
@@ -792,12 +797,7 @@ async fn manage_invitations(
         });
     }
     let actor = member.current.actor();
-    let inviter = Inviter {
-        user_id: member.current.user.id,
-        name: &member.current.user.name,
-        role: member.role,
-        actor: &actor,
-    };
+    let inviter = inviter(&member, &actor);
     let links = match invite::manage(&state, &member.org, &inviter, &targets, action).await? {
         Ok(links) => links,
         Err(invite::ManageRefusal::Forbidden) => return Err(AppError::Forbidden),
@@ -1044,12 +1044,7 @@ async fn confirm_csv(
     )
     .await?;
     let actor = member.current.actor();
-    let inviter = Inviter {
-        user_id: member.current.user.id,
-        name: &member.current.user.name,
-        role: member.role,
-        actor: &actor,
-    };
+    let inviter = inviter(&member, &actor);
     let created = invite::create(
         &state,
         &mut tx,
