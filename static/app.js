@@ -31,8 +31,11 @@
 (function () {
   "use strict";
   var opener = null;
+  // Only requests for a dialog count: polling elsewhere must not steal the opener.
   document.addEventListener("htmx:beforeRequest", function (event) {
-    opener = event.detail.elt;
+    if (event.detail.target && event.detail.target.id === "dialog-slot") {
+      opener = event.detail.elt;
+    }
   });
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail.target.id !== "dialog-slot") {

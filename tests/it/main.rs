@@ -6,6 +6,7 @@ mod helpers;
 mod smtp_sink;
 
 mod browser;
+mod browser_invitations;
 mod cli;
 mod email;
 mod health;

@@ -1,0 +1,518 @@
+//! Inviting people in a real browser: the invite form, a CSV upload, and resending or
+//! revoking through the confirmation dialog, by mouse and by keyboard alone.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+
+use crate::browser_helpers::Browser;
+use crate::helpers::*;
+use crate::smtp_sink::Received;
+
+/// How long to wait for something to appear or go before failing.
+const PATIENCE: Duration = Duration::from_secs(15);
+const POLL: Duration = Duration::from_millis(25);
+
+fn invitations_path() -> String {
+    format!("/orgs/{ORG_SLUG}/invitations")
+}
+
+async fn invitation_count(app: &TestApp) -> i64 {
+    scalar_i64(&app.state.db, "SELECT COUNT(*) FROM invitations").await
+}
+
+async fn state_of(app: &TestApp, email: &str) -> String {
+    scalar_text(
+        &app.state.db,
+        &format!("SELECT state FROM invitations WHERE email = '{email}'"),
+    )
+    .await
+}
+
+/// Signs the browser in as the admin that `TestApp::set_up` created, on the sign-in page.
+async fn sign_in_as_admin(browser: &Browser) {
+    browser.goto("/sign-in").await;
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser
+        .wait_for_path(&format!("/orgs/{ORG_SLUG}/members"))
+        .await;
+}
+
+/// Words separated by single spaces, as a person reads them.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text of each row of the table shown, as a person reads it.
+async fn rows(browser: &Browser) -> Vec<String> {
+    browser
+        .texts("tbody tr")
+        .await
+        .iter()
+        .map(|row| squash(row))
+        .collect()
+}
+
+/// The invitation links shown on the "Copy the invitation links" page, by the address
+/// each is for (as their field is labelled).
+async fn links_shown(browser: &Browser) -> Vec<(String, String)> {
+    let mut links = Vec::new();
+    for field in browser
+        .client()
+        .find_all(Locator::Css("input.link-copy"))
+        .await
+        .unwrap()
+    {
+        let label = field.attr("aria-label").await.unwrap().unwrap_or_default();
+        let link = field.prop("value").await.unwrap().unwrap_or_default();
+        links.push((label, link));
+    }
+    links
+}
+
+/// Waits until `script` (a JavaScript expression) is true on the page shown.
+async fn wait_until(browser: &Browser, what: &str, script: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        // While a page is being replaced, running a script may fail: that is "not yet".
+        let done = browser
+            .client()
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .is_ok_and(|v| v.as_bool() == Some(true));
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {what} on {}, which shows:\n{}",
+            browser.path().await,
+            browser.text().await
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits for the confirmation dialog to be open as a modal, and returns its heading
+/// and the addresses it lists.
+async fn open_dialog(browser: &Browser) -> (String, Vec<String>) {
+    wait_until(
+        browser,
+        "an open modal dialog",
+        "document.querySelector('dialog[open]') && document.querySelector('dialog[open]').matches(':modal')",
+    )
+    .await;
+    let heading = browser.texts("dialog[open] h2").await.remove(0);
+    let listed = browser.texts("dialog[open] li").await;
+    (heading, listed)
+}
+
+async fn wait_for_no_dialog(browser: &Browser) {
+    wait_until(browser, "no dialog", "!document.querySelector('dialog')").await;
+}
+
+/// Clicks the button whose accessible name (its aria-label) is `name`.
+async fn click_button_named(browser: &Browser, name: &str) {
+    browser
+        .client()
+        .find(Locator::Css(&format!("button[aria-label=\"{name}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("no button named {name:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// What has the keyboard focus, by the name assistive technology gives it: its
+/// aria-label, else its label, else its text.
+async fn focused(browser: &Browser) -> String {
+    let script = "const e = document.activeElement;
+        const name = e.getAttribute('aria-label')
+            || (e.labels && e.labels.length ? e.labels[0].innerText : e.innerText);
+        return (name || e.tagName).trim();";
+    let name = browser.client().execute(script, vec![]).await.unwrap();
+    name.as_str().unwrap_or_default().to_string()
+}
+
+/// Presses Tab (or Shift+Tab, going `back`) until `name` has the focus; returns what
+/// got it on the way, in order.
+async fn tab_to(browser: &Browser, name: &str, back: bool) -> Vec<String> {
+    let mut reached = Vec::new();
+    for _ in 0..30 {
+        let mut keys = KeyActions::new("keyboard".into());
+        if back {
+            keys = keys.then(KeyAction::Down {
+                value: Key::Shift.into(),
+            });
+        }
+        keys = keys
+            .then(KeyAction::Down {
+                value: Key::Tab.into(),
+            })
+            .then(KeyAction::Up {
+                value: Key::Tab.into(),
+            });
+        if back {
+            keys = keys.then(KeyAction::Up {
+                value: Key::Shift.into(),
+            });
+        }
+        browser.client().perform_actions(keys).await.unwrap();
+        reached.push(focused(browser).await);
+        if reached.last().is_some_and(|n| n == name) {
+            return reached;
+        }
+    }
+    panic!("Tab never reached {name:?}; it reached {reached:?}");
+}
+
+async fn is_ticked(browser: &Browser, email: &str) -> bool {
+    browser
+        .client()
+        .find(Locator::Css(&format!(
+            "input[type=checkbox][aria-label=\"Select {email}\"]"
+        )))
+        .await
+        .unwrap()
+        .is_selected()
+        .await
+        .unwrap()
+}
+
+/// The path of the invitation link in an email.
+fn link_in(mail: &Received) -> String {
+    mail.text
+        .lines()
+        .find(|l| l.contains("/invitations/"))
+        .expect("a link in the email")
+        .trim()
+        .to_string()
+}
+
+/// Waits until `n` emails have arrived for `address`, and returns them in order.
+async fn wait_for_mails_to(sink: &SmtpSink, address: &str, n: usize) -> Vec<Received> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mails: Vec<Received> = sink
+            .received()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .collect();
+        if mails.len() >= n {
+            return mails;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {n} emails to {address}, got {mails:?}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    sign_in_as_admin(&browser).await;
+    browser.goto(&invitations_path()).await;
+    let typed = "not-an-address, good@example.com";
+
+    browser.fill("Email addresses", typed).await;
+    browser.click("Send invitations").await;
+
+    browser
+        .wait_for_text("Nothing was sent. Fix or remove these addresses, then send again.")
+        .await;
+    let message = squash(&browser.message_next_to("Email addresses").await);
+    assert!(
+        message.contains(
+            "not-an-address: invalid address: Enter a valid email address, like name@example.com."
+        ),
+        "{message}"
+    );
+    assert!(
+        !message.contains("good@example.com"),
+        "only the bad address is named: {message}"
+    );
+    assert_eq!(browser.value("Email addresses").await, typed);
+    assert_eq!(
+        browser
+            .field("Email addresses")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert!(browser.text().await.contains("No pending invitations."));
+    assert_eq!(invitation_count(&app).await, 0, "nothing invited");
+
+    browser
+        .fill("Email addresses", "fixed@example.com, good@example.com")
+        .await;
+    browser.click("Send invitations").await;
+
+    browser.wait_for_text("Copy the invitation links").await;
+    let links = links_shown(&browser).await;
+    assert_eq!(
+        links
+            .iter()
+            .map(|(label, _)| label.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "Invitation link for fixed@example.com",
+            "Invitation link for good@example.com"
+        ]
+    );
+    assert!(
+        links
+            .iter()
+            .all(|(_, link)| link.starts_with(&format!("{}/invitations/", app.address))),
+        "{links:?}"
+    );
+    assert_ne!(links[0].1, links[1].1, "one link per address");
+    browser.click("Back to invitations").await;
+    browser.wait_for_path(&invitations_path()).await;
+    let listed = rows(&browser).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    for email in ["fixed@example.com", "good@example.com"] {
+        assert!(
+            listed
+                .iter()
+                .any(|row| row.contains(email) && row.contains("link shown")),
+            "{email} is pending: {listed:?}"
+        );
+    }
+    assert_eq!(
+        squash(&browser.texts("#invitation-count").await.remove(0)),
+        "2 pending"
+    );
+    browser.close().await;
+}
+
+async fn a_csv_file_is_previewed_row_by_row_before_anyone_is_invited(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "email,role\nnew@example.com,\nada@example.com,\nnot-an-email,\n",
+    )
+    .unwrap();
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    sign_in_as_admin(&browser).await;
+    browser.goto(&invitations_path()).await;
+
+    browser
+        .field("CSV file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    browser.click("Preview the file").await;
+
+    browser
+        .wait_for_text("Check people.csv before inviting")
+        .await;
+    assert!(
+        browser.text().await.contains(
+            "1 person will be invited; 2 rows will be skipped. Nothing has been sent yet."
+        )
+    );
+    assert_eq!(
+        rows(&browser).await,
+        [
+            "2 new@example.com Member will be invited",
+            "3 ada@example.com Member already a member",
+            "4 not-an-email Member invalid address: Enter a valid email address, like name@example.com.",
+        ]
+    );
+    assert_eq!(invitation_count(&app).await, 0, "nothing invited yet");
+
+    browser.click("Invite 1 person").await;
+
+    browser.wait_for_text("Copy the invitation links").await;
+    let links = links_shown(&browser).await;
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!(links[0].0, "Invitation link for new@example.com");
+    assert!(
+        links[0]
+            .1
+            .starts_with(&format!("{}/invitations/", app.address))
+    );
+    assert_eq!(invitation_count(&app).await, 1);
+    browser.close().await;
+}
+
+async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let invited = app
+        .post_form(
+            &invitations_path(),
+            &[
+                ("emails", "a@example.com b@example.com keep@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(invited.status(), 200, "the links page (no SMTP)");
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    sign_in_as_admin(&browser).await;
+    browser.goto(&invitations_path()).await;
+
+    // By keyboard alone: tick two invitations (newest first: keep, b, a), then ask to
+    // revoke them.
+    tab_to(&browser, "Select b@example.com", false).await;
+    browser.press(Key::Space).await;
+    let on_the_way = tab_to(&browser, "Select a@example.com", false).await;
+    browser.press(Key::Space).await;
+    let back_up = tab_to(&browser, "Revoke selected", true).await;
+    browser.press(Key::Enter).await;
+
+    let (heading, listed) = open_dialog(&browser).await;
+    assert_eq!(
+        on_the_way,
+        [
+            "Resend to b@example.com",
+            "Revoke invitation of b@example.com",
+            "Select a@example.com"
+        ]
+    );
+    assert_eq!(
+        back_up,
+        [
+            "Revoke invitation of b@example.com",
+            "Resend to b@example.com",
+            "Select b@example.com",
+            "Revoke invitation of keep@example.com",
+            "Resend to keep@example.com",
+            "Select keep@example.com",
+            "Revoke selected"
+        ]
+    );
+    assert_eq!(heading, "Revoke 2 invitations?");
+    assert_eq!(listed, ["a@example.com", "b@example.com"]);
+    assert_eq!(focused(&browser).await, "Revoke 2 invitations");
+
+    browser.press(Key::Escape).await;
+
+    wait_for_no_dialog(&browser).await;
+    assert_eq!(focused(&browser).await, "Revoke selected");
+    assert_eq!(rows(&browser).await.len(), 3, "nothing revoked");
+    assert_eq!(state_of(&app, "a@example.com").await, "pending");
+    assert_eq!(state_of(&app, "b@example.com").await, "pending");
+    assert!(is_ticked(&browser, "a@example.com").await);
+    assert!(is_ticked(&browser, "b@example.com").await);
+    assert!(!is_ticked(&browser, "keep@example.com").await);
+
+    // By mouse: Cancel also closes it, then confirm for real.
+    browser.click("Revoke selected").await;
+    open_dialog(&browser).await;
+    browser.click("Cancel").await;
+    wait_for_no_dialog(&browser).await;
+    assert_eq!(focused(&browser).await, "Revoke selected");
+    assert_eq!(state_of(&app, "a@example.com").await, "pending");
+
+    browser.click("Revoke selected").await;
+    let (heading, _) = open_dialog(&browser).await;
+    assert_eq!(heading, "Revoke 2 invitations?");
+    browser.click("Revoke 2 invitations").await;
+
+    browser.wait_for_text("Revoked 2 invitations.").await;
+    assert_eq!(
+        browser.texts(".flash-success").await,
+        ["Revoked 2 invitations."]
+    );
+    let pending = rows(&browser).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert!(pending[0].contains("keep@example.com"), "{pending:?}");
+    browser.click("Revoked").await;
+    browser
+        .wait_for_path(&format!("{}?status=revoked", invitations_path()))
+        .await;
+    let revoked = rows(&browser).await;
+    assert_eq!(revoked.len(), 2, "{revoked:?}");
+    assert!(
+        ["a@example.com", "b@example.com"]
+            .iter()
+            .all(|email| revoked.iter().any(|row| row.contains(email))),
+        "{revoked:?}"
+    );
+    browser.close().await;
+}
+
+async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    let invited = app
+        .post_form(
+            &invitations_path(),
+            &[("emails", "slow@example.com"), ("role", "member")],
+        )
+        .await;
+    assert_eq!(invited.status(), 303);
+    let first = wait_for_mails_to(&sink, "slow@example.com", 1)
+        .await
+        .remove(0);
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    sign_in_as_admin(&browser).await;
+    browser.goto(&invitations_path()).await;
+
+    click_button_named(&browser, "Resend to slow@example.com").await;
+    let (heading, listed) = open_dialog(&browser).await;
+    assert_eq!(heading, "Resend 1 invitation?");
+    assert_eq!(listed, ["slow@example.com"]);
+    assert_eq!(focused(&browser).await, "Resend 1 invitation");
+    browser.click("Resend 1 invitation").await;
+
+    browser
+        .wait_for_text("Resent 1 invitation. Earlier links no longer work.")
+        .await;
+    let mails = wait_for_mails_to(&sink, "slow@example.com", 2).await;
+    let (old_link, new_link) = (link_in(&first), link_in(&mails[1]));
+    assert_ne!(old_link, new_link);
+    browser.goto(&old_link).await;
+    browser
+        .wait_for_text("This invitation link is not valid")
+        .await;
+    browser.goto(&new_link).await;
+    browser
+        .wait_for_text(
+            "Ada Lovelace invited slow@example.com to join Analytical Engines as Member.",
+        )
+        .await;
+    browser.close().await;
+}
+
+crate::on_both_backends!(
+    a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
+    a_csv_file_is_previewed_row_by_row_before_anyone_is_invited,
+    bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,
+    resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old,
+);
