@@ -348,7 +348,15 @@ async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(bac
     let (_, viewer_cell) = viewer.get_html(&cell).await;
     sink.restart().await;
     sink.wait_for_mail_to("bounce@example.com").await;
-    let (_, sent) = app.get_html(&cell).await;
+    // The sink has the message a moment before the worker records the delivery.
+    let mut sent = String::new();
+    for _ in 0..100 {
+        sent = app.get_html(&cell).await.1;
+        if sent.contains(">sent<") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let outbox = scalar_i64(&app.state.db, "SELECT outbox_id FROM invitations").await;
     exec_sql(&app.state.db, &format!("UPDATE outbox SET sent_at = NULL, last_error = NULL, next_attempt_at = 99999999999 WHERE id = {outbox}")).await;
     let (_, queued) = app.get_html(&cell).await;
