@@ -111,6 +111,43 @@ fn inviter<'a>(member: &'a OrgMember, actor: &'a audit::Actor) -> Inviter<'a> {
     }
 }
 
+/// Creates the plan's invitations, commits, and reports: the links, once, when email is
+/// off; otherwise a flash with `summary` and the Invitations page.
+async fn create_and_report(
+    state: &AppState,
+    member: &OrgMember,
+    mut tx: db::Tx,
+    settings: &crate::domain::settings::OrgSettings,
+    plan: &invite::Plan,
+    now: i64,
+    summary: impl FnOnce(&[invite::Created]) -> String,
+) -> Result<Response> {
+    let actor = member.current.actor();
+    let created = invite::create(
+        state,
+        &mut tx,
+        &member.org,
+        settings,
+        &inviter(member, &actor),
+        plan,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    if !state.mailer.is_enabled() && !created.is_empty() {
+        let ctx = PageCtx::for_org(state, member, "invitations").await?;
+        return Ok(InvitationLinksPage {
+            ctx,
+            slug: member.org.slug.clone(),
+            created,
+        }
+        .into_response());
+    }
+    session::flash(&member.current.session, "success", summary(&created)).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response())
+}
+
 /// The invite form as typed.
 #[derive(Clone, Debug, Default, Deserialize)]
 struct InviteForm {
@@ -319,37 +356,11 @@ async fn create_invitations(
         errors.add("emails", message);
         return refuse(errors, problems).await;
     }
-    let actor = member.current.actor();
-    let inviter = inviter(&member, &actor);
-    let created = invite::create(
-        &state,
-        &mut tx,
-        &member.org,
-        &settings,
-        &inviter,
-        &plan,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    state.mailer.wake();
-    if state.mailer.is_enabled() {
-        let n = created.len();
-        let text = if n == 1 {
-            format!("Invitation sent to {}.", created[0].email)
-        } else {
-            format!("{n} invitations sent.")
-        };
-        session::flash(&member.current.session, "success", text).await?;
-        return Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response());
-    }
-    let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
-    Ok(InvitationLinksPage {
-        ctx,
-        slug: member.org.slug.clone(),
-        created,
-    }
-    .into_response())
+    let summary = |created: &[invite::Created]| match created {
+        [one] => format!("Invitation sent to {}.", one.email),
+        all => format!("{} invitations sent.", all.len()),
+    };
+    create_and_report(&state, &member, tx, &settings, &plan, now, summary).await
 }
 
 /// The landing page of an invitation link, in each of its situations.
@@ -1043,34 +1054,13 @@ async fn confirm_csv(
         now,
     )
     .await?;
-    let actor = member.current.actor();
-    let inviter = inviter(&member, &actor);
-    let created = invite::create(
-        &state,
-        &mut tx,
-        &member.org,
-        &settings,
-        &inviter,
-        &plan,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    state.mailer.wake();
-    if !state.mailer.is_enabled() && !created.is_empty() {
-        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
-        return Ok(InvitationLinksPage {
-            ctx,
-            slug: member.org.slug.clone(),
-            created,
-        }
-        .into_response());
-    }
-    let skipped = plan.rows.len() - created.len();
-    let text = format!(
-        "{} invitations sent from the CSV file; {skipped} rows skipped.",
-        created.len()
-    );
-    session::flash(&member.current.session, "success", text).await?;
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response())
+    let rows = plan.rows.len();
+    let summary = move |created: &[invite::Created]| {
+        format!(
+            "{} invitations sent from the CSV file; {} rows skipped.",
+            created.len(),
+            rows - created.len()
+        )
+    };
+    create_and_report(&state, &member, tx, &settings, &plan, now, summary).await
 }
