@@ -12,6 +12,7 @@ use crate::auth::OrgMember;
 use crate::clock;
 use crate::db::{self, memberships::MemberRow};
 use crate::domain::Role;
+use crate::domain::permissions;
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -66,6 +67,7 @@ struct MembersPage {
     your_role: &'static str,
     members: Vec<MemberView>,
     member_count: i64,
+    can_invite: bool,
     pending: i64,
     page: i64,
     pages: i64,
@@ -97,6 +99,9 @@ async fn list_members(
     .await?;
     let now = state.clock.now();
     let you = member.current.user.email.clone();
+    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    let can_invite =
+        !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
     Ok(MembersPage {
         ctx,
@@ -107,6 +112,7 @@ async fn list_members(
             .map(|r| MemberView::new(r, now, &you))
             .collect(),
         member_count,
+        can_invite,
         pending,
         page,
         pages,

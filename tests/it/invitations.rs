@@ -202,8 +202,10 @@ async fn members_invite_only_where_the_organization_allows_it(backend: Backend) 
 
     let refused = invite(&member, "friend@example.com", "member").await;
     let (_, page) = member.get_html(&invitations_path()).await;
+    let (_, members_page) = member.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
     assert_eq!(refused.status(), 403);
     assert!(texts(&page, "#invite-heading").is_empty(), "no invite form");
+    assert!(!texts(&members_page, "a.button").contains(&"Invite people".to_string()));
 
     exec_sql(
         &app.state.db,
@@ -531,6 +533,7 @@ async fn pending_invitations_appear_on_the_members_page(backend: Backend) {
         1,
         "an expired invitation is not listed"
     );
+    assert!(texts(&html, "a.button").contains(&"Invite people".to_string()));
 }
 
 crate::on_both_backends!(
