@@ -213,24 +213,24 @@ pub enum Closed {
     Unknown,
 }
 
-/// The invitation behind a link, if it is still open.
+/// The invitation behind a link, if it is still open; otherwise why not, with the
+/// invitation when the link is known (its page names whom to ask).
 pub async fn open_by_token(
     state: &AppState,
     link_token: &str,
-) -> sqlx::Result<Result<db::invitations::Details, Closed>> {
+) -> sqlx::Result<Result<db::invitations::Details, (Closed, Option<db::invitations::Details>)>> {
     let Some(details) =
         db::invitations::find_by_token_hash(&state.db, &token::hash(link_token)).await?
     else {
-        return Ok(Err(Closed::Unknown));
+        return Ok(Err((Closed::Unknown, None)));
     };
-    Ok(
-        match Status::of(&details.state, details.expires_at, state.clock.now()) {
-            Status::Pending => Ok(details),
-            Status::Expired => Err(Closed::Expired),
-            Status::Revoked => Err(Closed::Revoked),
-            Status::Accepted | Status::Declined => Err(Closed::Used),
-        },
-    )
+    let closed = match Status::of(&details.state, details.expires_at, state.clock.now()) {
+        Status::Pending => return Ok(Ok(details)),
+        Status::Expired => Closed::Expired,
+        Status::Revoked => Closed::Revoked,
+        Status::Accepted | Status::Declined => Closed::Used,
+    };
+    Ok(Err((closed, Some(details))))
 }
 
 /// Makes `user_id` a member with the invited role; tells the inviter. False when the

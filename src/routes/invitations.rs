@@ -456,17 +456,7 @@ async fn landing(
     };
     let details = match invite::open_by_token(state, token).await? {
         Ok(details) => details,
-        Err(reason) => {
-            let known = match reason {
-                Closed::Unknown => None,
-                _ => {
-                    db::invitations::find_by_token_hash(
-                        &state.db,
-                        &crate::domain::token::hash(token),
-                    )
-                    .await?
-                }
-            };
+        Err((reason, known)) => {
             page.closed = Some(closed_text(reason, known.as_ref()));
             let status = if reason == Closed::Unknown {
                 StatusCode::NOT_FOUND
@@ -503,19 +493,24 @@ async fn landing(
     Ok((status, page).into_response())
 }
 
+/// The landing page with nothing typed yet.
+async fn plain_landing(state: &AppState, session: &Session, token: &str) -> Result<Response> {
+    landing(
+        state,
+        session,
+        token,
+        SignupForm::default(),
+        FieldErrors::default(),
+    )
+    .await
+}
+
 async fn show_invitation(
     State(state): State<AppState>,
     session: Session,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    landing(
-        &state,
-        &session,
-        &token,
-        SignupForm::default(),
-        FieldErrors::default(),
-    )
-    .await
+    plain_landing(&state, &session, &token).await
 }
 
 async fn accept_invitation(
@@ -528,14 +523,7 @@ async fn accept_invitation(
     let details = match invite::open_by_token(&state, &token).await? {
         Ok(details) => details,
         Err(_) => {
-            return landing(
-                &state,
-                &session,
-                &token,
-                SignupForm::default(),
-                FieldErrors::default(),
-            )
-            .await;
+            return plain_landing(&state, &session, &token).await;
         }
     };
     let now = state.clock.now();
@@ -551,19 +539,12 @@ async fn accept_invitation(
             };
             if !invite::accept(&state, &mut tx, &details, u.id, &actor, now).await? {
                 drop(tx);
-                return already_member(&state, &session, &details.org_slug).await;
+                return already_member(&session, &details.org_slug).await;
             }
             u.id
         }
         Some(_) => {
-            return landing(
-                &state,
-                &session,
-                &token,
-                SignupForm::default(),
-                FieldErrors::default(),
-            )
-            .await;
+            return plain_landing(&state, &session, &token).await;
         }
         None => {
             if db::users::find_by_email(&state.db, &invited)
@@ -617,14 +598,7 @@ async fn accept_invitation(
             audit::record(&mut tx, &event, now).await?;
             if !invite::accept(&state, &mut tx, &details, user_id, &actor, now).await? {
                 drop(tx);
-                return landing(
-                    &state,
-                    &session,
-                    &token,
-                    SignupForm::default(),
-                    FieldErrors::default(),
-                )
-                .await;
+                return plain_landing(&state, &session, &token).await;
             }
             user_id
         }
@@ -643,7 +617,7 @@ async fn accept_invitation(
     Ok(Redirect::to(&format!("/orgs/{}/members", details.org_slug)).into_response())
 }
 
-async fn already_member(_state: &AppState, session: &Session, slug: &str) -> Result<Response> {
+async fn already_member(session: &Session, slug: &str) -> Result<Response> {
     session::flash(
         session,
         "success",
@@ -662,14 +636,7 @@ async fn decline_invitation(
     let details = match invite::open_by_token(&state, &token).await? {
         Ok(details) => details,
         Err(_) => {
-            return landing(
-                &state,
-                &session,
-                &token,
-                SignupForm::default(),
-                FieldErrors::default(),
-            )
-            .await;
+            return plain_landing(&state, &session, &token).await;
         }
     };
     let user = CurrentUser::from_session(&state, &session).await?;
@@ -677,14 +644,7 @@ async fn decline_invitation(
         .as_ref()
         .is_some_and(|u| !u.email.eq_ignore_ascii_case(&details.email))
     {
-        return landing(
-            &state,
-            &session,
-            &token,
-            SignupForm::default(),
-            FieldErrors::default(),
-        )
-        .await;
+        return plain_landing(&state, &session, &token).await;
     }
     let actor = audit::Actor {
         user_id: user.as_ref().map(|u| u.id),

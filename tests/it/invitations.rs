@@ -325,12 +325,16 @@ async fn accepting_while_signed_in_as_someone_else_is_refused(backend: Backend) 
     let accept = other
         .post_form(&format!("{}/accept", path_of(&links[0])), &[])
         .await;
+    let decline = other
+        .post_form(&format!("{}/decline", path_of(&links[0])), &[])
+        .await;
 
     assert_eq!(status, 200);
     assert!(texts(&page, ".form-error")[0].contains(
         "This invitation is for invitee@example.com, but you are signed in as other@example.com"
     ));
     assert_eq!(accept.status(), 200, "the same explanation, nothing done");
+    assert_eq!(decline.status(), 200, "nor can they decline it");
     assert_eq!(
         scalar_i64(
             &app.state.db,
