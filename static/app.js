@@ -55,3 +55,33 @@
     dialog.showModal();
   });
 })();
+
+// Type-to-confirm: a form's submit button with data-confirm-input="ID" stays disabled
+// until the input with that id holds exactly its data-confirm-value (compared without
+// case or surrounding spaces). Without JavaScript the button works and the server checks.
+(function () {
+  "use strict";
+  function matches(input) {
+    var want = (input.getAttribute("data-confirm-value") || "").trim().toLowerCase();
+    return input.value.trim().toLowerCase() === want;
+  }
+  function sync(root) {
+    root.querySelectorAll("button[data-confirm-input]").forEach(function (button) {
+      var input = document.getElementById(button.getAttribute("data-confirm-input"));
+      if (input) {
+        button.disabled = !matches(input);
+      }
+    });
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-confirm-value")) {
+      sync(event.target.form || document);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    sync(document);
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    sync(event.detail.target);
+  });
+})();

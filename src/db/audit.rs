@@ -18,6 +18,19 @@ pub enum Action {
     InvitationResent,
     InvitationRevoked,
     UserSignedUp,
+    MemberRoleChanged,
+    MemberDeactivated,
+    MemberActivated,
+    MemberRemoved,
+    MemberLeft,
+    UserNameChanged,
+    UserPasswordChanged,
+    UserDeactivated,
+    UserActivated,
+    UserDeleted,
+    InstanceAdminGranted,
+    InstanceAdminRevoked,
+    OrgCreated,
 }
 
 impl Action {
@@ -36,6 +49,19 @@ impl Action {
             Action::InvitationResent => "invitation.resent",
             Action::InvitationRevoked => "invitation.revoked",
             Action::UserSignedUp => "user.signed_up",
+            Action::MemberRoleChanged => "member.role_changed",
+            Action::MemberDeactivated => "member.deactivated",
+            Action::MemberActivated => "member.activated",
+            Action::MemberRemoved => "member.removed",
+            Action::MemberLeft => "member.left",
+            Action::UserNameChanged => "user.name_changed",
+            Action::UserPasswordChanged => "user.password_changed",
+            Action::UserDeactivated => "user.deactivated",
+            Action::UserActivated => "user.activated",
+            Action::UserDeleted => "user.deleted",
+            Action::InstanceAdminGranted => "user.instance_admin_granted",
+            Action::InstanceAdminRevoked => "user.instance_admin_revoked",
+            Action::OrgCreated => "organization.created",
         }
     }
 }

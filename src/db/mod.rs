@@ -114,12 +114,35 @@ impl Db {
 }
 
 impl Tx {
+    /// Serializes the transactions that could break a rule about a set of rows (the last
+    /// Owner of an organization, the last instance admin): on PostgreSQL a transaction-scoped
+    /// advisory lock on (`scope`, `id`); SQLite's `BEGIN IMMEDIATE` already excludes other
+    /// writers.
+    pub async fn lock(&mut self, scope: LockScope, id: i64) -> sqlx::Result<()> {
+        if let Tx::Postgres(conn) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(((scope as i64) << 48) | id)
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }
+}
+
+/// What `Tx::lock` serializes on.
+#[derive(Clone, Copy, Debug)]
+pub enum LockScope {
+    /// The Owners of one organization (id: the organization's).
+    OrgOwners = 1,
+    /// The instance admins (id: 0).
+    InstanceAdmins = 2,
 }
 
 /// Tells whether a database URL names SQLite (otherwise it must be PostgreSQL).

@@ -148,3 +148,112 @@ impl Email for InvitationRevoked {
         self.render_parts()
     }
 }
+
+/// Tells a member that their role in an organization changed.
+pub struct RoleChanged {
+    pub to: String,
+    pub org_name: String,
+    pub changed_by: String,
+    pub from: &'static str,
+    pub role: &'static str,
+    pub members_url: String,
+}
+email_templates!(
+    RoleChanged,
+    "emails/role_changed.txt",
+    "emails/role_changed.html"
+);
+
+impl Email for RoleChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("Your role in {} is now {}", self.org_name, self.role)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells a member that they were deactivated in, or reactivated in, an organization.
+pub struct MemberStatusChanged {
+    pub to: String,
+    pub org_name: String,
+    pub changed_by: String,
+    pub active: bool,
+    pub members_url: String,
+}
+email_templates!(
+    MemberStatusChanged,
+    "emails/member_status_changed.txt",
+    "emails/member_status_changed.html"
+);
+
+impl Email for MemberStatusChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        if self.active {
+            format!("Your access to {} is back", self.org_name)
+        } else {
+            format!("You were deactivated in {}", self.org_name)
+        }
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells a member that they were removed from an organization.
+pub struct MemberRemoved {
+    pub to: String,
+    pub org_name: String,
+    pub removed_by: String,
+}
+email_templates!(
+    MemberRemoved,
+    "emails/member_removed.txt",
+    "emails/member_removed.html"
+);
+
+impl Email for MemberRemoved {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("You were removed from {}", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells a person that an instance admin deactivated or reactivated their account.
+pub struct AccountStatusChanged {
+    pub to: String,
+    pub active: bool,
+    pub sign_in_url: String,
+}
+email_templates!(
+    AccountStatusChanged,
+    "emails/account_status_changed.txt",
+    "emails/account_status_changed.html"
+);
+
+impl Email for AccountStatusChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        if self.active {
+            "Your Roster account is active again".into()
+        } else {
+            "Your Roster account was deactivated".into()
+        }
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
