@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod first_run;
 pub mod invitations;
+pub mod members;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -85,3 +85,37 @@
     sync(event.detail.target);
   });
 })();
+
+// Menus (<details class="menu">): one open at a time; Escape or a click elsewhere closes
+// it, and Escape gives focus back to its button.
+(function () {
+  "use strict";
+  function closeAll(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (menu !== except) {
+        menu.open = false;
+      }
+    });
+  }
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (menu.matches && menu.matches("details.menu") && menu.open) {
+      closeAll(menu);
+    }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("details.menu")) {
+      closeAll(null);
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) {
+      return;
+    }
+    var menu = event.target.closest && event.target.closest("details.menu[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+})();

@@ -118,6 +118,10 @@ impl FromRequestParts<AppState> for OrgMember {
             .await?
             .filter(|m| m.status == "active")
             .ok_or(AppError::NotFound)?;
+        let now = state.clock.now();
+        if membership.last_active_at.is_none_or(|at| at <= now - 60) {
+            db::memberships::touch(&state.db, membership.id, now).await?;
+        }
         let role = membership
             .role
             .parse()

@@ -7,17 +7,221 @@ pub struct Membership {
     pub id: i64,
     pub role: String,
     pub status: String,
+    pub last_active_at: Option<i64>,
 }
 
-/// One row of the Members page.
+/// A member as a change to their membership needs them.
 #[derive(Clone, Debug, sqlx::FromRow)]
-pub struct MemberRow {
+pub struct Target {
     pub id: i64,
+    pub user_id: i64,
     pub email: String,
     pub name: String,
     pub role: String,
     pub status: String,
+}
+
+/// One row of the Members page: a member (`kind` "m") or a pending invitation ("i").
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MemberRow {
+    pub kind: String,
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    /// "active", "inactive" or, for an invitation, "invited".
+    pub status: String,
+    /// When the member joined, or when the invitation was sent.
     pub joined_at: i64,
+    pub last_active_at: Option<i64>,
+    pub auth_method: String,
+    pub invited_by: Option<i64>,
+}
+
+impl MemberRow {
+    pub fn is_invitation(&self) -> bool {
+        self.kind == "i"
+    }
+}
+
+/// Which rows of the Members page to show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Text to find in emails and names, lower-cased.
+    pub search: Option<String>,
+    pub role: Option<Role>,
+    /// "active", "inactive" or "invited".
+    pub status: Option<&'static str>,
+}
+
+/// The orders the Members page offers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Joined,
+    Email,
+    Name,
+    LastActive,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Joined, Sort::Email, Sort::Name, Sort::LastActive];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sort::Joined => "joined",
+            Sort::Email => "email",
+            Sort::Name => "name",
+            Sort::LastActive => "active",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Sort> {
+        Sort::ALL.into_iter().find(|sort| sort.as_str() == s)
+    }
+
+    /// The key of a member row and of an invitation row.
+    fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            Sort::Joined => ("m.joined_at", "i.created_at"),
+            Sort::Email => ("m.sort_email", "i.email_normalized"),
+            Sort::Name => ("m.sort_name", "''"),
+            Sort::LastActive => ("m.last_active_at", "CAST(NULL AS BIGINT)"),
+        }
+    }
+}
+
+/// The WHERE clauses of the member and invitation halves (None: that half shows no
+/// rows), with text values bound from `$3` on (`$1` is the organization, `$2` now).
+fn conditions(filter: &Filter) -> (Option<String>, Option<String>, Vec<String>) {
+    let mut values = Vec::new();
+    let mut members = "m.org_id = $1".to_string();
+    let mut invitations = "i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2".to_string();
+    if let Some(role) = filter.role {
+        values.push(role.as_str().to_string());
+        let n = values.len() + 2;
+        members.push_str(&format!(" AND m.role = ${n}"));
+        invitations.push_str(&format!(" AND i.role = ${n}"));
+    }
+    if let Some(status @ ("active" | "inactive")) = filter.status {
+        values.push(status.to_string());
+        members.push_str(&format!(" AND m.status = ${}", values.len() + 2));
+    }
+    if let Some(search) = &filter.search {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        values.push(format!("%{escaped}%"));
+        let n = values.len() + 2;
+        members.push_str(&format!(
+            " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
+        ));
+        invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
+    }
+    let members = (filter.status != Some("invited")).then_some(members);
+    let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
+    (members, invitations, values)
+}
+
+/// Binds `$1` (the organization), `$2` (now) and the filter's values.
+macro_rules! bound {
+    ($query:expr, $org_id:expr, $now:expr, $values:expr) => {{
+        let mut query = $query.bind($org_id).bind($now);
+        for value in $values {
+            query = query.bind(value.as_str());
+        }
+        query
+    }};
+}
+
+/// How many rows match the filter: (members, pending invitations).
+pub async fn count_filtered(
+    db: &Db,
+    org_id: i64,
+    now: i64,
+    filter: &Filter,
+) -> sqlx::Result<(i64, i64)> {
+    let (members, invitations, values) = conditions(filter);
+    let members = members.map_or("0".into(), |w| {
+        format!("(SELECT COUNT(*) FROM memberships m WHERE {w})")
+    });
+    let invitations = invitations.map_or("0".into(), |w| {
+        format!("(SELECT COUNT(*) FROM invitations i WHERE {w})")
+    });
+    // $2 is selected so that it is used even when the invitations are filtered out.
+    let sql = format!(
+        "SELECT CAST({members} AS BIGINT), CAST({invitations} AS BIGINT), CAST($2 AS BIGINT)"
+    );
+    let (m, i, _): (i64, i64, i64) = on_db!(db, pool => bound!(sqlx::query_as(&sql), org_id, now, &values).fetch_one(pool).await)?;
+    Ok((m, i))
+}
+
+/// What the Members page asks `list` for.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub filter: Filter,
+    pub sort: Sort,
+    pub descending: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of the Members page. The page is chosen on the sort keys alone (an index
+/// per order), and only its rows are joined to their accounts.
+pub async fn list(
+    db: &Db,
+    org_id: i64,
+    now: i64,
+    listing: &Listing,
+) -> sqlx::Result<Vec<MemberRow>> {
+    let (members, invitations, values) = conditions(&listing.filter);
+    let (member_key, invitation_key) = listing.sort.keys();
+    let halves: Vec<String> = [
+        members.map(|w| {
+            format!(
+                "SELECT 'm' AS kind, m.id AS id, {member_key} AS k FROM memberships m WHERE {w}"
+            )
+        }),
+        invitations.map(|w| {
+            format!(
+                "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k FROM invitations i WHERE {w}"
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    // Never-active members count as the least recently active, on both backends.
+    let direction = match (listing.descending, listing.sort) {
+        (false, Sort::LastActive) => "ASC NULLS FIRST",
+        (true, Sort::LastActive) => "DESC NULLS LAST",
+        (false, _) => "ASC",
+        (true, _) => "DESC",
+    };
+    let n = values.len();
+    // `now` is selected so that $2 is used even when the invitations are filtered out.
+    let sql = format!(
+        "WITH page AS (SELECT kind, id, k FROM ({halves}) AS r \
+           ORDER BY k {direction}, kind DESC, id LIMIT ${limit} OFFSET ${offset}) \
+         SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
+           COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
+           COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
+           COALESCE(u.auth_method, '') AS auth_method, i.invited_by, CAST($2 AS BIGINT) AS now \
+         FROM page p \
+         LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
+         LEFT JOIN users u ON u.id = m.user_id \
+         LEFT JOIN invitations i ON p.kind = 'i' AND i.id = p.id \
+         ORDER BY p.k {direction}, p.kind DESC, p.id",
+        halves = halves.join(" UNION ALL "),
+        limit = n + 3,
+        offset = n + 4,
+    );
+    on_db!(db, pool => bound!(sqlx::query_as(&sql), org_id, now, &values)
+        .bind(listing.limit)
+        .bind(listing.offset)
+        .fetch_all(pool)
+        .await)
 }
 
 pub async fn insert(
@@ -28,27 +232,126 @@ pub async fn insert(
     invited_by: Option<i64>,
     now: i64,
 ) -> sqlx::Result<i64> {
+    let (email, name): (String, String) = on_tx!(tx, conn => sqlx::query_as(
+        "SELECT email_normalized, name FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await)?;
     on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by, sort_email, sort_name) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(org_id)
     .bind(user_id)
     .bind(role.as_str())
     .bind(now)
     .bind(invited_by)
+    .bind(&email)
+    .bind(name.to_lowercase())
     .fetch_one(&mut *conn)
     .await)
 }
 
 pub async fn find(db: &Db, org_id: i64, user_id: i64) -> sqlx::Result<Option<Membership>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT id, role, status FROM memberships WHERE org_id = $1 AND user_id = $2",
+        "SELECT id, role, status, last_active_at FROM memberships WHERE org_id = $1 AND user_id = $2",
     )
     .bind(org_id)
     .bind(user_id)
     .fetch_optional(pool)
     .await)
+}
+
+/// Records that a member used the organization, at most once a minute.
+pub async fn touch(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
+    on_db!(db, pool => sqlx::query(
+        "UPDATE memberships SET last_active_at = $1 \
+         WHERE id = $2 AND (last_active_at IS NULL OR last_active_at <= $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - 60)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status \
+                      FROM memberships m JOIN users u ON u.id = m.user_id";
+
+/// A membership of the organization by its id; another organization's id finds nothing.
+pub async fn target(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Target>> {
+    let sql = format!("{TARGET} WHERE m.org_id = $1 AND m.id = $2");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).bind(id).fetch_optional(pool).await)
+}
+
+/// A membership as it is inside a transaction (after `Tx::lock`), by id or by user.
+pub async fn target_in(tx: &mut Tx, org_id: i64, by: By) -> sqlx::Result<Option<Target>> {
+    let (column, value) = match by {
+        By::Id(id) => ("m.id", id),
+        By::User(user_id) => ("m.user_id", user_id),
+    };
+    let sql = format!("{TARGET} WHERE m.org_id = $1 AND {column} = $2");
+    on_tx!(tx, conn => sqlx::query_as(&sql).bind(org_id).bind(value).fetch_optional(&mut *conn).await)
+}
+
+/// How `target_in` finds a membership.
+#[derive(Clone, Copy, Debug)]
+pub enum By {
+    Id(i64),
+    User(i64),
+}
+
+/// Active Owners of the organization, inside a transaction.
+pub async fn count_active_owners(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active'",
+    )
+    .bind(org_id)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_status(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET status = $1 WHERE id = $2")
+        .bind(if active { "active" } else { "inactive" })
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM memberships WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Keeps the memberships' copy of an account's name (their sort key) in step.
+pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET sort_name = $1 WHERE user_id = $2")
+        .bind(name.to_lowercase())
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Members, and pending (unexpired) invitations: the rows of the Members page.
@@ -60,32 +363,6 @@ pub async fn count_rows(db: &Db, org_id: i64, now: i64) -> sqlx::Result<(i64, i6
     .bind(org_id)
     .bind(now)
     .fetch_one(pool)
-    .await)
-}
-
-/// A page of the Members page: members in the order they joined, then pending
-/// invitations in the order they were sent (status 'invited').
-pub async fn list(
-    db: &Db,
-    org_id: i64,
-    now: i64,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<Vec<MemberRow>> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, email, name, role, status, joined_at FROM ( \
-           SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at, 0 AS kind \
-           FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 \
-           UNION ALL \
-           SELECT i.id, i.email, '' AS name, i.role, 'invited' AS status, i.created_at AS joined_at, 1 AS kind \
-           FROM invitations i WHERE i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2 \
-         ) AS r ORDER BY kind, joined_at, id LIMIT $3 OFFSET $4",
-    )
-    .bind(org_id)
-    .bind(now)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
     .await)
 }
 

@@ -1,29 +1,55 @@
-//! The Members page of an organization.
+//! The Members page of an organization, its per-member actions (change role, deactivate
+//! and activate, remove) and leaving the organization.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use super::pages::PageCtx;
-use crate::auth::OrgMember;
+use crate::auth::{OrgMember, session};
 use crate::clock;
-use crate::db::{self, memberships::MemberRow};
-use crate::domain::Role;
-use crate::domain::permissions;
-use crate::error::Result;
+use crate::db::{
+    self,
+    memberships::{Filter, Listing, MemberRow, Sort, Target},
+};
+use crate::domain::permissions::{self, Action};
+use crate::domain::{FieldErrors, Role};
+use crate::error::{AppError, Result};
+use crate::members::{self, Allowed, Change, Refusal};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/orgs/{slug}/members", get(list_members))
+    Router::new()
+        .route("/orgs/{slug}/members", get(list_members))
+        .route(
+            "/orgs/{slug}/members/{id}/role",
+            get(confirm_change_role).post(change_role),
+        )
+        .route(
+            "/orgs/{slug}/members/{id}/{status}",
+            get(confirm_set_status).post(set_status),
+        )
+        .route(
+            "/orgs/{slug}/members/{id}/remove",
+            get(confirm_remove_member).post(remove_member),
+        )
+        .route(
+            "/orgs/{slug}/leave",
+            get(confirm_leave).post(leave_organization),
+        )
 }
 
-/// One member as the table shows them.
+/// One row as the table shows it, with the actions the viewer may take on it.
 struct MemberView {
+    id: i64,
+    is_invitation: bool,
     email: String,
     name: String,
     role: &'static str,
@@ -32,30 +58,147 @@ struct MemberView {
     joined: String,
     joined_exact: String,
     joined_iso: String,
+    last_active: Option<(String, String, String)>,
+    auth_method: &'static str,
     is_you: bool,
+    allowed: Allowed,
+    manage_invitation: bool,
+    is_active: bool,
 }
 
 impl MemberView {
-    fn new(row: MemberRow, now: i64, you: &str) -> MemberView {
+    fn new(row: MemberRow, now: i64, viewer: &OrgMember) -> MemberView {
+        let role = row.role.parse::<Role>().ok();
+        let is_you =
+            !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
+        let allowed = match (row.is_invitation(), role) {
+            (false, Some(role)) => Allowed::for_row(viewer.role, role, is_you),
+            _ => Allowed::default(),
+        };
+        let own = row.invited_by == Some(viewer.current.user.id);
+        let manage_invitation = row.is_invitation()
+            && role.is_some_and(|role| {
+                permissions::allows(viewer.role, Action::ManageInvitation { role, own })
+            });
+        let (status, status_key) = match row.status.as_str() {
+            "active" => ("Active", "active"),
+            "invited" => ("Pending invitation", "invited"),
+            _ => ("Inactive", "inactive"),
+        };
         MemberView {
-            is_you: row.email.eq_ignore_ascii_case(you),
-            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
-            status: match row.status.as_str() {
-                "active" => "Active",
-                "invited" => "Pending invitation",
-                _ => "Inactive",
-            },
-            status_key: match row.status.as_str() {
-                "active" => "active",
-                "invited" => "invited",
-                _ => "inactive",
-            },
+            id: row.id,
+            is_invitation: row.is_invitation(),
+            is_you,
+            allowed,
+            manage_invitation,
+            is_active: row.status == "active",
+            role: role.map_or("Unknown", Role::label),
+            status,
+            status_key,
             joined: clock::relative(now, row.joined_at),
             joined_exact: clock::exact(row.joined_at),
             joined_iso: clock::iso(row.joined_at),
+            last_active: row
+                .last_active_at
+                .map(|at| (clock::relative(now, at), clock::exact(at), clock::iso(at))),
+            auth_method: match row.auth_method.as_str() {
+                "" => "",
+                "password" => "Password",
+                _ => "Other",
+            },
             email: row.email,
             name: row.name,
         }
+    }
+
+    fn has_actions(&self) -> bool {
+        self.allowed.change_role || self.allowed.manage || self.manage_invitation
+    }
+}
+
+/// The query of the Members page: search, filters, order and page.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    page: Option<i64>,
+}
+
+impl ListQuery {
+    fn listing(&self) -> (Listing, i64) {
+        let search = self.q.trim().to_lowercase();
+        let filter = Filter {
+            search: (!search.is_empty()).then_some(search),
+            role: self.role.parse().ok(),
+            status: ["active", "inactive", "invited"]
+                .into_iter()
+                .find(|s| *s == self.status),
+        };
+        let sort = Sort::parse(&self.sort).unwrap_or_default();
+        let listing = Listing {
+            filter,
+            sort,
+            descending: self.dir == "desc",
+            limit: PAGE_SIZE,
+            offset: 0,
+        };
+        (listing, self.page.unwrap_or(1).max(1))
+    }
+}
+
+/// The table, its counts and its pagination: what a search or filter swaps.
+struct Results {
+    slug: String,
+    org_name: String,
+    rows: Vec<MemberView>,
+    matching: i64,
+    page: i64,
+    pages: i64,
+    /// The current query string without `page` and `sort`/`dir`, for links.
+    filters: String,
+    sort: &'static str,
+    descending: bool,
+    csrf: String,
+}
+
+impl Results {
+    /// The link that sorts by `key`: ascending, or the other way if it is the current order.
+    fn sort_href(&self, key: &str) -> String {
+        let dir = if self.sort == key && !self.descending {
+            "desc"
+        } else {
+            "asc"
+        };
+        format!(
+            "/orgs/{}/members?{}sort={key}&dir={dir}",
+            self.slug, self.filters
+        )
+    }
+
+    fn aria_sort(&self, key: &str) -> &'static str {
+        match (self.sort == key, self.descending) {
+            (false, _) => "none",
+            (true, false) => "ascending",
+            (true, true) => "descending",
+        }
+    }
+
+    fn page_href(&self, page: i64) -> String {
+        format!(
+            "/orgs/{}/members?{}sort={}&dir={}&page={page}",
+            self.slug,
+            self.filters,
+            self.sort,
+            if self.descending { "desc" } else { "asc" }
+        )
     }
 }
 
@@ -63,59 +206,408 @@ impl MemberView {
 #[template(path = "pages/members.html")]
 struct MembersPage {
     ctx: PageCtx,
-    org_name: String,
-    your_role: &'static str,
-    members: Vec<MemberView>,
+    r: Results,
+    q: ListQuery,
     member_count: i64,
-    can_invite: bool,
     pending: i64,
-    page: i64,
-    pages: i64,
-    slug: String,
+    your_role: &'static str,
+    can_invite: bool,
+    roles: [Role; 5],
+    sorts: [(&'static str, &'static str); 4],
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    page: Option<i64>,
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/members_results.html")]
+struct MembersResults {
+    r: Results,
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 async fn list_members(
     State(state): State<AppState>,
     member: OrgMember,
+    headers: HeaderMap,
     Query(q): Query<ListQuery>,
-) -> Result<MembersPage> {
-    let (member_count, pending) =
-        db::memberships::count_rows(&state.db, member.org.id, state.clock.now()).await?;
-    let total = member_count + pending;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    let rows = db::memberships::list(
-        &state.db,
-        member.org.id,
-        state.clock.now(),
-        PAGE_SIZE,
-        (page - 1) * PAGE_SIZE,
-    )
-    .await?;
+) -> Result<Response> {
     let now = state.clock.now();
-    let you = member.current.user.email.clone();
-    let settings = db::orgs::settings(&state.db, member.org.id).await?;
-    let can_invite =
-        !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
+    let org_id = member.org.id;
+    let (mut listing, page) = q.listing();
+    let (members, invitations) =
+        db::memberships::count_filtered(&state.db, org_id, now, &listing.filter).await?;
+    let matching = members + invitations;
+    let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = page.min(pages);
+    listing.offset = (page - 1) * PAGE_SIZE;
+    let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
-    Ok(MembersPage {
-        ctx,
+    let filters = [("q", q.q.trim()), ("role", &q.role), ("status", &q.status)]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}&", encode(v)))
+        .collect();
+    let r = Results {
+        slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
-        your_role: member.role.label(),
-        members: rows
+        rows: rows
             .into_iter()
-            .map(|r| MemberView::new(r, now, &you))
+            .map(|row| MemberView::new(row, now, &member))
             .collect(),
-        member_count,
-        can_invite,
-        pending,
+        matching,
         page,
         pages,
-        slug: member.org.slug,
+        filters,
+        sort: listing.sort.as_str(),
+        descending: listing.descending,
+        csrf: ctx.csrf.clone(),
+    };
+    if headers
+        .get("hx-target")
+        .is_some_and(|t| t == "members-results")
+    {
+        return Ok(MembersResults { r }.into_response());
+    }
+    let (member_count, pending) = if listing.filter == Filter::default() {
+        (members, invitations)
+    } else {
+        db::memberships::count_rows(&state.db, org_id, now).await?
+    };
+    let settings = db::orgs::settings(&state.db, org_id).await?;
+    let can_invite =
+        !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
+    Ok(MembersPage {
+        ctx,
+        r,
+        q,
+        member_count,
+        pending,
+        your_role: member.role.label(),
+        can_invite,
+        roles: Role::ALL,
+        sorts: [
+            ("joined", "Joined"),
+            ("email", "Email"),
+            ("name", "Name"),
+            ("active", "Last active"),
+        ],
+    }
+    .into_response())
+}
+
+/// A confirmation of one change to one member: a `<dialog>` for htmx, a page otherwise.
+/// `kind` is "role", "deactivate", "activate", "remove" or "leave".
+#[derive(Template)]
+#[template(path = "partials/member_dialog.html")]
+struct MemberDialog {
+    d: Confirm,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/member_confirm.html")]
+struct MemberConfirmPage {
+    ctx: PageCtx,
+    d: Confirm,
+}
+
+struct Confirm {
+    kind: &'static str,
+    title: String,
+    slug: String,
+    org_name: String,
+    csrf: String,
+    target: Option<Target>,
+    current_role: Option<Role>,
+    roles: Vec<Role>,
+    errors: FieldErrors,
+    typed: String,
+}
+
+impl Confirm {
+    fn action(&self) -> String {
+        match &self.target {
+            Some(t) => format!("/orgs/{}/members/{}/{}", self.slug, t.id, self.kind),
+            None => format!("/orgs/{}/leave", self.slug),
+        }
+    }
+
+    fn is_current(&self, role: &Role) -> bool {
+        self.current_role == Some(*role)
+    }
+
+    fn email(&self) -> &str {
+        self.target.as_ref().map_or("", |t| t.email.as_str())
+    }
+}
+
+/// Renders a confirmation as a dialog (htmx) or a page, with `status`.
+async fn render_confirm(
+    state: &AppState,
+    member: &OrgMember,
+    headers: &HeaderMap,
+    status: StatusCode,
+    d: Confirm,
+) -> Result<Response> {
+    if headers.contains_key("hx-request") {
+        let body = MemberDialog { d }.render()?;
+        return Ok((status, axum::response::Html(body)).into_response());
+    }
+    let ctx = PageCtx::for_org(state, member, "members").await?;
+    Ok((status, MemberConfirmPage { ctx, d }).into_response())
+}
+
+/// Finds the member `id` in the URL's organization and builds its confirmation, or says
+/// why the viewer cannot act on them.
+async fn confirmation(
+    state: &AppState,
+    member: &OrgMember,
+    id: i64,
+    kind: &'static str,
+) -> Result<Confirm> {
+    let target = db::memberships::target(&state.db, member.org.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let role: Role = target
+        .role
+        .parse()
+        .map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
+    let allowed = Allowed::for_row(member.role, role, target.user_id == member.current.user.id);
+    let permitted = match kind {
+        "role" => allowed.change_role,
+        _ => allowed.manage,
+    };
+    if !permitted {
+        return Err(AppError::Forbidden);
+    }
+    let title = match kind {
+        "role" => format!("Change the role of {}", target.email),
+        "deactivate" => format!("Deactivate {}?", target.email),
+        "activate" => format!("Activate {}?", target.email),
+        _ => format!("Remove {} from {}?", target.email, member.org.name),
+    };
+    Ok(Confirm {
+        kind,
+        title,
+        slug: member.org.slug.clone(),
+        org_name: member.org.name.clone(),
+        csrf: session::csrf_token(&member.current.session).await?,
+        roles: members::assignable_roles(member.role, role),
+        current_role: Some(role),
+        target: Some(target),
+        errors: FieldErrors::default(),
+        typed: String::new(),
     })
+}
+
+/// Says what happened: a flash message, then back to the Members page.
+async fn done(member: &OrgMember, kind: &str, text: String) -> Result<Response> {
+    session::flash(&member.current.session, kind, text).await?;
+    Ok(Redirect::to(&format!("/orgs/{}/members", member.org.slug)).into_response())
+}
+
+/// Makes a change and reports it; a refusal becomes a message (or the right error).
+async fn make_change(
+    state: &AppState,
+    member: &OrgMember,
+    id: i64,
+    change: Change,
+    email_for_messages: &str,
+) -> Result<std::result::Result<Response, Refusal>> {
+    match members::change(state, member, id, &change).await? {
+        Ok(target) => {
+            let text = match &change {
+                Change::Role(role) => format!("{} is now {}.", target.email, role.label()),
+                Change::Deactivate => format!(
+                    "Deactivated {}. They can no longer open {}.",
+                    target.email, member.org.name
+                ),
+                Change::Activate => format!("Activated {}.", target.email),
+                Change::Remove { .. } => format!(
+                    "Removed {} from {}. They were told by email.",
+                    target.email, member.org.name
+                ),
+            };
+            Ok(Ok(done(member, "success", text).await?))
+        }
+        Err(Refusal::NotFound) => Err(AppError::NotFound),
+        Err(Refusal::Forbidden) => Err(AppError::Forbidden),
+        Err(Refusal::EmailMismatch) => Ok(Err(Refusal::EmailMismatch)),
+        Err(refusal) => Ok(Ok(done(
+            member,
+            "error",
+            refusal.message(email_for_messages),
+        )
+        .await?)),
+    }
+}
+
+async fn confirm_change_role(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response> {
+    let d = confirmation(&state, &member, id, "role").await?;
+    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_role(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response> {
+    let mut d = confirmation(&state, &member, id, "role").await?;
+    let Ok(role) = form.role.parse::<Role>() else {
+        d.errors.add("role", "Choose one of the offered roles.");
+        return render_confirm(
+            &state,
+            &member,
+            &headers,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            d,
+        )
+        .await;
+    };
+    let email = d.email().to_string();
+    match make_change(&state, &member, id, Change::Role(role), &email).await? {
+        Ok(response) => Ok(response),
+        Err(_) => Err(AppError::Forbidden),
+    }
+}
+
+/// "deactivate" or "activate", from the URL.
+fn status_kind(status: &str) -> Result<&'static str> {
+    match status {
+        "deactivate" => Ok("deactivate"),
+        "activate" => Ok("activate"),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+async fn confirm_set_status(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Path((_, id, status)): Path<(String, i64, String)>,
+) -> Result<Response> {
+    let d = confirmation(&state, &member, id, status_kind(&status)?).await?;
+    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id, status)): Path<(String, i64, String)>,
+) -> Result<Response> {
+    let kind = status_kind(&status)?;
+    let d = confirmation(&state, &member, id, kind).await?;
+    let change = if kind == "activate" {
+        Change::Activate
+    } else {
+        Change::Deactivate
+    };
+    match make_change(&state, &member, id, change, d.email()).await? {
+        Ok(response) => Ok(response),
+        Err(_) => Err(AppError::Forbidden),
+    }
+}
+
+async fn confirm_remove_member(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response> {
+    let d = confirmation(&state, &member, id, "remove").await?;
+    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    #[serde(default)]
+    confirm_email: String,
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<RemoveForm>,
+) -> Result<Response> {
+    let mut d = confirmation(&state, &member, id, "remove").await?;
+    let change = Change::Remove {
+        typed_email: form.confirm_email.clone(),
+    };
+    let email = d.email().to_string();
+    match make_change(&state, &member, id, change, &email).await? {
+        Ok(response) => Ok(response),
+        Err(refusal) => {
+            d.errors.add("confirm_email", refusal.message(&email));
+            d.typed = form.confirm_email;
+            render_confirm(
+                &state,
+                &member,
+                &headers,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                d,
+            )
+            .await
+        }
+    }
+}
+
+async fn confirm_leave(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let d = Confirm {
+        kind: "leave",
+        title: format!("Leave {}?", member.org.name),
+        slug: member.org.slug.clone(),
+        org_name: member.org.name.clone(),
+        csrf: session::csrf_token(&member.current.session).await?,
+        target: None,
+        current_role: Some(member.role),
+        roles: Vec::new(),
+        errors: FieldErrors::default(),
+        typed: String::new(),
+    };
+    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+}
+
+async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
+    match members::leave(&state, &member).await? {
+        Ok(()) => {
+            session::flash(
+                &member.current.session,
+                "success",
+                format!("You left {}.", member.org.name),
+            )
+            .await?;
+            Ok(Redirect::to("/").into_response())
+        }
+        Err(Refusal::LastOwner) => {
+            done(
+                &member,
+                "error",
+                format!(
+                    "You are the last active Owner of {}, so you cannot leave it. Make someone else Owner first.",
+                    member.org.name
+                ),
+            )
+            .await
+        }
+        Err(_) => Err(AppError::NotFound),
+    }
 }

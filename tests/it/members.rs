@@ -15,7 +15,16 @@ async fn members_page_lists_each_member_with_role_status_and_joined(backend: Bac
     assert_eq!(status, 200);
     assert_eq!(
         texts(&html, "thead th"),
-        vec!["Email", "Name", "Role", "Status", "Joined"]
+        vec![
+            "Email",
+            "Name",
+            "Role",
+            "Status",
+            "Joined",
+            "Last active",
+            "Sign-in",
+            "Actions"
+        ]
     );
     let rows = texts(&html, "tbody tr");
     assert_eq!(rows.len(), 2);

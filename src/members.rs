@@ -1,0 +1,252 @@
+//! Changes to an organization's members: role, deactivation, removal and leaving. Each
+//! runs in one transaction that first takes the organization's Owner lock, then reads the
+//! actor and the target as they are now, so that two Owners acting on each other at the
+//! same moment cannot leave the organization without an active Owner.
+
+use crate::auth::OrgMember;
+use crate::db::{self, LockScope, Tx, audit, memberships::By, memberships::Target};
+use crate::domain::Role;
+use crate::domain::permissions::{self, Action};
+use crate::email::messages;
+use crate::state::AppState;
+
+/// A change an Owner or Admin asks for on one member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    Role(Role),
+    Deactivate,
+    Activate,
+    /// Removal, confirmed by typing the member's email.
+    Remove {
+        typed_email: String,
+    },
+}
+
+/// Why a change was not made. Nothing was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such member in this organization (or the actor no longer belongs to it).
+    NotFound,
+    /// The permission table does not allow it.
+    Forbidden,
+    /// One's own membership is changed by leaving, not from the Members page.
+    Own,
+    /// Roles change only for active members.
+    NotActive,
+    /// It would leave the organization without an active Owner.
+    LastOwner,
+    /// The typed email is not the member's.
+    EmailMismatch,
+    /// The member already has that role or status.
+    Unchanged,
+}
+
+impl Refusal {
+    /// What the person is told.
+    pub fn message(&self, target: &str) -> String {
+        match self {
+            Refusal::NotFound => "That member is no longer in this organization.".into(),
+            Refusal::Forbidden => "Your role does not allow this change.".into(),
+            Refusal::Own => "You cannot change your own membership here. To step down, ask another Owner, or leave the organization from the account menu.".into(),
+            Refusal::NotActive => format!("{target} is inactive. Activate them before changing their role."),
+            Refusal::LastOwner => format!("{target} is the organization's last active Owner. Make someone else Owner first."),
+            Refusal::EmailMismatch => format!("Type {target} exactly to confirm."),
+            Refusal::Unchanged => format!("Nothing to change: {target} is already like that."),
+        }
+    }
+}
+
+/// Which changes `actor` may make to a member holding `target` (the action menu asks).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Allowed {
+    pub change_role: bool,
+    pub manage: bool,
+}
+
+impl Allowed {
+    pub fn for_row(actor: Role, target: Role, own: bool) -> Allowed {
+        if own {
+            return Allowed::default();
+        }
+        Allowed {
+            change_role: Role::ALL.into_iter().any(|to| {
+                to != target && permissions::allows(actor, Action::ChangeRole { from: target, to })
+            }),
+            manage: permissions::allows(actor, Action::ManageMember { target }),
+        }
+    }
+}
+
+/// The roles `actor` may give a member now holding `from`, most powerful first.
+pub fn assignable_roles(actor: Role, from: Role) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|&to| permissions::allows(actor, Action::ChangeRole { from, to }))
+        .collect()
+}
+
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    role.parse().map_err(anyhow::Error::msg)
+}
+
+/// Makes `change` to the member `id` of the actor's organization, all or nothing.
+pub async fn change(
+    state: &AppState,
+    actor: &OrgMember,
+    id: i64,
+    change: &Change,
+) -> anyhow::Result<Result<Target, Refusal>> {
+    let org = &actor.org;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    tx.lock(LockScope::OrgOwners, org.id).await?;
+    let Some(me) = db::memberships::target_in(&mut tx, org.id, By::User(actor.current.user.id))
+        .await?
+        .filter(|m| m.status == "active")
+    else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    let Some(target) = db::memberships::target_in(&mut tx, org.id, By::Id(id)).await? else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    let (my_role, from) = (parse_role(&me.role)?, parse_role(&target.role)?);
+    if target.user_id == me.user_id {
+        return Ok(Err(Refusal::Own));
+    }
+    let permitted = match change {
+        Change::Role(to) => permissions::allows(my_role, Action::ChangeRole { from, to: *to }),
+        _ => permissions::allows(my_role, Action::ManageMember { target: from }),
+    };
+    if !permitted {
+        return Ok(Err(Refusal::Forbidden));
+    }
+    let active = target.status == "active";
+    let refusal = match change {
+        Change::Role(_) if !active => Some(Refusal::NotActive),
+        Change::Role(to) if *to == from => Some(Refusal::Unchanged),
+        Change::Deactivate if !active => Some(Refusal::Unchanged),
+        Change::Activate if active => Some(Refusal::Unchanged),
+        Change::Remove { typed_email }
+            if !typed_email.trim().eq_ignore_ascii_case(&target.email) =>
+        {
+            Some(Refusal::EmailMismatch)
+        }
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return Ok(Err(refusal));
+    }
+    let loses_owner = from == Role::Owner
+        && active
+        && matches!(
+            change,
+            Change::Role(_) | Change::Deactivate | Change::Remove { .. }
+        );
+    if loses_owner && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1 {
+        return Ok(Err(Refusal::LastOwner));
+    }
+    apply(state, &mut tx, actor, &target, from, change, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(Ok(target))
+}
+
+/// Writes the change, its audit event and the member's email.
+async fn apply(
+    state: &AppState,
+    tx: &mut Tx,
+    actor: &OrgMember,
+    target: &Target,
+    from: Role,
+    change: &Change,
+    now: i64,
+) -> anyhow::Result<()> {
+    let org = &actor.org;
+    let who = actor.current.actor();
+    let by = actor.current.user.name.clone();
+    let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
+    let event = |action| {
+        audit::Event::new(action, &who).in_org(org.id).target(
+            "member",
+            Some(target.id),
+            Some(&target.email),
+        )
+    };
+    match change {
+        Change::Role(to) => {
+            db::memberships::set_role(tx, target.id, *to).await?;
+            let event = event(audit::Action::MemberRoleChanged)
+                .before(from.as_str())
+                .after(to.as_str());
+            audit::record(tx, &event, now).await?;
+            let email = messages::RoleChanged {
+                to: target.email.clone(),
+                org_name: org.name.clone(),
+                changed_by: by,
+                from: from.label(),
+                role: to.label(),
+                members_url,
+            };
+            state.mailer.queue(tx, &email, now).await?;
+        }
+        Change::Deactivate | Change::Activate => {
+            let active = *change == Change::Activate;
+            db::memberships::set_status(tx, target.id, active).await?;
+            let (action, before, after) = if active {
+                (audit::Action::MemberActivated, "inactive", "active")
+            } else {
+                (audit::Action::MemberDeactivated, "active", "inactive")
+            };
+            audit::record(tx, &event(action).before(before).after(after), now).await?;
+            let email = messages::MemberStatusChanged {
+                to: target.email.clone(),
+                org_name: org.name.clone(),
+                changed_by: by,
+                active,
+                members_url,
+            };
+            state.mailer.queue(tx, &email, now).await?;
+        }
+        Change::Remove { .. } => {
+            db::memberships::delete(tx, target.id).await?;
+            let event = event(audit::Action::MemberRemoved).before(from.as_str());
+            audit::record(tx, &event, now).await?;
+            let email = messages::MemberRemoved {
+                to: target.email.clone(),
+                org_name: org.name.clone(),
+                removed_by: by,
+            };
+            state.mailer.queue(tx, &email, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The signed-in member leaves the organization, unless they are its last active Owner.
+pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Result<(), Refusal>> {
+    let org = &member.org;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    tx.lock(LockScope::OrgOwners, org.id).await?;
+    let Some(me) =
+        db::memberships::target_in(&mut tx, org.id, By::User(member.current.user.id)).await?
+    else {
+        return Ok(Err(Refusal::NotFound));
+    };
+    let role = parse_role(&me.role)?;
+    if role == Role::Owner
+        && me.status == "active"
+        && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1
+    {
+        return Ok(Err(Refusal::LastOwner));
+    }
+    db::memberships::delete(&mut tx, me.id).await?;
+    let who = member.current.actor();
+    let event = audit::Event::new(audit::Action::MemberLeft, &who)
+        .in_org(org.id)
+        .target("member", Some(me.id), Some(&me.email))
+        .before(role.as_str());
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
