@@ -14,6 +14,7 @@ mod invitations;
 mod invitations_csv;
 mod invitations_manage;
 mod members;
+mod members_manage;
 mod quality;
 mod security;
 mod settings;
