@@ -148,9 +148,160 @@ async fn an_inactive_membership_does_not_open_the_organization(backend: Backend)
     );
 }
 
+/// Emails in the order the Members page shows them for `query`.
+async fn listed(app: &TestApp, query: &str) -> Vec<String> {
+    let (status, html) = app
+        .get_html(&format!("/orgs/{ORG_SLUG}/members?{query}"))
+        .await;
+    assert_eq!(status, 200, "{query}");
+    texts(&html, "tbody tr td:first-child")
+        .into_iter()
+        .map(|t| t.trim_end_matches(" you").to_string())
+        .collect()
+}
+
+async fn members_page_searches_filters_and_sorts(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "zoe@example.com", "Zoe Ng", Role::Admin)
+        .await;
+    app.clock().advance(10);
+    app.add_member(ORG_SLUG, "bob@example.com", "Bob 100%_Sure", Role::Viewer)
+        .await;
+    let zoe = app.browser_for("zoe@example.com").await;
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/invitations"),
+        &[("emails", "carl@elsewhere.test"), ("role", "viewer")],
+    )
+    .await;
+    app.clock().advance(120);
+    zoe.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+
+    assert_eq!(
+        listed(&app, "").await,
+        vec![
+            "ada@example.com",
+            "zoe@example.com",
+            "bob@example.com",
+            "carl@elsewhere.test"
+        ]
+    );
+    assert_eq!(listed(&app, "q=ZOE").await, vec!["zoe@example.com"]);
+    assert_eq!(
+        listed(&app, "q=ng").await,
+        vec!["zoe@example.com"],
+        "by name"
+    );
+    assert_eq!(
+        listed(&app, "q=elsewhere").await,
+        vec!["carl@elsewhere.test"]
+    );
+    assert_eq!(
+        listed(&app, "q=100%25_").await,
+        vec!["bob@example.com"],
+        "% and _ are literal"
+    );
+    assert_eq!(listed(&app, "q=%25").await, vec!["bob@example.com"]);
+    assert_eq!(
+        listed(&app, "role=viewer").await,
+        vec!["bob@example.com", "carl@elsewhere.test"]
+    );
+    assert_eq!(
+        listed(&app, "status=invited").await,
+        vec!["carl@elsewhere.test"]
+    );
+    assert_eq!(
+        listed(&app, "status=active&role=viewer").await,
+        vec!["bob@example.com"]
+    );
+    assert_eq!(
+        listed(&app, "sort=email&dir=desc").await,
+        vec![
+            "zoe@example.com",
+            "carl@elsewhere.test",
+            "bob@example.com",
+            "ada@example.com"
+        ]
+    );
+    assert_eq!(
+        listed(&app, "sort=name&status=active").await,
+        vec!["ada@example.com", "bob@example.com", "zoe@example.com"]
+    );
+    let by_activity = listed(&app, "sort=active&dir=desc&status=active").await;
+    assert_eq!(
+        by_activity,
+        vec!["ada@example.com", "zoe@example.com", "bob@example.com"],
+        "the viewer is active right now; Bob never was"
+    );
+    assert!(listed(&app, "q=nobody").await.is_empty());
+    let (_, html) = app
+        .get_html(&format!("/orgs/{ORG_SLUG}/members?q=nobody"))
+        .await;
+    assert!(texts(&html, ".empty").contains(&"No members or invitations match.".to_string()));
+}
+
+async fn an_htmx_search_gets_only_the_results(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "zoe@example.com", "Zoe", Role::Member)
+        .await;
+
+    let response = app
+        .client
+        .get(app.url(&format!("/orgs/{ORG_SLUG}/members?q=zoe")))
+        .header("HX-Request", "true")
+        .header("HX-Target", "members-results")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(!html.contains("<html"), "a fragment, not a page");
+    assert_eq!(texts(&html, "tbody tr").len(), 1);
+    assert!(html.contains("zoe@example.com"));
+}
+
+async fn last_active_is_recorded_at_most_once_a_minute(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let last_active = || async {
+        scalar_i64(
+            &app.state.db,
+            "SELECT last_active_at FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE u.email_normalized = 'ada@example.com'",
+        )
+        .await
+    };
+    app.get_html(&members).await;
+    let first = last_active().await;
+
+    app.clock().advance(30);
+    app.get_html(&members).await;
+    let within_a_minute = last_active().await;
+    app.clock().advance(31);
+    app.get_html(&members).await;
+    let after_a_minute = last_active().await;
+
+    assert_eq!(within_a_minute, first);
+    assert_eq!(after_a_minute, first + 61);
+    let (_, html) = app.get_html(&members).await;
+    assert!(texts(&html, "tbody tr")[0].contains("just now"));
+}
+
 crate::on_both_backends!(
     members_page_lists_each_member_with_role_status_and_joined,
     members_page_paginates,
     someone_in_several_organizations_gets_a_switcher,
     an_inactive_membership_does_not_open_the_organization,
+    members_page_searches_filters_and_sorts,
+    an_htmx_search_gets_only_the_results,
+    last_active_is_recorded_at_most_once_a_minute,
 );
