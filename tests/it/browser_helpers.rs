@@ -265,11 +265,12 @@ impl Browser {
         self.client.perform_actions(keys).await.unwrap();
     }
 
-    /// What has the keyboard focus, as a person would name it: a field's label, or
-    /// the text of a link or button.
+    /// What has the keyboard focus, by the name assistive technology gives it: its
+    /// aria-label, else its label, else its text.
     pub async fn focused(&self) -> String {
         let script = "const e = document.activeElement;
-            const name = e.labels && e.labels.length ? e.labels[0].innerText : e.innerText;
+            const name = e.getAttribute('aria-label')
+                || (e.labels && e.labels.length ? e.labels[0].innerText : e.innerText);
             return (name || e.tagName).trim();";
         let name = self.client.execute(script, vec![]).await.unwrap();
         name.as_str().unwrap_or_default().to_string()
@@ -286,6 +287,47 @@ impl Browser {
             }
         }
         panic!("Tab never reached {name:?}; it reached {reached:?}");
+    }
+
+    /// Waits until `script` (a JavaScript expression) is true on the page shown.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            // While a page is being replaced, running a script may fail: that is "not yet".
+            let done = self
+                .client
+                .execute(&format!("return !!({script});"), vec![])
+                .await
+                .is_ok_and(|v| v.as_bool() == Some(true));
+            if done {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected {what} on {}, which shows:\n{}",
+                self.path().await,
+                self.text().await
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits for a dialog to be open as a modal, and returns its heading and the items
+    /// it lists.
+    pub async fn open_dialog(&self) -> (String, Vec<String>) {
+        self.wait_until(
+            "an open modal dialog",
+            "document.querySelector('dialog[open]') && document.querySelector('dialog[open]').matches(':modal')",
+        )
+        .await;
+        let heading = self.texts("dialog[open] h2").await.remove(0);
+        let listed = self.texts("dialog[open] li").await;
+        (heading, listed)
+    }
+
+    pub async fn wait_for_no_dialog(&self) {
+        self.wait_until("no dialog", "!document.querySelector('dialog')")
+            .await;
     }
 
     /// Completes first-run set-up in this browser, as the admin of `helpers`.

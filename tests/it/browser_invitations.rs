@@ -72,47 +72,6 @@ async fn links_shown(browser: &Browser) -> Vec<(String, String)> {
     links
 }
 
-/// Waits until `script` (a JavaScript expression) is true on the page shown.
-async fn wait_until(browser: &Browser, what: &str, script: &str) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        // While a page is being replaced, running a script may fail: that is "not yet".
-        let done = browser
-            .client()
-            .execute(&format!("return !!({script});"), vec![])
-            .await
-            .is_ok_and(|v| v.as_bool() == Some(true));
-        if done {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "expected {what} on {}, which shows:\n{}",
-            browser.path().await,
-            browser.text().await
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Waits for the confirmation dialog to be open as a modal, and returns its heading
-/// and the addresses it lists.
-async fn open_dialog(browser: &Browser) -> (String, Vec<String>) {
-    wait_until(
-        browser,
-        "an open modal dialog",
-        "document.querySelector('dialog[open]') && document.querySelector('dialog[open]').matches(':modal')",
-    )
-    .await;
-    let heading = browser.texts("dialog[open] h2").await.remove(0);
-    let listed = browser.texts("dialog[open] li").await;
-    (heading, listed)
-}
-
-async fn wait_for_no_dialog(browser: &Browser) {
-    wait_until(browser, "no dialog", "!document.querySelector('dialog')").await;
-}
-
 /// Clicks the button whose accessible name (its aria-label) is `name`.
 async fn click_button_named(browser: &Browser, name: &str) {
     browser
@@ -123,17 +82,6 @@ async fn click_button_named(browser: &Browser, name: &str) {
         .click()
         .await
         .unwrap();
-}
-
-/// What has the keyboard focus, by the name assistive technology gives it: its
-/// aria-label, else its label, else its text.
-async fn focused(browser: &Browser) -> String {
-    let script = "const e = document.activeElement;
-        const name = e.getAttribute('aria-label')
-            || (e.labels && e.labels.length ? e.labels[0].innerText : e.innerText);
-        return (name || e.tagName).trim();";
-    let name = browser.client().execute(script, vec![]).await.unwrap();
-    name.as_str().unwrap_or_default().to_string()
 }
 
 /// Presses Tab (or Shift+Tab, going `back`) until `name` has the focus; returns what
@@ -160,7 +108,7 @@ async fn tab_to(browser: &Browser, name: &str, back: bool) -> Vec<String> {
             });
         }
         browser.client().perform_actions(keys).await.unwrap();
-        reached.push(focused(browser).await);
+        reached.push(browser.focused().await);
         if reached.last().is_some_and(|n| n == name) {
             return reached;
         }
@@ -388,7 +336,7 @@ async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(
     let back_up = tab_to(&browser, "Revoke selected", true).await;
     browser.press(Key::Enter).await;
 
-    let (heading, listed) = open_dialog(&browser).await;
+    let (heading, listed) = browser.open_dialog().await;
     assert_eq!(
         on_the_way,
         [
@@ -411,12 +359,12 @@ async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(
     );
     assert_eq!(heading, "Revoke 2 invitations?");
     assert_eq!(listed, ["a@example.com", "b@example.com"]);
-    assert_eq!(focused(&browser).await, "Revoke 2 invitations");
+    assert_eq!(browser.focused().await, "Revoke 2 invitations");
 
     browser.press(Key::Escape).await;
 
-    wait_for_no_dialog(&browser).await;
-    assert_eq!(focused(&browser).await, "Revoke selected");
+    browser.wait_for_no_dialog().await;
+    assert_eq!(browser.focused().await, "Revoke selected");
     assert_eq!(rows(&browser).await.len(), 3, "nothing revoked");
     assert_eq!(state_of(&app, "a@example.com").await, "pending");
     assert_eq!(state_of(&app, "b@example.com").await, "pending");
@@ -426,14 +374,14 @@ async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(
 
     // By mouse: Cancel also closes it, then confirm for real.
     browser.click("Revoke selected").await;
-    open_dialog(&browser).await;
+    browser.open_dialog().await;
     browser.click("Cancel").await;
-    wait_for_no_dialog(&browser).await;
-    assert_eq!(focused(&browser).await, "Revoke selected");
+    browser.wait_for_no_dialog().await;
+    assert_eq!(browser.focused().await, "Revoke selected");
     assert_eq!(state_of(&app, "a@example.com").await, "pending");
 
     browser.click("Revoke selected").await;
-    let (heading, _) = open_dialog(&browser).await;
+    let (heading, _) = browser.open_dialog().await;
     assert_eq!(heading, "Revoke 2 invitations?");
     browser.click("Revoke 2 invitations").await;
 
@@ -485,10 +433,10 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.goto(&invitations_path()).await;
 
     click_button_named(&browser, "Resend to slow@example.com").await;
-    let (heading, listed) = open_dialog(&browser).await;
+    let (heading, listed) = browser.open_dialog().await;
     assert_eq!(heading, "Resend 1 invitation?");
     assert_eq!(listed, ["slow@example.com"]);
-    assert_eq!(focused(&browser).await, "Resend 1 invitation");
+    assert_eq!(browser.focused().await, "Resend 1 invitation");
     browser.click("Resend 1 invitation").await;
 
     browser

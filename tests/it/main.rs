@@ -7,6 +7,7 @@ mod smtp_sink;
 
 mod browser;
 mod browser_invitations;
+mod browser_members;
 mod cli;
 mod email;
 mod health;

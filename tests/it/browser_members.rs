@@ -1,0 +1,176 @@
+//! The Members page's action menu and its dialogs in a real browser, by mouse and by
+//! keyboard alone: change a role, and remove someone by typing their email.
+
+use fantoccini::Locator;
+use fantoccini::key::Key;
+
+use crate::browser_helpers::Browser;
+use crate::helpers::*;
+use roster::domain::Role;
+
+fn members_path() -> String {
+    format!("/orgs/{ORG_SLUG}/members")
+}
+
+async fn signed_in_on_members(app: &TestApp) -> Option<Browser> {
+    let browser = Browser::start(app).await?;
+    browser.goto("/sign-in").await;
+    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.wait_for_path(&members_path()).await;
+    Some(browser)
+}
+
+/// The row of `email`, as a person reads it.
+async fn row_of(browser: &Browser, email: &str) -> String {
+    browser
+        .texts("tbody tr")
+        .await
+        .into_iter()
+        .find(|row| row.starts_with(email))
+        .map(|row| row.split_whitespace().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+async fn is_enabled(browser: &Browser, text: &str) -> bool {
+    let xpath = format!("//dialog//button[normalize-space()='{text}']");
+    browser
+        .client()
+        .find(Locator::XPath(&xpath))
+        .await
+        .unwrap()
+        .is_enabled()
+        .await
+        .unwrap()
+}
+
+async fn the_action_menu_changes_a_role_in_a_dialog_by_mouse(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+
+    browser
+        .client()
+        .find(Locator::Css(
+            "summary[aria-label='Actions for cleo@example.com']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let offered = browser.texts("details[open] .menu-list li").await;
+    browser.click("Change role…").await;
+    let (heading, _) = browser.open_dialog().await;
+    browser
+        .client()
+        .find(Locator::Css("label[for='role-admin']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.click("Change role").await;
+    browser
+        .wait_for_text("cleo@example.com is now Admin.")
+        .await;
+
+    assert_eq!(offered, vec!["Change role…", "Deactivate…", "Remove…"]);
+    assert_eq!(heading, "Change the role of cleo@example.com");
+    assert!(
+        row_of(&browser, "cleo@example.com")
+            .await
+            .starts_with("cleo@example.com Cleo Admin Active"),
+    );
+    browser.close().await;
+}
+
+async fn removal_by_keyboard_waits_for_the_typed_email_and_escape_cancels(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+
+    // Open the row's menu and ask to remove, by keyboard alone.
+    browser.tab_to("Actions for cleo@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Remove…").await;
+    browser.press(Key::Enter).await;
+    let (heading, _) = browser.open_dialog().await;
+    let focus_in_dialog = browser.focused().await;
+    let enabled_at_first = is_enabled(&browser, "Remove member").await;
+    browser.type_keys("cleo@example.org").await;
+    let enabled_when_wrong = is_enabled(&browser, "Remove member").await;
+    browser.press(Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+    let focus_after_escape = browser.focused().await;
+
+    assert_eq!(heading, "Remove cleo@example.com from Analytical Engines?");
+    assert_eq!(focus_in_dialog, "Type cleo@example.com to confirm");
+    assert!(!enabled_at_first, "Remove waits for the email");
+    assert!(!enabled_when_wrong, "a wrong email does not enable Remove");
+    assert_eq!(
+        focus_after_escape, "Remove…",
+        "focus goes back to the opener"
+    );
+    assert!(
+        row_of(&browser, "cleo@example.com")
+            .await
+            .contains("Active")
+    );
+
+    // Again, this time typing the address (in other letter case) and confirming.
+    browser.press(Key::Enter).await;
+    browser.open_dialog().await;
+    browser.type_keys("Cleo@Example.com").await;
+    assert!(is_enabled(&browser, "Remove member").await);
+    browser.tab_to("Remove member").await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait_for_text("Removed cleo@example.com from Analytical Engines.")
+        .await;
+
+    assert_eq!(row_of(&browser, "cleo@example.com").await, "");
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM memberships").await,
+        1
+    );
+    browser.close().await;
+}
+
+async fn escape_closes_an_action_menu_and_focus_stays_on_its_button(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+
+    browser.tab_to("Actions for cleo@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Deactivate…").await;
+    browser.press(Key::Escape).await;
+
+    assert!(browser.texts("details[open]").await.is_empty());
+    assert_eq!(browser.focused().await, "Actions for cleo@example.com");
+    browser.close().await;
+}
+
+crate::on_both_backends!(
+    the_action_menu_changes_a_role_in_a_dialog_by_mouse,
+    removal_by_keyboard_waits_for_the_typed_email_and_escape_cancels,
+    escape_closes_an_action_menu_and_focus_stays_on_its_button,
+);
