@@ -167,6 +167,7 @@ async fn every_page_is_valid_html(backend: Backend) {
         html(app.get(&members).await, 200).await,
     ));
     pages.extend(organization_pages(&app, &stranger).await);
+    pages.extend(member_pages(&app).await);
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
@@ -282,6 +283,74 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
     ]
 }
 
+/// A fragment htmx swaps in, inside the smallest valid page (with the page's heading, as
+/// where it lands), so that the checker judges the fragment alone.
+fn in_document(fragment: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fragment</title></head><body><h1>Page</h1>{fragment}</body></html>"
+    )
+}
+
+/// The Members page with its action menus and search, and each member action's
+/// confirmation as a page (no JavaScript) and as a dialog (htmx).
+async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let cleo = scalar_i64(
+        &app.state.db,
+        "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE u.email_normalized = 'cleo@example.com'",
+    )
+    .await;
+    let member = |what: &str| format!("/orgs/{ORG_SLUG}/members/{cleo}/{what}");
+    let dialog = |what: &str| {
+        app.client
+            .get(app.url(&member(what)))
+            .header("HX-Request", "true")
+            .send()
+    };
+    let mut pages = vec![
+        (
+            "members-with-actions",
+            html(app.get(&format!("/orgs/{ORG_SLUG}/members")).await, 200).await,
+        ),
+        (
+            "members-no-match",
+            html(
+                app.get(&format!("/orgs/{ORG_SLUG}/members?q=nobody&role=admin&status=inactive&sort=name&dir=desc"))
+                    .await,
+                200,
+            )
+            .await,
+        ),
+        ("member-role", html(app.get(&member("role")).await, 200).await),
+        ("member-deactivate", html(app.get(&member("deactivate")).await, 200).await),
+        ("member-remove", html(app.get(&member("remove")).await, 200).await),
+        (
+            "member-remove-mismatch",
+            html(
+                app.post_form(&member("remove"), &[("confirm_email", "nope")])
+                    .await,
+                422,
+            )
+            .await,
+        ),
+        (
+            "leave",
+            html(app.get(&format!("/orgs/{ORG_SLUG}/leave")).await, 200).await,
+        ),
+    ];
+    for (name, what) in [
+        ("member-role-dialog", "role"),
+        ("member-deactivate-dialog", "deactivate"),
+        ("member-remove-dialog", "remove"),
+    ] {
+        let fragment = html(dialog(what).await.unwrap(), 200).await;
+        pages.push((name, in_document(&fragment)));
+    }
+    pages
+}
+
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
 async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
     let client = browser.client();
@@ -329,6 +398,23 @@ async fn every_page_passes_axe(backend: Backend) {
         .await;
     browser.wait_for_text("Difference Engines").await;
     violations.extend(axe(&browser, &axe_source, "members with switcher open").await);
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    browser.goto(&members).await;
+    browser.click("Actions").await;
+    violations.extend(axe(&browser, &axe_source, "members with action menu open").await);
+    browser.click("Change role…").await;
+    browser.open_dialog().await;
+    violations.extend(axe(&browser, &axe_source, "change role dialog").await);
+    browser.press(fantoccini::key::Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+    browser.click("Remove…").await;
+    browser.open_dialog().await;
+    violations.extend(axe(&browser, &axe_source, "remove dialog").await);
+    browser.press(fantoccini::key::Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+    browser.click("Account menu").await;
+    violations.extend(axe(&browser, &axe_source, "account menu open").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/settings")).await;
     violations.extend(axe(&browser, &axe_source, "settings").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
