@@ -167,8 +167,9 @@ pub struct Listing {
     pub offset: i64,
 }
 
-/// One page of the Members page. The page is chosen on the sort keys alone (an index
-/// per order), and only its rows are joined to their accounts.
+/// One page of the Members page. The page is chosen on the sort keys alone, ordered by
+/// (key, id) so that each half walks an index and the two merge without a sort; only the
+/// page's rows are then joined to their accounts.
 pub async fn list(
     db: &Db,
     org_id: i64,
@@ -192,18 +193,18 @@ pub async fn list(
     .into_iter()
     .flatten()
     .collect();
+    let dir = if listing.descending { "DESC" } else { "ASC" };
     // Never-active members count as the least recently active, on both backends.
-    let direction = match (listing.descending, listing.sort) {
-        (false, Sort::LastActive) => "ASC NULLS FIRST",
-        (true, Sort::LastActive) => "DESC NULLS LAST",
-        (false, _) => "ASC",
-        (true, _) => "DESC",
+    let nulls = match (listing.sort, listing.descending) {
+        (Sort::LastActive, false) => " NULLS FIRST",
+        (Sort::LastActive, true) => " NULLS LAST",
+        _ => "",
     };
     let n = values.len();
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
         "WITH page AS (SELECT kind, id, k FROM ({halves}) AS r \
-           ORDER BY k {direction}, kind DESC, id LIMIT ${limit} OFFSET ${offset}) \
+           ORDER BY k {dir}{nulls}, id {dir} LIMIT ${limit} OFFSET ${offset}) \
          SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
            COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
            COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
@@ -212,7 +213,7 @@ pub async fn list(
          LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
          LEFT JOIN users u ON u.id = m.user_id \
          LEFT JOIN invitations i ON p.kind = 'i' AND i.id = p.id \
-         ORDER BY p.k {direction}, p.kind DESC, p.id",
+         ORDER BY p.k {dir}{nulls}, p.id {dir}",
         halves = halves.join(" UNION ALL "),
         limit = n + 3,
         offset = n + 4,

@@ -171,6 +171,7 @@ async fn members_page_searches_filters_and_sorts(backend: Backend) {
     app.add_member(ORG_SLUG, "bob@example.com", "Bob 100%_Sure", Role::Viewer)
         .await;
     let zoe = app.browser_for("zoe@example.com").await;
+    app.clock().advance(1);
     app.post_form(
         &format!("/orgs/{ORG_SLUG}/invitations"),
         &[("emails", "carl@elsewhere.test"), ("role", "viewer")],
@@ -229,6 +230,7 @@ async fn members_page_searches_filters_and_sorts(backend: Backend) {
         listed(&app, "sort=name&status=active").await,
         vec!["ada@example.com", "bob@example.com", "zoe@example.com"]
     );
+    app.clock().advance(61);
     let by_activity = listed(&app, "sort=active&dir=desc&status=active").await;
     assert_eq!(
         by_activity,
