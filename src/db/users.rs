@@ -73,3 +73,50 @@ pub async fn record_sign_in(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> 
         .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// The account's name, read in the transaction that changes it (row-locked on PostgreSQL;
+/// SQLite's `BEGIN IMMEDIATE` already excludes other writers).
+pub async fn name_for_update(tx: &mut Tx, id: i64) -> sqlx::Result<Option<String>> {
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT name FROM users WHERE id = $1{lock}");
+    on_tx!(tx, conn => sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *conn).await)
+}
+
+/// Renames the account, and its memberships' copy of the name (their sort key).
+pub async fn update_name(tx: &mut Tx, id: i64, name: &str) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    super::memberships::rename_user(tx, id, name).await
+}
+
+/// Replaces the password hash and ends every session signed in before `now`, but only
+/// while the stored hash is still `current_hash` (the one the caller verified): false when
+/// another change came first.
+pub async fn replace_password(
+    tx: &mut Tx,
+    id: i64,
+    current_hash: &str,
+    new_hash: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let changed = on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET password_hash = $1, sessions_valid_after = $2 \
+         WHERE id = $3 AND password_hash = $4",
+    )
+    .bind(new_hash)
+    .bind(now)
+    .bind(id)
+    .bind(current_hash)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(changed == 1)
+}

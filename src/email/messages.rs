@@ -257,3 +257,28 @@ impl Email for AccountStatusChanged {
         self.render_parts()
     }
 }
+
+/// Tells a person that the password of their account was changed.
+pub struct PasswordChanged {
+    pub to: String,
+    pub name: String,
+    /// When, as `clock::exact` shows it.
+    pub changed_at: String,
+}
+email_templates!(
+    PasswordChanged,
+    "emails/password_changed.txt",
+    "emails/password_changed.html"
+);
+
+impl Email for PasswordChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Your Roster password was changed".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: each area owns its router; `app` merges them and adds the layers
 //! every request passes through.
 
+pub mod account;
 pub mod auth;
 pub mod health;
 pub mod invitations;
@@ -56,6 +57,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(members::router())
         .merge(settings::router())
         .merge(invitations::router())
+        .merge(account::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),

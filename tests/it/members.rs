@@ -298,6 +298,27 @@ async fn last_active_is_recorded_at_most_once_a_minute(backend: Backend) {
     assert!(texts(&html, "tbody tr")[0].contains("just now"));
 }
 
+async fn a_renamed_member_is_found_and_sorted_by_the_new_name(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "zoe@example.com", "Zoe", Role::Member)
+        .await;
+    let zoe = app.browser_for("zoe@example.com").await;
+
+    let renamed = zoe
+        .post_form("/account/name", &[("name", "Aaron Zoe")])
+        .await;
+
+    assert_eq!(renamed.status(), 303);
+    assert_eq!(listed(&app, "q=aaron").await, vec!["zoe@example.com"]);
+    assert_eq!(
+        listed(&app, "sort=name").await,
+        vec!["zoe@example.com", "ada@example.com"]
+    );
+}
+
 crate::on_both_backends!(
     members_page_lists_each_member_with_role_status_and_joined,
     members_page_paginates,
@@ -306,4 +327,5 @@ crate::on_both_backends!(
     members_page_searches_filters_and_sorts,
     an_htmx_search_gets_only_the_results,
     last_active_is_recorded_at_most_once_a_minute,
+    a_renamed_member_is_found_and_sorted_by_the_new_name,
 );

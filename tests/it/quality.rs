@@ -168,6 +168,7 @@ async fn every_page_is_valid_html(backend: Backend) {
     ));
     pages.extend(organization_pages(&app, &stranger).await);
     pages.extend(member_pages(&app).await);
+    pages.extend(account_pages(&app).await);
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
@@ -351,6 +352,27 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     pages
 }
 
+/// The account page as it first shows, and with messages on each of its forms.
+async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
+    let bad_name = [("name", "")];
+    let bad_password = [
+        ("current_password", "not the password"),
+        ("new_password", "short"),
+        ("new_password_confirm", ""),
+    ];
+    vec![
+        ("account", html(app.get("/account").await, 200).await),
+        (
+            "account-with-name-error",
+            html(app.post_form("/account/name", &bad_name).await, 422).await,
+        ),
+        (
+            "account-with-password-errors",
+            html(app.post_form("/account/password", &bad_password).await, 422).await,
+        ),
+    ]
+}
+
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
 async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
     let client = browser.client();
@@ -431,6 +453,13 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.click("Revoke").await;
     browser.wait_for_text("Revoke 1 invitation?").await;
     violations.extend(axe(&browser, &axe_source, "confirm revoke").await);
+    browser.goto("/account").await;
+    violations.extend(axe(&browser, &axe_source, "account").await);
+    browser.fill("Current password", "not the password").await;
+    browser.fill("New password", "short").await;
+    browser.click("Change password").await;
+    browser.wait_for_text("Your password was not changed").await;
+    violations.extend(axe(&browser, &axe_source, "account with errors").await);
     browser.goto("/no-such-page").await;
     violations.extend(axe(&browser, &axe_source, "not found").await);
     browser.goto(&members).await;

@@ -1,0 +1,265 @@
+//! The signed-in person's own account: their name and their password.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::pages::PageCtx;
+use crate::auth::{CurrentUser, session};
+use crate::clock;
+use crate::db::{self, audit};
+use crate::domain::{FieldErrors, password, required_text};
+use crate::email::messages::PasswordChanged;
+use crate::error::Result;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/account", get(show_account))
+        .route("/account/name", post(change_name))
+        .route("/account/password", post(change_password))
+}
+
+/// The longest name an account may have.
+const NAME_MAX: usize = 100;
+const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    email: String,
+    /// What the name field shows: the stored name, or what was typed when it failed.
+    name: String,
+    errors: FieldErrors,
+    /// Which form the errors belong to: "name", "password", or "" when none failed.
+    failed: &'static str,
+}
+
+impl AccountPage {
+    async fn load(state: &AppState, current: &CurrentUser) -> Result<AccountPage> {
+        let mut ctx = PageCtx::load(state, &current.session, Some(&current.user)).await?;
+        ctx.section = "account";
+        Ok(AccountPage {
+            ctx,
+            email: current.user.email.clone(),
+            name: current.user.name.clone(),
+            errors: FieldErrors::default(),
+            failed: "",
+        })
+    }
+
+    /// The page again with the messages of the form that failed (422).
+    fn refused(mut self, failed: &'static str, errors: FieldErrors) -> Response {
+        self.failed = failed;
+        self.errors = errors;
+        (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
+    }
+}
+
+/// The name form as typed.
+#[derive(Debug, Default, Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    name: String,
+}
+
+impl NameForm {
+    fn parse(&self) -> std::result::Result<String, FieldErrors> {
+        required_text(&self.name, "your name", NAME_MAX).map_err(|message| {
+            let mut errors = FieldErrors::default();
+            errors.add("name", message);
+            errors
+        })
+    }
+}
+
+/// The password form as typed. It is never shown back.
+#[derive(Default, Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_confirm: String,
+}
+
+impl PasswordForm {
+    /// Checks the form against the stored hash; the new password when all is well.
+    fn parse(&self, stored_hash: &str) -> std::result::Result<&str, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        if self.current_password.is_empty() {
+            errors.add("current_password", "Enter your current password.");
+        } else if !password::verify(&self.current_password, stored_hash) {
+            errors.add("current_password", WRONG_CURRENT_PASSWORD);
+        }
+        if let Err(message) = password::check_new(&self.new_password) {
+            errors.add("new_password", message);
+        } else if self.new_password != self.new_password_confirm {
+            errors.add(
+                "new_password_confirm",
+                "The two new passwords do not match.",
+            );
+        }
+        if errors.is_empty() {
+            Ok(&self.new_password)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+async fn show_account(State(state): State<AppState>, current: CurrentUser) -> Result<AccountPage> {
+    AccountPage::load(&state, &current).await
+}
+
+async fn change_name(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<NameForm>,
+) -> Result<Response> {
+    let name = match form.parse() {
+        Ok(name) => name,
+        Err(errors) => {
+            let mut page = AccountPage::load(&state, &current).await?;
+            page.name = form.name;
+            return Ok(page.refused("name", errors));
+        }
+    };
+    let user = &current.user;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let before = db::users::name_for_update(&mut tx, user.id)
+        .await?
+        .unwrap_or_default();
+    if before != name {
+        db::users::update_name(&mut tx, user.id, &name).await?;
+        let actor = current.actor();
+        let event = audit::Event::new(audit::Action::UserNameChanged, &actor)
+            .target("user", Some(user.id), Some(&user.email))
+            .before(before.as_str())
+            .after(name.as_str());
+        audit::record(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    let message = if before == name {
+        "Nothing to save: your name is unchanged."
+    } else {
+        "Name saved."
+    };
+    session::flash(&current.session, "success", message).await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<PasswordForm>,
+) -> Result<Response> {
+    let user = &current.user;
+    let new_password = match form.parse(&user.password_hash) {
+        Ok(new_password) => new_password,
+        Err(errors) => {
+            let page = AccountPage::load(&state, &current).await?;
+            return Ok(page.refused("password", errors));
+        }
+    };
+    let new_hash = password::hash(new_password);
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    // The hash verified above must still be the stored one: a change that came first wins.
+    if !db::users::replace_password(&mut tx, user.id, &user.password_hash, &new_hash, now).await? {
+        drop(tx);
+        let mut errors = FieldErrors::default();
+        errors.add("current_password", WRONG_CURRENT_PASSWORD);
+        let page = AccountPage::load(&state, &current).await?;
+        return Ok(page.refused("password", errors));
+    }
+    let actor = current.actor();
+    let event = audit::Event::new(audit::Action::UserPasswordChanged, &actor).target(
+        "user",
+        Some(user.id),
+        Some(&user.email),
+    );
+    audit::record(&mut tx, &event, now).await?;
+    let notice = PasswordChanged {
+        to: user.email.clone(),
+        name: user.name.clone(),
+        changed_at: clock::exact(now),
+    };
+    state.mailer.queue(&mut tx, &notice, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    // Every session signed in before `now` has ended; this one starts again under a new id.
+    session::sign_in(&current.session, user.id, now).await?;
+    session::flash(
+        &current.session,
+        "success",
+        "Password changed. Every other session of your account was signed out.",
+    )
+    .await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password_form(current: &str, new: &str, confirm: &str) -> PasswordForm {
+        PasswordForm {
+            current_password: current.into(),
+            new_password: new.into(),
+            new_password_confirm: confirm.into(),
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_limited() {
+        let ok = NameForm {
+            name: "  Ada King  ".into(),
+        };
+        assert_eq!(ok.parse().unwrap(), "Ada King");
+        let blank = NameForm { name: " ".into() };
+        assert_eq!(
+            blank.parse().unwrap_err().get("name"),
+            Some("Enter your name.")
+        );
+        let long = NameForm {
+            name: "x".repeat(NAME_MAX + 1),
+        };
+        assert!(long.parse().unwrap_err().get("name").is_some());
+    }
+
+    #[test]
+    fn each_password_problem_lands_on_its_field() {
+        let stored = password::hash("the old passphrase");
+
+        let good = password_form("the old passphrase", "a new passphrase", "a new passphrase");
+        assert_eq!(good.parse(&stored).ok(), Some("a new passphrase"));
+
+        let wrong = password_form("not it", "a new passphrase", "a new passphrase");
+        let errors = wrong.parse(&stored).unwrap_err();
+        assert_eq!(errors.get("current_password"), Some(WRONG_CURRENT_PASSWORD));
+        assert!(errors.get("new_password").is_none());
+
+        let short = password_form("the old passphrase", "short", "short");
+        let errors = short.parse(&stored).unwrap_err();
+        assert!(errors.get("new_password").is_some());
+        assert!(errors.get("current_password").is_none());
+
+        let mismatch = password_form(
+            "the old passphrase",
+            "a new passphrase",
+            "a new passphrase!",
+        );
+        let errors = mismatch.parse(&stored).unwrap_err();
+        assert!(errors.get("new_password_confirm").is_some());
+        assert!(errors.get("new_password").is_none());
+    }
+}
