@@ -97,7 +97,8 @@ pub async fn update_name(tx: &mut Tx, id: i64, name: &str) -> sqlx::Result<()> {
     super::memberships::rename_user(tx, id, name).await
 }
 
-/// Replaces the password hash and ends every session signed in before `now`, but only
+/// Replaces the password hash and ends every session signed in up to and including the
+/// second `now` (a session that goes on must be signed in again at `now + 1`), but only
 /// while the stored hash is still `current_hash` (the one the caller verified): false when
 /// another change came first.
 pub async fn replace_password(
@@ -112,7 +113,7 @@ pub async fn replace_password(
          WHERE id = $3 AND password_hash = $4",
     )
     .bind(new_hash)
-    .bind(now)
+    .bind(now + 1)
     .bind(id)
     .bind(current_hash)
     .execute(&mut *conn)

@@ -197,7 +197,8 @@ async fn change_password(
     tx.commit().await?;
     state.mailer.wake();
     // Every session signed in before `now` has ended; this one starts again under a new id.
-    session::sign_in(&current.session, user.id, now).await?;
+    // Sessions of this same second ended too; this one starts again just after them.
+    session::sign_in(&current.session, user.id, now + 1).await?;
     session::flash(
         &current.session,
         "success",
