@@ -42,6 +42,8 @@ pub async fn find_by_email(db: &Db, email: &Email) -> sqlx::Result<Option<User>>
 }
 
 /// Inserts an account; a taken email is a unique violation (see `db::is_unique_violation`).
+/// Only sessions signed in from its creation on are its own: SQLite may give a new
+/// account the id of a deleted one, whose old sessions must not carry over.
 pub async fn insert(
     tx: &mut Tx,
     email: &Email,
@@ -51,8 +53,8 @@ pub async fn insert(
     now: i64,
 ) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO users (email, email_normalized, name, password_hash, is_instance_admin, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO users (email, email_normalized, name, password_hash, is_instance_admin, created_at, \
+         sessions_valid_after) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(email.as_str())
     .bind(email.normalized())
@@ -72,4 +74,11 @@ pub async fn record_sign_in(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> 
         .await
         .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// The time to record for a session of `user` signed in at `now`. Ending sessions moves
+/// `sessions_valid_after` past the current second, so that a session started in that
+/// same second ends too; a sign-in later in that second counts from then on.
+pub fn session_epoch(user: &User, now: i64) -> i64 {
+    now.max(user.sessions_valid_after)
 }
