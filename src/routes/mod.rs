@@ -8,6 +8,7 @@ pub mod members;
 pub mod pages;
 pub mod settings;
 pub mod setup;
+pub mod users;
 
 use std::time::Duration;
 
@@ -56,6 +57,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(members::router())
         .merge(settings::router())
         .merge(invitations::router())
+        .merge(users::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
