@@ -5,6 +5,7 @@ mod browser_helpers;
 mod helpers;
 mod smtp_sink;
 
+mod admin_users;
 mod browser;
 mod browser_invitations;
 mod cli;
