@@ -7,6 +7,7 @@ mod smtp_sink;
 
 mod admin_users;
 mod browser;
+mod browser_admin_users;
 mod browser_invitations;
 mod cli;
 mod email;
