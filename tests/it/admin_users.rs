@@ -113,14 +113,14 @@ async fn the_list_shows_each_account_with_its_organizations_status_and_times(bac
     assert!(
         rows[0].starts_with(
             "ada@example.com you instance admin Ada Lovelace Active \
-             Analytical Engines: Owner Difference Engines: Owner just now never Revoke admin"
+             Analytical Engines: Owner Difference Engines: Owner just now never Revoke instance admin"
         ),
         "{rows:?}"
     );
     assert!(
         rows[1].starts_with(
             "bea@example.com Bea Admin Active Analytical Engines: Admin \
-             Difference Engines: Viewer (inactive) just now just now Deactivate Make admin Delete"
+             Difference Engines: Viewer (inactive) just now just now Deactivate Grant instance admin Delete"
         ),
         "{rows:?}"
     );
