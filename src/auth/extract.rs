@@ -134,3 +134,24 @@ impl FromRequestParts<AppState> for OrgMember {
         })
     }
 }
+
+/// The signed-in user as an instance admin (the operator of this Roster). A signed-in
+/// user who is not one gets a 403; without a session, the sign-in page.
+#[derive(Clone, Debug)]
+pub struct InstanceAdmin(pub CurrentUser);
+
+impl FromRequestParts<AppState> for InstanceAdmin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let current = CurrentUser::from_request_parts(parts, state).await?;
+        if current.user.is_instance_admin {
+            Ok(InstanceAdmin(current))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}

@@ -114,3 +114,72 @@ pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx:
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// One membership of an account, as the instance's Users page lists it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserOrg {
+    pub user_id: i64,
+    pub org_name: String,
+    pub role: String,
+    pub status: String,
+}
+
+/// The memberships of every account in `user_ids`, by account, then organization name.
+pub async fn of_users(db: &Db, user_ids: &[i64]) -> sqlx::Result<Vec<UserOrg>> {
+    let mut found = Vec::new();
+    for chunk in user_ids.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "SELECT m.user_id, o.name AS org_name, m.role, m.status \
+             FROM memberships m JOIN organizations o ON o.id = m.org_id \
+             WHERE m.user_id IN ({}) ORDER BY m.user_id, o.name, o.id",
+            super::placeholders(1, chunk.len())
+        );
+        let rows: Vec<UserOrg> = on_db!(db, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// The organizations in which the account is an active Owner, by id.
+pub async fn owned_by(tx: &mut Tx, user_id: i64) -> sqlx::Result<Vec<Org>> {
+    on_tx!(tx, conn => sqlx::query_as(
+        "SELECT o.id, o.name, o.slug FROM memberships m JOIN organizations o ON o.id = m.org_id \
+         WHERE m.user_id = $1 AND m.role = 'owner' AND m.status = 'active' ORDER BY o.id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await)
+}
+
+/// Active Owners of the organization other than `user_id` whose accounts are active too
+/// (a deactivated account cannot sign in to own anything). Take
+/// `LockScope::OrgOwners` first when the answer decides a change.
+pub async fn count_other_owners(tx: &mut Tx, org_id: i64, user_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.user_id <> $2 AND m.role = 'owner' AND m.status = 'active' \
+         AND u.status = 'active'",
+    )
+    .bind(org_id)
+    .bind(user_id)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+/// Every membership of one account inside a transaction, by organization name.
+pub async fn of_user_in(tx: &mut Tx, user_id: i64) -> sqlx::Result<Vec<UserOrg>> {
+    on_tx!(tx, conn => sqlx::query_as(
+        "SELECT m.user_id, o.name AS org_name, m.role, m.status \
+         FROM memberships m JOIN organizations o ON o.id = m.org_id \
+         WHERE m.user_id = $1 ORDER BY o.name, o.id",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await)
+}

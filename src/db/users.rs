@@ -42,6 +42,8 @@ pub async fn find_by_email(db: &Db, email: &Email) -> sqlx::Result<Option<User>>
 }
 
 /// Inserts an account; a taken email is a unique violation (see `db::is_unique_violation`).
+/// Only sessions signed in from its creation on are its own: SQLite may give a new
+/// account the id of a deleted one, whose old sessions must not carry over.
 pub async fn insert(
     tx: &mut Tx,
     email: &Email,
@@ -51,8 +53,8 @@ pub async fn insert(
     now: i64,
 ) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO users (email, email_normalized, name, password_hash, is_instance_admin, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO users (email, email_normalized, name, password_hash, is_instance_admin, created_at, \
+         sessions_valid_after) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(email.as_str())
     .bind(email.normalized())
@@ -72,6 +74,214 @@ pub async fn record_sign_in(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> 
         .await
         .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// One row of the instance's Users page.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub is_instance_admin: bool,
+    pub created_at: i64,
+    pub last_sign_in_at: Option<i64>,
+}
+
+/// A search of the Users page: the start of an email address or of a name, in any case.
+///
+/// Matching is a range over an index (`prefix <= value < next`), so it stays fast on a
+/// large instance and `%` or `_` in the text are plain characters, not wildcards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Search {
+    email_from: String,
+    email_to: Option<String>,
+    name_from: String,
+    name_to: Option<String>,
+}
+
+impl Search {
+    /// The search for `text` on `db`'s backend, or None for blank text (everyone).
+    pub fn new(db: &Db, text: &str) -> Option<Search> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        // Emails are stored lower-cased by Rust's rules. Names are lowered by the
+        // database: SQLite's LOWER() folds ASCII letters only, PostgreSQL's all of them.
+        let email = text.to_lowercase();
+        let name = match db {
+            Db::Sqlite(_) => text.to_ascii_lowercase(),
+            Db::Postgres(_) => text.to_lowercase(),
+        };
+        Some(Search {
+            email_to: next_prefix(&email),
+            email_from: email,
+            name_to: next_prefix(&name),
+            name_from: name,
+        })
+    }
+
+    /// The WHERE clause (placeholders from `$first` on) and the values to bind, in order.
+    /// On PostgreSQL the comparisons are byte-wise (`COLLATE "C"`), as on SQLite, so that
+    /// a range is exactly a prefix under any database collation; migration 0005 indexes
+    /// both expressions that way.
+    fn clause(&self, db: &Db, first: usize) -> (String, Vec<&str>) {
+        let c = match db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " COLLATE \"C\"",
+        };
+        let mut binds: Vec<&str> = Vec::with_capacity(4);
+        let mut ranges = Vec::with_capacity(2);
+        for (column, from, to) in [
+            ("email_normalized", &self.email_from, &self.email_to),
+            ("LOWER(name)", &self.name_from, &self.name_to),
+        ] {
+            binds.push(from);
+            let mut range = format!("{column}{c} >= ${}", first + binds.len() - 1);
+            if let Some(to) = to {
+                binds.push(to);
+                range.push_str(&format!(" AND {column}{c} < ${}", first + binds.len() - 1));
+            }
+            ranges.push(format!("({range})"));
+        }
+        (format!("({})", ranges.join(" OR ")), binds)
+    }
+}
+
+/// The smallest string greater than every string that starts with `prefix`, if any.
+pub fn next_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(c as u32 + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// How many accounts match `search` (all of them without one).
+pub async fn count_matching(db: &Db, search: Option<&Search>) -> sqlx::Result<i64> {
+    let (clause, binds) = match search {
+        Some(s) => s.clause(db, 1),
+        None => ("TRUE".to_string(), Vec::new()),
+    };
+    let sql = format!("SELECT COUNT(*) FROM users WHERE {clause}");
+    on_db!(db, pool => {
+        let mut query = sqlx::query_scalar(&sql);
+        for value in &binds {
+            query = query.bind(*value);
+        }
+        query.fetch_one(pool).await
+    })
+}
+
+/// A page of the accounts matching `search`, by email address.
+pub async fn list_matching(
+    db: &Db,
+    search: Option<&Search>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Listed>> {
+    let (clause, binds) = match search {
+        Some(s) => s.clause(db, 3),
+        None => ("TRUE".to_string(), Vec::new()),
+    };
+    let sql = format!(
+        "SELECT id, email, name, status, is_instance_admin, created_at, last_sign_in_at \
+         FROM users WHERE {clause} ORDER BY email_normalized LIMIT $1 OFFSET $2"
+    );
+    on_db!(db, pool => {
+        let mut query = sqlx::query_as(&sql).bind(limit).bind(offset);
+        for value in &binds {
+            query = query.bind(*value);
+        }
+        query.fetch_all(pool).await
+    })
+}
+
+/// An account read inside a transaction, locked against concurrent changes on
+/// PostgreSQL (SQLite's write transaction already excludes other writers).
+pub async fn find_for_update(tx: &mut Tx, id: i64) -> sqlx::Result<Option<User>> {
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1{lock}");
+    on_tx!(tx, conn => sqlx::query_as(&sql).bind(id).fetch_optional(&mut *conn).await)
+}
+
+/// An account by email inside a transaction.
+pub async fn find_by_email_in(tx: &mut Tx, email: &Email) -> sqlx::Result<Option<User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email_normalized = $1");
+    on_tx!(tx, conn => sqlx::query_as(&sql).bind(email.normalized()).fetch_optional(&mut *conn).await)
+}
+
+/// Deactivates an account and ends every session it has started until `now`, the
+/// current second included (see `session_epoch`).
+pub async fn deactivate(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET status = 'deactivated', sessions_valid_after = $1 WHERE id = $2",
+    )
+    .bind(now + 1)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Lets a deactivated account sign in again.
+pub async fn activate(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET status = 'active' WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn set_instance_admin(tx: &mut Tx, id: i64, is_admin: bool) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET is_instance_admin = $1 WHERE id = $2")
+        .bind(is_admin)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Active accounts that are instance admins. Take `LockScope::InstanceAdmins` first when
+/// the answer decides a change.
+pub async fn count_active_admins(tx: &mut Tx) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE is_instance_admin AND status = 'active'",
+    )
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+/// Deletes an account. Its memberships and pending CSV imports go with it; invitations
+/// it sent, memberships it invited and audit events it made keep a null reference.
+pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<bool> {
+    on_tx!(tx, conn => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected() == 1))
+}
+
+/// The time to record for a session of `user` signed in at `now`. Ending sessions moves
+/// `sessions_valid_after` past the current second, so that a session started in that
+/// same second ends too; a sign-in later in that second counts from then on.
+pub fn session_epoch(user: &User, now: i64) -> i64 {
+    now.max(user.sessions_valid_after)
 }
 
 /// The account's name, read in the transaction that changes it (row-locked on PostgreSQL;
@@ -120,4 +330,24 @@ pub async fn replace_password(
     .await
     .map(|r| r.rows_affected()))?;
     Ok(changed == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_prefix;
+
+    #[test]
+    fn the_next_prefix_bounds_every_string_that_starts_with_it() {
+        assert_eq!(next_prefix("ab").as_deref(), Some("ac"));
+        assert_eq!(next_prefix("a_").as_deref(), Some("a`"));
+        assert_eq!(next_prefix("z\u{D7FF}").as_deref(), Some("z\u{E000}"));
+        assert_eq!(next_prefix("b\u{10FFFF}").as_deref(), Some("c"));
+        assert_eq!(next_prefix("\u{10FFFF}"), None);
+        assert_eq!(next_prefix(""), None);
+        let (from, to) = ("ada", next_prefix("ada").unwrap());
+        for inside in ["ada", "ada@example.com", "adaz\u{10FFFF}"] {
+            assert!(from <= inside && inside < to.as_str(), "{inside}");
+        }
+        assert!("adb" >= to.as_str());
+    }
 }

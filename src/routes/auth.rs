@@ -150,7 +150,7 @@ async fn sign_in(
     );
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
-    session::sign_in(&session, user.id, now).await?;
+    session::sign_in(&session, user.id, db::users::session_epoch(&user, now)).await?;
     Ok(Redirect::to(safe_next(&form.next).unwrap_or("/")).into_response())
 }
 

@@ -9,6 +9,7 @@ pub mod members;
 pub mod pages;
 pub mod settings;
 pub mod setup;
+pub mod users;
 
 use std::time::Duration;
 
@@ -58,6 +59,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(settings::router())
         .merge(invitations::router())
         .merge(account::router())
+        .merge(users::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),

@@ -6,7 +6,9 @@ mod helpers;
 mod smtp_sink;
 
 mod account;
+mod admin_users;
 mod browser;
+mod browser_admin_users;
 mod browser_invitations;
 mod browser_members;
 mod cli;

@@ -169,6 +169,7 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.extend(organization_pages(&app, &stranger).await);
     pages.extend(member_pages(&app).await);
     pages.extend(account_pages(&app).await);
+    pages.extend(users_pages(&app).await);
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
@@ -373,6 +374,74 @@ async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The instance's Users page in its states, its delete confirmation (as a page, and as
+/// the dialog htmx puts into the page), fetched as the instance admin.
+async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
+    let bea = app
+        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+        .await;
+    let carl = app
+        .add_member(ORG_SLUG, "carl@example.com", "Carl", Role::Member)
+        .await;
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE users SET status = 'deactivated' WHERE id = {carl}"),
+    )
+    .await;
+    let ada = scalar_i64(
+        &app.state.db,
+        &format!("SELECT id FROM users WHERE email_normalized = '{ADMIN_EMAIL}'"),
+    )
+    .await;
+    let users = html(app.get("/admin/users").await, 200).await;
+    let dialog = |id: i64| {
+        let request = app
+            .client
+            .get(app.url(&format!("/admin/users/{id}/delete")))
+            .header("HX-Request", "true");
+        async move { html(request.send().await.unwrap(), 200).await }
+    };
+    let in_slot = |fragment: String| {
+        users.replace(
+            r#"<div id="dialog-slot"></div>"#,
+            &format!(r#"<div id="dialog-slot">{fragment}</div>"#),
+        )
+    };
+    let delete = format!("/admin/users/{bea}/delete");
+    let no_org_name = [("org_name", ""), ("owner_email", "nobody@example.com")];
+    vec![
+        ("admin-users", users.clone()),
+        (
+            "admin-users-search",
+            html(app.get("/admin/users?q=b").await, 200).await,
+        ),
+        (
+            "admin-users-no-match",
+            html(app.get("/admin/users?q=zzz").await, 200).await,
+        ),
+        (
+            "admin-users-with-errors",
+            html(app.post_form("/admin/orgs", &no_org_name).await, 422).await,
+        ),
+        ("admin-user-delete", html(app.get(&delete).await, 200).await),
+        (
+            "admin-user-delete-mistyped",
+            html(
+                app.post_form(&delete, &[("confirm_email", "someone else")])
+                    .await,
+                422,
+            )
+            .await,
+        ),
+        (
+            "admin-user-delete-refused",
+            html(app.get(&format!("/admin/users/{ada}/delete")).await, 200).await,
+        ),
+        ("admin-users-delete-dialog", in_slot(dialog(bea).await)),
+        ("admin-users-refused-dialog", in_slot(dialog(ada).await)),
+    ]
+}
+
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
 async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
     let client = browser.client();
@@ -460,6 +529,25 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.click("Change password").await;
     browser.wait_for_text("Your password was not changed").await;
     violations.extend(axe(&browser, &axe_source, "account with errors").await);
+    let bea = app
+        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+        .await;
+    browser.goto("/admin/users").await;
+    violations.extend(axe(&browser, &axe_source, "users").await);
+    browser.click("Create an organization").await;
+    browser.click("Create organization").await;
+    browser
+        .wait_for_text("Enter a name for the organization.")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "users with errors").await);
+    browser.goto("/admin/users").await;
+    browser.click("Delete").await;
+    browser
+        .wait_for_text("Type bea@example.com to confirm")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "delete account dialog").await);
+    browser.goto(&format!("/admin/users/{bea}/delete")).await;
+    violations.extend(axe(&browser, &axe_source, "delete account page").await);
     browser.goto("/no-such-page").await;
     violations.extend(axe(&browser, &axe_source, "not found").await);
     browser.goto(&members).await;

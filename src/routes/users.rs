@@ -1,0 +1,497 @@
+//! The instance's Users page (instance admins only): every account with its
+//! organizations, status, creation and last sign-in; search and pagination; deactivate,
+//! activate, delete (type the email), grant and revoke instance admin; and a form that
+//! creates an organization.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::pages::PageCtx;
+use crate::auth::{CurrentUser, InstanceAdmin, session};
+use crate::clock;
+use crate::db::{self, users::Search};
+use crate::domain::{FieldErrors, Role};
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::users::{self as accounts, Change, NewOrgForm, NotCreated, Refusal};
+
+pub const PAGE_SIZE: i64 = 50;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list_users))
+        .route("/admin/users/{id}/deactivate", post(deactivate_user))
+        .route("/admin/users/{id}/activate", post(activate_user))
+        .route("/admin/users/{id}/grant-admin", post(grant_instance_admin))
+        .route(
+            "/admin/users/{id}/revoke-admin",
+            post(revoke_instance_admin),
+        )
+        .route(
+            "/admin/users/{id}/delete",
+            get(confirm_delete_user).post(delete_user),
+        )
+        .route("/admin/orgs", post(create_organization))
+}
+
+/// Where the list was (search and page), carried through a change so that the person
+/// comes back to the same rows.
+#[derive(Clone, Debug, Default, Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+impl ListQuery {
+    /// The list's address for this search and `page`.
+    fn path(&self, page: i64) -> String {
+        let q = self.q.trim();
+        match (q.is_empty(), page > 1) {
+            (true, false) => "/admin/users".into(),
+            (true, true) => format!("/admin/users?page={page}"),
+            (false, false) => format!("/admin/users?q={}", encode(q)),
+            (false, true) => format!("/admin/users?q={}&page={page}", encode(q)),
+        }
+    }
+
+    fn back(&self) -> String {
+        self.path(self.page.unwrap_or(1).max(1))
+    }
+
+    /// The search and page as a query string, for a link that must come back here.
+    fn query_string(&self) -> String {
+        format!(
+            "q={}&page={}",
+            encode(self.q.trim()),
+            self.page.unwrap_or(1).max(1)
+        )
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A moment as a table cell shows it: relative, exact on hover, machine-readable.
+struct Moment {
+    relative: String,
+    exact: String,
+    iso: String,
+}
+
+impl Moment {
+    fn new(now: i64, at: i64) -> Moment {
+        Moment {
+            relative: clock::relative(now, at),
+            exact: clock::exact(at),
+            iso: clock::iso(at),
+        }
+    }
+}
+
+/// One organization of an account.
+struct OrgView {
+    name: String,
+    role: &'static str,
+    inactive: bool,
+}
+
+impl OrgView {
+    fn new(row: db::orgs::UserOrg) -> OrgView {
+        OrgView {
+            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
+            inactive: row.status != "active",
+            name: row.org_name,
+        }
+    }
+}
+
+/// One account as the table shows it.
+struct UserView {
+    id: i64,
+    email: String,
+    name: String,
+    active: bool,
+    is_admin: bool,
+    is_you: bool,
+    orgs: Vec<OrgView>,
+    created: Moment,
+    last_sign_in: Option<Moment>,
+}
+
+/// A page of the list, with what the table and its forms need.
+struct UserList {
+    csrf: String,
+    users: Vec<UserView>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    query: ListQuery,
+}
+
+impl UserList {
+    fn page_path(&self, page: i64) -> String {
+        self.query.path(page)
+    }
+}
+
+/// Reads one page of accounts: one query for the accounts, one for their memberships.
+async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> Result<UserList> {
+    let search = Search::new(&state.db, &query.q);
+    let total = db::users::count_matching(&state.db, search.as_ref()).await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, pages);
+    let rows = db::users::list_matching(
+        &state.db,
+        search.as_ref(),
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut orgs: HashMap<i64, Vec<OrgView>> = HashMap::new();
+    for row in db::orgs::of_users(&state.db, &ids).await? {
+        orgs.entry(row.user_id).or_default().push(OrgView::new(row));
+    }
+    let now = state.clock.now();
+    let users = rows
+        .into_iter()
+        .map(|r| UserView {
+            id: r.id,
+            is_you: r.id == admin.user.id,
+            active: r.status == "active",
+            is_admin: r.is_instance_admin,
+            orgs: orgs.remove(&r.id).unwrap_or_default(),
+            created: Moment::new(now, r.created_at),
+            last_sign_in: r.last_sign_in_at.map(|at| Moment::new(now, at)),
+            email: r.email,
+            name: r.name,
+        })
+        .collect();
+    Ok(UserList {
+        csrf: session::csrf_token(&admin.session).await?,
+        users,
+        total,
+        page,
+        pages,
+        query: ListQuery {
+            q: query.q.trim().to_string(),
+            page: Some(page),
+        },
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin_users.html")]
+struct UsersPage {
+    ctx: PageCtx,
+    list: UserList,
+    org_form: NewOrgForm,
+    errors: FieldErrors,
+}
+
+/// The table alone, for htmx's search-as-you-type.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/users_table.html")]
+struct UsersTable {
+    list: UserList,
+}
+
+/// True for htmx's own requests for a fragment; its history restore wants a full page.
+fn wants_fragment(headers: &HeaderMap) -> bool {
+    headers.contains_key("hx-request") && !headers.contains_key("hx-history-restore-request")
+}
+
+async fn users_ctx(state: &AppState, admin: &CurrentUser) -> Result<PageCtx> {
+    let mut ctx = PageCtx::load(state, &admin.session, Some(&admin.user)).await?;
+    ctx.section = "users";
+    Ok(ctx)
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response> {
+    let list = load_list(&state, &admin, query).await?;
+    if wants_fragment(&headers) {
+        return Ok(UsersTable { list }.into_response());
+    }
+    let org_form = NewOrgForm {
+        org_name: String::new(),
+        owner_email: admin.user.email.clone(),
+    };
+    Ok(UsersPage {
+        ctx: users_ctx(&state, &admin).await?,
+        list,
+        org_form,
+        errors: FieldErrors::default(),
+    }
+    .into_response())
+}
+
+/// The outcome of a change to account `id`: a flash message on the list (303), or an
+/// error page when the account is gone or the actor may no longer act.
+async fn report(
+    state: &AppState,
+    admin: &CurrentUser,
+    id: i64,
+    back: String,
+    change: Change,
+    outcome: std::result::Result<accounts::Done, Refusal>,
+) -> Result<Response> {
+    let (kind, text) = match outcome {
+        Err(Refusal::NotFound) => return Err(AppError::NotFound),
+        Err(Refusal::NotAdmin) => return Err(AppError::Forbidden),
+        Err(refusal) => {
+            let email = db::users::find(&state.db, id)
+                .await?
+                .map_or_else(|| "That account".to_string(), |u| u.email);
+            ("error", refusal.message(change, &email))
+        }
+        Ok(done) => ("success", done_message(change, &done, id == admin.user.id)),
+    };
+    session::flash(&admin.session, kind, text).await?;
+    // Revoking one's own instance admin leaves this page out of reach.
+    let back = if change == Change::RevokeAdmin && id == admin.user.id && kind == "success" {
+        "/".to_string()
+    } else {
+        back
+    };
+    Ok(Redirect::to(&back).into_response())
+}
+
+fn done_message(change: Change, done: &accounts::Done, yourself: bool) -> String {
+    let email = &done.email;
+    match (change, done.changed) {
+        (Change::Deactivate, true) => format!(
+            "Deactivated {email}: their sessions have ended and they cannot sign in. They were told by email."
+        ),
+        (Change::Deactivate, false) => format!("{email} was already deactivated."),
+        (Change::Activate, true) => {
+            format!("Activated {email}: they can sign in again. They were told by email.")
+        }
+        (Change::Activate, false) => format!("{email} was already active."),
+        (Change::GrantAdmin, true) => format!("{email} is now an instance admin."),
+        (Change::GrantAdmin, false) => format!("{email} was already an instance admin."),
+        (Change::RevokeAdmin, true) if yourself => "You are no longer an instance admin.".into(),
+        (Change::RevokeAdmin, true) => format!("{email} is no longer an instance admin."),
+        (Change::RevokeAdmin, false) => format!("{email} was not an instance admin."),
+        (Change::Delete, _) => format!("Deleted the account of {email}."),
+    }
+}
+
+async fn deactivate_user(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    let outcome = accounts::set_status(&state, &admin, id, false).await?;
+    report(&state, &admin, id, back.back(), Change::Deactivate, outcome).await
+}
+
+async fn activate_user(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    let outcome = accounts::set_status(&state, &admin, id, true).await?;
+    report(&state, &admin, id, back.back(), Change::Activate, outcome).await
+}
+
+async fn grant_instance_admin(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    let outcome = accounts::set_instance_admin(&state, &admin, id, true).await?;
+    report(&state, &admin, id, back.back(), Change::GrantAdmin, outcome).await
+}
+
+async fn revoke_instance_admin(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    let outcome = accounts::set_instance_admin(&state, &admin, id, false).await?;
+    report(
+        &state,
+        &admin,
+        id,
+        back.back(),
+        Change::RevokeAdmin,
+        outcome,
+    )
+    .await
+}
+
+/// The delete confirmation's content, in a dialog or on a page.
+struct DeleteView {
+    csrf: String,
+    id: i64,
+    email: String,
+    name: String,
+    orgs: Vec<OrgView>,
+    refusal: Option<String>,
+    typed: String,
+    errors: FieldErrors,
+    query: ListQuery,
+}
+
+impl DeleteView {
+    fn new(csrf: String, target: accounts::DeleteTarget, query: ListQuery) -> DeleteView {
+        let refusal = target
+            .refusal
+            .as_ref()
+            .map(|r| r.message(Change::Delete, &target.email));
+        DeleteView {
+            csrf,
+            id: target.id,
+            orgs: target.orgs.into_iter().map(OrgView::new).collect(),
+            refusal,
+            email: target.email,
+            name: target.name,
+            typed: String::new(),
+            errors: FieldErrors::default(),
+            query,
+        }
+    }
+}
+
+/// The confirmation as a `<dialog>` that htmx swaps into the Users page.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/delete_user_dialog.html")]
+struct DeleteUserDialog {
+    d: DeleteView,
+}
+
+/// The confirmation as a page of its own (without JavaScript).
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin_user_delete.html")]
+struct DeleteUserPage {
+    ctx: PageCtx,
+    d: DeleteView,
+}
+
+async fn delete_confirmation(
+    state: &AppState,
+    admin: &CurrentUser,
+    id: i64,
+    query: ListQuery,
+    headers: &HeaderMap,
+    fill: impl FnOnce(&mut DeleteView),
+) -> Result<Response> {
+    let target = match accounts::assess_delete(state, admin, id).await? {
+        Ok(target) => target,
+        Err(Refusal::NotFound) => return Err(AppError::NotFound),
+        Err(_) => return Err(AppError::Forbidden),
+    };
+    let csrf = session::csrf_token(&admin.session).await?;
+    let mut d = DeleteView::new(csrf, target, query);
+    fill(&mut d);
+    if wants_fragment(headers) {
+        return Ok(DeleteUserDialog { d }.into_response());
+    }
+    let ctx = users_ctx(state, admin).await?;
+    Ok(DeleteUserPage { ctx, d }.into_response())
+}
+
+async fn confirm_delete_user(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response> {
+    delete_confirmation(&state, &admin, id, query, &headers, |_| {}).await
+}
+
+/// The delete form: the email typed to confirm, and where the list was.
+#[derive(Debug, Default, Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    confirm_email: String,
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(form): Form<DeleteForm>,
+) -> Result<Response> {
+    let query = ListQuery {
+        q: form.q,
+        page: form.page,
+    };
+    let outcome = accounts::delete(&state, &admin, id, &form.confirm_email).await?;
+    if matches!(outcome, Err(Refusal::Mismatch)) {
+        let typed = form.confirm_email;
+        let page = delete_confirmation(&state, &admin, id, query, &headers, |d| {
+            d.errors.add(
+                "confirm_email",
+                Refusal::Mismatch.message(Change::Delete, &d.email),
+            );
+            d.typed = typed;
+        })
+        .await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    report(&state, &admin, id, query.back(), Change::Delete, outcome).await
+}
+
+async fn create_organization(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Form(form): Form<NewOrgForm>,
+) -> Result<Response> {
+    let errors = match form.parse() {
+        Ok(new) => match accounts::create_org(&state, &admin, &new).await? {
+            Ok(created) => {
+                let (text, to) = if created.owner_id == admin.user.id {
+                    (
+                        format!("Created {}. You are its Owner.", created.org.name),
+                        format!("/orgs/{}/members", created.org.slug),
+                    )
+                } else {
+                    (
+                        format!(
+                            "Created {} with {} as its Owner.",
+                            created.org.name, created.owner_email
+                        ),
+                        "/admin/users".to_string(),
+                    )
+                };
+                session::flash(&admin.session, "success", text).await?;
+                return Ok(Redirect::to(&to).into_response());
+            }
+            Err(NotCreated::NotAdmin) => return Err(AppError::Forbidden),
+            Err(NotCreated::Fields(errors)) => errors,
+        },
+        Err(errors) => errors,
+    };
+    let page = UsersPage {
+        ctx: users_ctx(&state, &admin).await?,
+        list: load_list(&state, &admin, ListQuery::default()).await?,
+        org_form: form,
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
