@@ -44,7 +44,7 @@ impl AppError {
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Not allowed",
-                "Your role in this organization does not allow that. Ask an Owner or Admin if you need it.",
+                "Your role does not allow that. Ask an Owner or Admin of the organization, or an administrator of this Roster installation, if you need it.",
             ),
             AppError::Csrf => (
                 StatusCode::FORBIDDEN,
