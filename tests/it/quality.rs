@@ -285,11 +285,12 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
     ]
 }
 
-/// A fragment htmx swaps in, inside the smallest valid page (with the page's heading, as
-/// where it lands), so that the checker judges the fragment alone.
-fn in_document(fragment: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fragment</title></head><body><h1>Page</h1>{fragment}</body></html>"
+/// `page` with `fragment` where htmx puts a dialog, so that the checker judges the
+/// dialog where it lands.
+fn with_dialog(page: &str, fragment: &str) -> String {
+    page.replace(
+        r#"<div id="dialog-slot"></div>"#,
+        &format!(r#"<div id="dialog-slot">{fragment}</div>"#),
     )
 }
 
@@ -348,7 +349,7 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         ("member-remove-dialog", "remove"),
     ] {
         let fragment = html(dialog(what).await.unwrap(), 200).await;
-        pages.push((name, in_document(&fragment)));
+        pages.push((name, with_dialog(&pages[0].1, &fragment)));
     }
     pages
 }
@@ -401,12 +402,6 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
             .header("HX-Request", "true");
         async move { html(request.send().await.unwrap(), 200).await }
     };
-    let in_slot = |fragment: String| {
-        users.replace(
-            r#"<div id="dialog-slot"></div>"#,
-            &format!(r#"<div id="dialog-slot">{fragment}</div>"#),
-        )
-    };
     let delete = format!("/admin/users/{bea}/delete");
     let no_org_name = [("org_name", ""), ("owner_email", "nobody@example.com")];
     vec![
@@ -437,8 +432,14 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
             "admin-user-delete-refused",
             html(app.get(&format!("/admin/users/{ada}/delete")).await, 200).await,
         ),
-        ("admin-users-delete-dialog", in_slot(dialog(bea).await)),
-        ("admin-users-refused-dialog", in_slot(dialog(ada).await)),
+        (
+            "admin-users-delete-dialog",
+            with_dialog(&users, &dialog(bea).await),
+        ),
+        (
+            "admin-users-refused-dialog",
+            with_dialog(&users, &dialog(ada).await),
+        ),
     ]
 }
 
