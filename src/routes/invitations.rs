@@ -677,6 +677,9 @@ struct ManageForm {
     #[serde(default)]
     ids: Vec<i64>,
     confirm: Option<String>,
+    /// "members" when asked from the Members page, which is then where it returns.
+    #[serde(default)]
+    from: String,
 }
 
 /// The same confirmation as a `<dialog>` that htmx swaps into the Invitations page.
@@ -685,6 +688,7 @@ struct ManageForm {
 struct ConfirmManageDialog {
     ctx: PageCtx,
     slug: String,
+    from_members: bool,
     action: &'static str,
     verb: &'static str,
     targets: Vec<db::invitations::Managed>,
@@ -695,6 +699,7 @@ struct ConfirmManageDialog {
 struct ConfirmManagePage {
     ctx: PageCtx,
     slug: String,
+    from_members: bool,
     action: &'static str,
     verb: &'static str,
     targets: Vec<db::invitations::Managed>,
@@ -706,7 +711,12 @@ async fn manage_invitations(
     headers: axum::http::HeaderMap,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ManageForm>,
 ) -> Result<Response> {
-    let back = format!("/orgs/{}/invitations", member.org.slug);
+    let from_members = form.from == "members";
+    let back = if from_members {
+        format!("/orgs/{}/members", member.org.slug)
+    } else {
+        format!("/orgs/{}/invitations", member.org.slug)
+    };
     let (action, ids) = match (&form.row_action, &form.bulk_action) {
         (Some(row), _) => {
             let (action, id) = row.split_once(':').ok_or(AppError::NotFound)?;
@@ -751,6 +761,7 @@ async fn manage_invitations(
             ConfirmManageDialog {
                 ctx,
                 slug,
+                from_members,
                 action,
                 verb,
                 targets,
@@ -760,6 +771,7 @@ async fn manage_invitations(
             ConfirmManagePage {
                 ctx,
                 slug,
+                from_members,
                 action,
                 verb,
                 targets,

@@ -428,6 +428,56 @@ async fn leaving_works_except_for_the_last_owner(backend: Backend) {
     );
 }
 
+async fn an_invitation_row_is_revoked_from_the_members_page_and_back_there(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/invitations"),
+        &[("emails", "ivy@example.com"), ("role", "viewer")],
+    )
+    .await;
+    let id = scalar_i64(&app.state.db, "SELECT id FROM invitations").await;
+    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        page.contains(&format!(r#"value="revoke:{id}""#)),
+        "offered in the row's menu"
+    );
+    let manage = format!("/orgs/{ORG_SLUG}/invitations/manage");
+    let row_action = format!("revoke:{id}");
+
+    let asked = app
+        .post_form(&manage, &[("row_action", &row_action), ("from", "members")])
+        .await;
+    let asked_html = asked.text().await.unwrap();
+    let done = app
+        .post_form(
+            &manage,
+            &[
+                ("bulk_action", "revoke"),
+                ("ids", &id.to_string()),
+                ("confirm", "yes"),
+                ("from", "members"),
+            ],
+        )
+        .await;
+
+    assert!(asked_html.contains(r#"<input type="hidden" name="from" value="members">"#));
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), format!("/orgs/{ORG_SLUG}/members"));
+    assert_eq!(
+        scalar_text(&app.state.db, "SELECT state FROM invitations").await,
+        "revoked"
+    );
+    assert!(
+        flashes(&app)
+            .await
+            .iter()
+            .any(|t| t.contains("Revoked 1 invitation."))
+    );
+}
+
 /// Two Owners, alone in their organization, act on each other at the same moment, many
 /// times over: one Owner is always left.
 async fn two_owners_acting_on_each_other_at_once_leave_one_owner(backend: Backend) {
@@ -501,5 +551,6 @@ crate::on_both_backends!(
     removal_needs_the_typed_email_and_the_member_can_be_invited_again,
     a_member_of_another_organization_is_not_found,
     leaving_works_except_for_the_last_owner,
+    an_invitation_row_is_revoked_from_the_members_page_and_back_there,
     two_owners_acting_on_each_other_at_once_leave_one_owner,
 );
