@@ -168,8 +168,11 @@ pub struct Listing {
 }
 
 /// One page of the Members page. The page is chosen on the sort keys alone, ordered by
-/// (key, id) so that each half walks an index and the two merge without a sort; only the
-/// page's rows are then joined to their accounts.
+/// (key, id) so that each half walks an index; only the page's rows are then joined to
+/// their accounts. SQLite merges the two ordered halves by itself; PostgreSQL does not
+/// merge a UNION ALL from its indexes, so there each half is first cut to the rows the
+/// page could need (offset + limit), which keeps the first pages from sorting every
+/// member.
 pub async fn list(
     db: &Db,
     org_id: i64,
@@ -178,21 +181,6 @@ pub async fn list(
 ) -> sqlx::Result<Vec<MemberRow>> {
     let (members, invitations, values) = conditions(&listing.filter);
     let (member_key, invitation_key) = listing.sort.keys();
-    let halves: Vec<String> = [
-        members.map(|w| {
-            format!(
-                "SELECT 'm' AS kind, m.id AS id, {member_key} AS k FROM memberships m WHERE {w}"
-            )
-        }),
-        invitations.map(|w| {
-            format!(
-                "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k FROM invitations i WHERE {w}"
-            )
-        }),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
     let dir = if listing.descending { "DESC" } else { "ASC" };
     // Never-active members count as the least recently active, on both backends.
     let nulls = match (listing.sort, listing.descending) {
@@ -201,6 +189,32 @@ pub async fn list(
         _ => "",
     };
     let n = values.len();
+    let cut = matches!(db, Db::Postgres(_));
+    let half = |select: String| {
+        if cut {
+            format!(
+                "SELECT * FROM ({select} ORDER BY k {dir}{nulls}, id {dir} LIMIT ${}) AS h",
+                n + 5
+            )
+        } else {
+            select
+        }
+    };
+    let halves: Vec<String> = [
+        members.map(|w| {
+            half(format!(
+                "SELECT 'm' AS kind, m.id AS id, {member_key} AS k FROM memberships m WHERE {w}"
+            ))
+        }),
+        invitations.map(|w| {
+            half(format!(
+                "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k FROM invitations i WHERE {w}"
+            ))
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
         "WITH page AS (SELECT kind, id, k FROM ({halves}) AS r \
@@ -218,11 +232,15 @@ pub async fn list(
         limit = n + 3,
         offset = n + 4,
     );
-    on_db!(db, pool => bound!(sqlx::query_as(&sql), org_id, now, &values)
-        .bind(listing.limit)
-        .bind(listing.offset)
-        .fetch_all(pool)
-        .await)
+    on_db!(db, pool => {
+        let mut query = bound!(sqlx::query_as(&sql), org_id, now, &values)
+            .bind(listing.limit)
+            .bind(listing.offset);
+        if cut {
+            query = query.bind(listing.offset + listing.limit);
+        }
+        query.fetch_all(pool).await
+    })
 }
 
 pub async fn insert(

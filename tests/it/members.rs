@@ -293,7 +293,11 @@ async fn last_active_is_recorded_at_most_once_a_minute(backend: Backend) {
     let after_a_minute = last_active().await;
 
     assert_eq!(within_a_minute, first);
-    assert_eq!(after_a_minute, first + 61);
+    // The clock runs on from the real time, so a second may tick between requests.
+    assert!(
+        (first + 61..first + 65).contains(&after_a_minute),
+        "{first} then {after_a_minute}"
+    );
     let (_, html) = app.get_html(&members).await;
     assert!(texts(&html, "tbody tr")[0].contains("just now"));
 }
