@@ -89,6 +89,10 @@ pub struct Config {
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// Days to keep audit events; older ones are deleted once an hour. Unset: forever.
+    #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
+    pub audit_retention_days: Option<u32>,
+
     /// Seconds before the first retry of a failed email; it doubles with each attempt.
     #[arg(
         long,

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use crate::auth::store::Store;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::email::worker::Worker;
 use crate::first_run;
 use crate::routes;
@@ -92,6 +92,10 @@ impl Application {
                 .clone()
                 .delete_expired_every(Duration::from_secs(3600)),
         );
+        let retention = state
+            .config
+            .audit_retention_days
+            .map(|days| tokio::spawn(apply_retention(state.clone(), days)));
         let app = routes::app(state.clone(), store);
         axum::serve(
             listener,
@@ -105,8 +109,26 @@ impl Application {
             tracing::warn!("the outbox worker did not stop in time");
         }
         cleanup.abort();
+        if let Some(retention) = retention {
+            retention.abort();
+        }
         state.db.close().await;
         Ok(())
+    }
+}
+
+/// Deletes audit events older than `days`, at start and then once an hour: the only way
+/// events ever leave the audit log.
+async fn apply_retention(state: AppState, days: u32) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let before = state.clock.now() - i64::from(days) * 86_400;
+        match db::audit::delete_older_than(&state.db, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "audit retention"),
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
     }
 }
 

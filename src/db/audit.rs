@@ -202,3 +202,166 @@ pub async fn recent(db: &Db, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
     .fetch_all(pool)
     .await)
 }
+
+/// Whose events a listing covers: one organization's, or the instance's own (sign-ins,
+/// accounts, instance admins), which belong to no organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Org(i64),
+    Instance,
+}
+
+/// Which events to list or export; every field narrows the list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// The stored action name, e.g. "member.removed".
+    pub action: Option<String>,
+    /// Who did it, by email (any case).
+    pub actor: Option<String>,
+    /// To whom, by email (any case).
+    pub target: Option<String>,
+    /// From this moment on (Unix seconds, inclusive).
+    pub from: Option<i64>,
+    /// Before this moment (Unix seconds, exclusive).
+    pub until: Option<i64>,
+}
+
+/// An event as the audit pages show it, with the actor's current name if they still
+/// have an account.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub at: i64,
+    pub actor_email: Option<String>,
+    pub actor_name: Option<String>,
+    pub action: String,
+    pub target_kind: Option<String>,
+    pub target_email: Option<String>,
+    pub ip: Option<String>,
+    pub before_value: Option<String>,
+    pub after_value: Option<String>,
+}
+
+/// The SELECT of `scope`'s events matching `filter`, newest first, after the event
+/// `(at, id)` when given; values are bound from `$1` in the order returned.
+fn select(scope: Scope, filter: &Filter, after: Option<(i64, i64)>) -> (String, Vec<Bind>) {
+    let mut binds = Vec::new();
+    let mut conditions = Vec::new();
+    let mut push = |sql: &str, value: Bind| {
+        binds.push(value);
+        conditions.push(sql.replace('?', &format!("${}", binds.len())));
+    };
+    if let Scope::Org(id) = scope {
+        push("e.org_id = ?", Bind::Int(id));
+    }
+    if let Some(action) = &filter.action {
+        push("e.action = ?", Bind::Text(action.clone()));
+    }
+    if let Some(actor) = &filter.actor {
+        push("LOWER(e.actor_email) = ?", Bind::Text(actor.to_lowercase()));
+    }
+    if let Some(target) = &filter.target {
+        push(
+            "LOWER(e.target_email) = ?",
+            Bind::Text(target.to_lowercase()),
+        );
+    }
+    if let Some(from) = filter.from {
+        push("e.at >= ?", Bind::Int(from));
+    }
+    if let Some(until) = filter.until {
+        push("e.at < ?", Bind::Int(until));
+    }
+    if scope == Scope::Instance {
+        conditions.push("e.org_id IS NULL".into());
+    }
+    if let Some((at, id)) = after {
+        binds.push(Bind::Int(at));
+        binds.push(Bind::Int(id));
+        let n = binds.len();
+        conditions.push(format!("(e.at, e.id) < (${}, ${n})", n - 1));
+    }
+    let sql = format!(
+        "SELECT e.id, e.at, e.actor_email, u.name AS actor_name, e.action, e.target_kind, \
+         e.target_email, e.ip, e.before_value, e.after_value \
+         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+         WHERE {} ORDER BY e.at DESC, e.id DESC",
+        conditions.join(" AND ")
+    );
+    (sql, binds)
+}
+
+/// A value bound to a built query.
+enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for value in $binds {
+            query = match value {
+                Bind::Int(v) => query.bind(*v),
+                Bind::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }};
+}
+
+/// One page of events, newest first, after the event `(at, id)` (the last one of the
+/// previous page) when given. Keyset paging: no page counts or skips the rows before it.
+pub async fn page(
+    db: &Db,
+    scope: Scope,
+    filter: &Filter,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> sqlx::Result<Vec<Listed>> {
+    let (sql, binds) = select(scope, filter, after);
+    let sql = format!("{sql} LIMIT {limit}");
+    on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)
+}
+
+/// Sends every event matching the filter, newest first, to `rows` as the database yields
+/// them, so that an export of any size holds only a few rows at a time. Stops early, with
+/// no error, if the receiver goes away.
+pub async fn stream(
+    db: &Db,
+    scope: Scope,
+    filter: &Filter,
+    rows: tokio::sync::mpsc::Sender<Listed>,
+) -> sqlx::Result<()> {
+    use futures_util::TryStreamExt;
+    let (sql, binds) = select(scope, filter, None);
+    on_db!(db, pool => {
+        let mut events = bind_all!(sqlx::query_as::<_, Listed>(&sql), &binds).fetch(pool);
+        while let Some(event) = events.try_next().await? {
+            if rows.send(event).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Deletes the events older than `before` (retention), a batch at a time so that no
+/// transaction grows with the table; returns how many went.
+pub async fn delete_older_than(db: &Db, before: i64) -> sqlx::Result<u64> {
+    let mut deleted = 0;
+    loop {
+        let n = on_db!(db, pool => sqlx::query(
+            "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT 5000)",
+        )
+        .bind(before)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        deleted += n;
+        if n == 0 {
+            return Ok(deleted);
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! every request passes through.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod health;
 pub mod invitations;
@@ -60,6 +61,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(invitations::router())
         .merge(account::router())
         .merge(users::router())
+        .merge(audit::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),

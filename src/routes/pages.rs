@@ -30,6 +30,7 @@ pub struct PageCtx {
     /// Which page of the organization's navigation is shown ("members", "settings").
     pub section: &'static str,
     pub can_edit_settings: bool,
+    pub can_see_audit: bool,
     pub flashes: Vec<Flash>,
 }
 
@@ -55,6 +56,7 @@ impl PageCtx {
         .await?;
         ctx.section = section;
         ctx.can_edit_settings = permissions::allows(member.role, Action::EditSettings);
+        ctx.can_see_audit = permissions::allows(member.role, Action::SeeAuditLog);
         Ok(ctx)
     }
 
@@ -82,6 +84,7 @@ impl PageCtx {
             }),
             section: "",
             can_edit_settings: false,
+            can_see_audit: false,
             flashes: session::take_flashes(session).await?,
         })
     }
