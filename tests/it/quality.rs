@@ -170,6 +170,20 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.extend(member_pages(&app).await);
     pages.extend(account_pages(&app).await);
     pages.extend(users_pages(&app).await);
+    let audit = format!("/orgs/{ORG_SLUG}/audit");
+    pages.push(("audit", html(app.get(&audit).await, 200).await));
+    pages.push((
+        "audit-with-errors",
+        html(
+            app.get(&format!("{audit}?from=soon&until=later")).await,
+            422,
+        )
+        .await,
+    ));
+    pages.push((
+        "admin-audit",
+        html(app.get("/admin/audit").await, 200).await,
+    ));
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
@@ -549,6 +563,10 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "delete account dialog").await);
     browser.goto(&format!("/admin/users/{bea}/delete")).await;
     violations.extend(axe(&browser, &axe_source, "delete account page").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/audit")).await;
+    violations.extend(axe(&browser, &axe_source, "audit log").await);
+    browser.goto("/admin/audit?from=soon").await;
+    violations.extend(axe(&browser, &axe_source, "instance audit log with errors").await);
     browser.goto("/no-such-page").await;
     violations.extend(axe(&browser, &axe_source, "not found").await);
     browser.goto(&members).await;
