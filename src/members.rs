@@ -99,7 +99,7 @@ pub async fn change(
     let org = &actor.org;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::OrgOwners, org.id).await?;
+    tx.lock(LockScope::OrgMembers, org.id).await?;
     let Some(me) = db::memberships::target_in(&mut tx, org.id, By::User(actor.current.user.id))
         .await?
         .filter(|m| m.status == "active")
@@ -227,7 +227,7 @@ pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Resul
     let org = &member.org;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::OrgOwners, org.id).await?;
+    tx.lock(LockScope::OrgMembers, org.id).await?;
     let Some(me) =
         db::memberships::target_in(&mut tx, org.id, By::User(member.current.user.id)).await?
     else {

@@ -147,7 +147,7 @@ async fn last_owner_of(tx: &mut Tx, user_id: i64) -> sqlx::Result<Vec<String>> {
             break owned;
         }
         for id in new {
-            tx.lock(LockScope::OrgOwners, id).await?;
+            tx.lock(LockScope::OrgMembers, id).await?;
             locked.push(id);
         }
     };

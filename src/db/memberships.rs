@@ -19,6 +19,7 @@ pub struct Target {
     pub name: String,
     pub role: String,
     pub status: String,
+    pub has_seat: bool,
 }
 
 /// One row of the Members page: a member (`kind` "m") or a pending invitation ("i").
@@ -36,6 +37,7 @@ pub struct MemberRow {
     pub last_active_at: Option<i64>,
     pub auth_method: String,
     pub invited_by: Option<i64>,
+    pub has_seat: bool,
 }
 
 impl MemberRow {
@@ -222,7 +224,8 @@ pub async fn list(
          SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
            COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
            COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
-           COALESCE(u.auth_method, '') AS auth_method, i.invited_by, CAST($2 AS BIGINT) AS now \
+           COALESCE(u.auth_method, '') AS auth_method, i.invited_by, \
+           COALESCE(m.has_seat, FALSE) AS has_seat, CAST($2 AS BIGINT) AS now \
          FROM page p \
          LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
          LEFT JOIN users u ON u.id = m.user_id \
@@ -297,7 +300,7 @@ pub async fn touch(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
-const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status \
+const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status, m.has_seat \
                       FROM memberships m JOIN users u ON u.id = m.user_id";
 
 /// A membership of the organization by its id; another organization's id finds nothing.
@@ -355,6 +358,57 @@ pub async fn set_status(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> 
 
 pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query("DELETE FROM memberships WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The members `ids` of the organization, inside a transaction; ids of other
+/// organizations find nothing.
+pub async fn targets_in(tx: &mut Tx, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Target>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "{TARGET} WHERE m.org_id = $1 AND m.id IN ({}) ORDER BY u.email_normalized",
+            super::placeholders(2, chunk.len())
+        );
+        let rows: Vec<Target> = on_tx!(tx, conn => {
+            let mut query = sqlx::query_as(&sql).bind(org_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(&mut *conn).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// How many members of the organization hold a seat.
+pub async fn count_seats(db: &Db, org_id: i64) -> sqlx::Result<i64> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND has_seat",
+    )
+    .bind(org_id)
+    .fetch_one(pool)
+    .await)
+}
+
+/// `count_seats` inside a transaction (after `Tx::lock`).
+pub async fn count_seats_in(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND has_seat",
+    )
+    .bind(org_id)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+pub async fn set_seat(tx: &mut Tx, id: i64, has_seat: bool) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET has_seat = $1 WHERE id = $2")
+        .bind(has_seat)
         .bind(id)
         .execute(&mut *conn)
         .await

@@ -139,8 +139,9 @@ impl Tx {
 /// What `Tx::lock` serializes on.
 #[derive(Clone, Copy, Debug)]
 pub enum LockScope {
-    /// The Owners of one organization (id: the organization's).
-    OrgOwners = 1,
+    /// The memberships of one organization, for the rules that count them: its last
+    /// active Owner, its seats (id: the organization's).
+    OrgMembers = 1,
     /// The instance admins (id: 0).
     InstanceAdmins = 2,
 }

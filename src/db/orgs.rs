@@ -78,7 +78,7 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> sqlx::Result<Vec<OrgLink>> 
 }
 
 const SETTINGS: &str = "name, invitation_lifetime_secs, max_pending_invitations, max_members, \
-                        members_may_invite, allowed_email_domains";
+                        members_may_invite, allowed_email_domains, seats";
 
 pub async fn settings(db: &Db, org_id: i64) -> sqlx::Result<OrgSettings> {
     let sql = format!("SELECT {SETTINGS} FROM organizations WHERE id = $1");
@@ -100,7 +100,8 @@ pub async fn settings_for_update(tx: &mut Tx, org_id: i64) -> sqlx::Result<OrgSe
 pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query(
         "UPDATE organizations SET name = $1, invitation_lifetime_secs = $2, max_pending_invitations = $3, \
-         max_members = $4, members_may_invite = $5, allowed_email_domains = $6 WHERE id = $7",
+         max_members = $4, members_may_invite = $5, allowed_email_domains = $6, seats = $7 \
+         WHERE id = $8",
     )
     .bind(&s.name)
     .bind(s.invitation_lifetime_secs)
@@ -108,6 +109,7 @@ pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx:
     .bind(s.max_members)
     .bind(s.members_may_invite)
     .bind(&s.allowed_email_domains)
+    .bind(s.seats)
     .bind(org_id)
     .execute(&mut *conn)
     .await
@@ -159,7 +161,7 @@ pub async fn owned_by(tx: &mut Tx, user_id: i64) -> sqlx::Result<Vec<Org>> {
 
 /// Active Owners of the organization other than `user_id` whose accounts are active too
 /// (a deactivated account cannot sign in to own anything). Take
-/// `LockScope::OrgOwners` first when the answer decides a change.
+/// `LockScope::OrgMembers` first when the answer decides a change.
 pub async fn count_other_owners(tx: &mut Tx, org_id: i64, user_id: i64) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \

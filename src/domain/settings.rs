@@ -21,6 +21,8 @@ pub struct OrgSettings {
     pub members_may_invite: bool,
     /// Lower-case domains separated by spaces; empty allows any domain.
     pub allowed_email_domains: String,
+    /// How many members may hold a seat; None when seats are off.
+    pub seats: Option<i64>,
 }
 
 impl OrgSettings {
@@ -52,6 +54,10 @@ pub struct SettingsForm {
     pub members_may_invite: Option<String>,
     #[serde(default)]
     pub allowed_email_domains: String,
+    /// Present (any value) when seats are turned on.
+    pub seats_enabled: Option<String>,
+    #[serde(default)]
+    pub seats: String,
 }
 
 impl SettingsForm {
@@ -70,6 +76,8 @@ impl SettingsForm {
             max_members: s.max_members.to_string(),
             members_may_invite: s.members_may_invite.then(|| "on".into()),
             allowed_email_domains: s.allowed_domains().join("\n"),
+            seats_enabled: s.seats.map(|_| "on".into()),
+            seats: s.seats.map_or(String::new(), |n| n.to_string()),
         }
     }
 
@@ -91,17 +99,30 @@ impl SettingsForm {
         let domains = domains(&self.allowed_email_domains)
             .map_err(|m| errors.add("allowed_email_domains", m))
             .ok();
-        match (name, lifetime, max_pending, max_members, domains) {
-            (Some(name), Some(lifetime), Some(max_pending), Some(max_members), Some(domains)) => {
-                Ok(OrgSettings {
-                    name,
-                    invitation_lifetime_secs: lifetime,
-                    max_pending_invitations: max_pending,
-                    max_members,
-                    members_may_invite: self.members_may_invite.is_some(),
-                    allowed_email_domains: domains.join(" "),
-                })
-            }
+        let seats = match self.seats_enabled {
+            Some(_) => limit(&self.seats)
+                .map(Some)
+                .map_err(|m| errors.add("seats", m))
+                .ok(),
+            None => Some(None),
+        };
+        match (name, lifetime, max_pending, max_members, domains, seats) {
+            (
+                Some(name),
+                Some(lifetime),
+                Some(max_pending),
+                Some(max_members),
+                Some(domains),
+                Some(seats),
+            ) => Ok(OrgSettings {
+                name,
+                invitation_lifetime_secs: lifetime,
+                max_pending_invitations: max_pending,
+                max_members,
+                members_may_invite: self.members_may_invite.is_some(),
+                allowed_email_domains: domains.join(" "),
+                seats,
+            }),
             _ => Err(errors),
         }
     }
@@ -178,7 +199,26 @@ mod tests {
             max_members: "1,000".into(),
             members_may_invite: Some("on".into()),
             allowed_email_domains: "Example.com, @corp.example.org\nexample.com".into(),
+            seats_enabled: None,
+            seats: String::new(),
         }
+    }
+
+    #[test]
+    fn seats_are_off_or_a_number_from_one() {
+        assert_eq!(form().parse().unwrap().seats, None);
+        let mut on = form();
+        on.seats_enabled = Some("on".into());
+        on.seats = "1,500".into();
+        assert_eq!(on.parse().unwrap().seats, Some(1_500));
+        on.seats = "0".into();
+        assert_eq!(
+            on.parse().unwrap_err().get("seats"),
+            Some("Use a number from 1 to 1,000,000.")
+        );
+        let mut off = form();
+        off.seats = "nonsense".into();
+        assert_eq!(off.parse().unwrap().seats, None, "ignored while off");
     }
 
     #[test]

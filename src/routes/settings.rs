@@ -59,20 +59,24 @@ async fn update_settings(
     require_owner(&member)?;
     let settings = match form.parse() {
         Ok(settings) => settings,
-        Err(errors) => {
-            let ctx = PageCtx::for_org(&state, &member, "settings").await?;
-            let page = SettingsPage {
-                ctx,
-                slug: member.org.slug.clone(),
-                form,
-                errors,
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+        Err(errors) => return with_errors(&state, &member, form, errors).await,
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
+    tx.lock(db::LockScope::OrgMembers, member.org.id).await?;
     let before = db::orgs::settings_for_update(&mut tx, member.org.id).await?;
+    if let Some(seats) = settings.seats {
+        let assigned = db::memberships::count_seats_in(&mut tx, member.org.id).await?;
+        if assigned > seats {
+            drop(tx);
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "seats",
+                format!("{assigned} seats are assigned now. Revoke some first, or choose at least {assigned}."),
+            );
+            return with_errors(&state, &member, form, errors).await;
+        }
+    }
     if before != settings {
         db::orgs::update_settings(&mut tx, member.org.id, &settings).await?;
         let (old, new) = changed_fields(&before, &settings);
@@ -92,6 +96,22 @@ async fn update_settings(
     };
     session::flash(&member.current.session, "success", message).await?;
     Ok(Redirect::to(&format!("/orgs/{}/settings", member.org.slug)).into_response())
+}
+
+/// The form again, as typed, with its field messages; nothing was saved.
+async fn with_errors(
+    state: &AppState,
+    member: &OrgMember,
+    form: SettingsForm,
+    errors: FieldErrors,
+) -> Result<Response> {
+    let page = SettingsPage {
+        ctx: PageCtx::for_org(state, member, "settings").await?,
+        slug: member.org.slug.clone(),
+        form,
+        errors,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 /// The fields that differ, before and after, as JSON objects for the audit trail.
