@@ -250,3 +250,119 @@ pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Resul
     tx.commit().await?;
     Ok(Ok(()))
 }
+
+/// Why seats were not assigned or revoked. Nothing was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SeatRefusal {
+    /// A member is not in this organization (or the actor no longer is).
+    NotFound,
+    Forbidden,
+    /// The organization does not limit seats.
+    SeatsOff,
+    /// Seats go to active members only; these are inactive.
+    Inactive(Vec<String>),
+    /// Only `left` seats are free.
+    NoRoom {
+        left: i64,
+    },
+}
+
+impl SeatRefusal {
+    pub fn message(&self) -> String {
+        match self {
+            SeatRefusal::NotFound => {
+                "Some of those members are no longer in this organization.".into()
+            }
+            SeatRefusal::Forbidden => "Your role does not allow managing seats.".into(),
+            SeatRefusal::SeatsOff => {
+                "Seats are off for this organization. An Owner can turn them on in Settings.".into()
+            }
+            SeatRefusal::Inactive(emails) => format!(
+                "No seats were assigned: seats go to active members, and these are inactive: {}.",
+                emails.join(", ")
+            ),
+            SeatRefusal::NoRoom { left } => format!(
+                "No seats were assigned: only {left} {} left. Revoke seats, or ask an Owner for more.",
+                if *left == 1 { "seat is" } else { "seats are" }
+            ),
+        }
+    }
+}
+
+/// Assigns (or revokes) seats of the members `ids`, all or none. Returns the members
+/// whose seat changed; those who already had it (or had none) are left as they are.
+pub async fn set_seats(
+    state: &AppState,
+    actor: &OrgMember,
+    ids: &[i64],
+    assign: bool,
+) -> anyhow::Result<Result<Vec<Target>, SeatRefusal>> {
+    let org = &actor.org;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    tx.lock(LockScope::OrgMembers, org.id).await?;
+    let Some(me) = db::memberships::target_in(&mut tx, org.id, By::User(actor.current.user.id))
+        .await?
+        .filter(|m| m.status == "active")
+    else {
+        return Ok(Err(SeatRefusal::NotFound));
+    };
+    if !permissions::allows(parse_role(&me.role)?, Action::ManageSeats) {
+        return Ok(Err(SeatRefusal::Forbidden));
+    }
+    let Some(seats) = db::orgs::settings_for_update(&mut tx, org.id).await?.seats else {
+        return Ok(Err(SeatRefusal::SeatsOff));
+    };
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let targets = db::memberships::targets_in(&mut tx, org.id, ids).await?;
+    if targets.len() != wanted.len() {
+        return Ok(Err(SeatRefusal::NotFound));
+    }
+    let changing: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| t.has_seat != assign)
+        .collect();
+    if assign {
+        let inactive: Vec<String> = changing
+            .iter()
+            .filter(|t| t.status != "active")
+            .map(|t| t.email.clone())
+            .collect();
+        if !inactive.is_empty() {
+            return Ok(Err(SeatRefusal::Inactive(inactive)));
+        }
+        let used = db::memberships::count_seats_in(&mut tx, org.id).await?;
+        if used + changing.len() as i64 > seats {
+            return Ok(Err(SeatRefusal::NoRoom {
+                left: (seats - used).max(0),
+            }));
+        }
+    }
+    let who = actor.current.actor();
+    let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
+    let action = if assign {
+        audit::Action::MemberSeatAssigned
+    } else {
+        audit::Action::MemberSeatRevoked
+    };
+    for target in &changing {
+        db::memberships::set_seat(&mut tx, target.id, assign).await?;
+        let event = audit::Event::new(action, &who)
+            .in_org(org.id)
+            .target("member", Some(target.id), Some(&target.email))
+            .before(if assign { "no seat" } else { "seat" })
+            .after(if assign { "seat" } else { "no seat" });
+        audit::record(&mut tx, &event, now).await?;
+        let email = messages::SeatChanged {
+            to: target.email.clone(),
+            org_name: org.name.clone(),
+            changed_by: actor.current.user.name.clone(),
+            assigned: assign,
+            members_url: members_url.clone(),
+        };
+        state.mailer.queue(&mut tx, &email, now).await?;
+    }
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(Ok(changing))
+}

@@ -282,3 +282,33 @@ impl Email for PasswordChanged {
         self.render_parts()
     }
 }
+
+/// Tells a member that they were given a seat in an organization, or that it was taken back.
+pub struct SeatChanged {
+    pub to: String,
+    pub org_name: String,
+    pub changed_by: String,
+    pub assigned: bool,
+    pub members_url: String,
+}
+email_templates!(
+    SeatChanged,
+    "emails/seat_changed.txt",
+    "emails/seat_changed.html"
+);
+
+impl Email for SeatChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        if self.assigned {
+            format!("You have a seat in {}", self.org_name)
+        } else {
+            format!("Your seat in {} was revoked", self.org_name)
+        }
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

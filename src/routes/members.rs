@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::PageCtx;
@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             "/orgs/{slug}/members/{id}/remove",
             get(confirm_remove_member).post(remove_member),
         )
+        .route("/orgs/{slug}/members/seats", post(manage_seats))
         .route(
             "/orgs/{slug}/leave",
             get(confirm_leave).post(leave_organization),
@@ -64,10 +65,13 @@ struct MemberView {
     allowed: Allowed,
     manage_invitation: bool,
     is_active: bool,
+    has_seat: bool,
+    /// "assign" or "revoke" when seats are on and the viewer may change this row's.
+    seat_action: Option<&'static str>,
 }
 
 impl MemberView {
-    fn new(row: MemberRow, now: i64, viewer: &OrgMember) -> MemberView {
+    fn new(row: MemberRow, now: i64, viewer: &OrgMember, seats_managed: bool) -> MemberView {
         let role = row.role.parse::<Role>().ok();
         let is_you =
             !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
@@ -85,8 +89,15 @@ impl MemberView {
             "invited" => ("Pending invitation", "invited"),
             _ => ("Inactive", "inactive"),
         };
+        let seat_action = match (seats_managed && !row.is_invitation(), row.has_seat) {
+            (false, _) => None,
+            (true, true) => Some("revoke"),
+            (true, false) => (row.status == "active").then_some("assign"),
+        };
         MemberView {
             id: row.id,
+            has_seat: row.has_seat,
+            seat_action,
             is_invitation: row.is_invitation(),
             is_you,
             allowed,
@@ -112,7 +123,10 @@ impl MemberView {
     }
 
     fn has_actions(&self) -> bool {
-        self.allowed.change_role || self.allowed.manage || self.manage_invitation
+        self.allowed.change_role
+            || self.allowed.manage
+            || self.manage_invitation
+            || self.seat_action.is_some()
     }
 }
 
@@ -167,6 +181,10 @@ struct Results {
     sort: &'static str,
     descending: bool,
     csrf: String,
+    /// The organization's seats, when it limits them, and how many are assigned.
+    seats: Option<(i64, i64)>,
+    /// Whether the viewer assigns and revokes seats (seats on, and their role allows).
+    seats_managed: bool,
 }
 
 impl Results {
@@ -243,6 +261,15 @@ async fn list_members(
     listing.offset = (page - 1) * PAGE_SIZE;
     let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
+    let settings = db::orgs::settings(&state.db, org_id).await?;
+    let seats = match settings.seats {
+        Some(seats) => Some((
+            db::memberships::count_seats(&state.db, org_id).await?,
+            seats,
+        )),
+        None => None,
+    };
+    let seats_managed = seats.is_some() && permissions::allows(member.role, Action::ManageSeats);
     let filters = [("q", q.q.trim()), ("role", &q.role), ("status", &q.status)]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -253,7 +280,7 @@ async fn list_members(
         org_name: member.org.name.clone(),
         rows: rows
             .into_iter()
-            .map(|row| MemberView::new(row, now, &member))
+            .map(|row| MemberView::new(row, now, &member, seats_managed))
             .collect(),
         matching,
         page,
@@ -262,6 +289,8 @@ async fn list_members(
         sort: listing.sort.as_str(),
         descending: listing.descending,
         csrf: ctx.csrf.clone(),
+        seats,
+        seats_managed,
     };
     if headers
         .get("hx-target")
@@ -274,7 +303,6 @@ async fn list_members(
     } else {
         db::memberships::count_rows(&state.db, org_id, now).await?
     };
-    let settings = db::orgs::settings(&state.db, org_id).await?;
     let can_invite =
         !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
     Ok(MembersPage {
@@ -609,5 +637,110 @@ async fn leave_organization(State(state): State<AppState>, member: OrgMember) ->
             .await
         }
         Err(_) => Err(AppError::NotFound),
+    }
+}
+
+/// Assign or revoke seats of the checked members (or one row's): a confirmation first,
+/// then the change.
+#[derive(Deserialize)]
+struct SeatForm {
+    #[serde(default)]
+    seat_action: String,
+    #[serde(default)]
+    ids: Vec<i64>,
+    confirm: Option<String>,
+}
+
+/// The confirmation of a seat change: a `<dialog>` for htmx, a page otherwise.
+#[derive(Template)]
+#[template(path = "partials/seat_dialog.html")]
+struct SeatDialog {
+    s: SeatConfirm,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/seat_confirm.html")]
+struct SeatConfirmPage {
+    ctx: PageCtx,
+    s: SeatConfirm,
+}
+
+struct SeatConfirm {
+    slug: String,
+    csrf: String,
+    assign: bool,
+    targets: Vec<Target>,
+}
+
+impl SeatConfirm {
+    fn title(&self) -> String {
+        let n = self.targets.len();
+        let verb = if self.assign { "Assign" } else { "Revoke" };
+        format!("{verb} {n} {}?", if n == 1 { "seat" } else { "seats" })
+    }
+}
+
+async fn manage_seats(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    axum_extra::extract::Form(form): axum_extra::extract::Form<SeatForm>,
+) -> Result<Response> {
+    let assign = match form.seat_action.as_str() {
+        "assign" => true,
+        "revoke" => false,
+        _ => return Err(AppError::NotFound),
+    };
+    if !permissions::allows(member.role, Action::ManageSeats) {
+        return Err(AppError::Forbidden);
+    }
+    let is_htmx = headers.contains_key("hx-request");
+    if form.ids.is_empty() {
+        let text = "Select at least one member first.";
+        if is_htmx {
+            return Ok(super::flash_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "error",
+                text,
+            ));
+        }
+        return done(&member, "error", text.into()).await;
+    }
+    if form.confirm.as_deref() != Some("yes") {
+        let mut tx = state.db.begin().await?;
+        let targets = db::memberships::targets_in(&mut tx, member.org.id, &form.ids).await?;
+        drop(tx);
+        let unique: std::collections::HashSet<_> = form.ids.iter().collect();
+        if targets.len() != unique.len() {
+            return Err(AppError::NotFound);
+        }
+        let s = SeatConfirm {
+            slug: member.org.slug.clone(),
+            csrf: session::csrf_token(&member.current.session).await?,
+            assign,
+            targets,
+        };
+        if is_htmx {
+            return Ok(axum::response::Html(SeatDialog { s }.render()?).into_response());
+        }
+        let ctx = PageCtx::for_org(&state, &member, "members").await?;
+        return Ok(SeatConfirmPage { ctx, s }.into_response());
+    }
+    match members::set_seats(&state, &member, &form.ids, assign).await? {
+        Ok(changed) => {
+            let n = changed.len();
+            let people = if n == 1 { "member" } else { "members" };
+            let text = match (assign, n) {
+                (_, 0) => "Nothing to change: they already were like that.".to_string(),
+                (true, _) => format!("Assigned seats to {n} {people}. They were told by email."),
+                (false, _) => {
+                    format!("Revoked the seats of {n} {people}. They were told by email.")
+                }
+            };
+            done(&member, "success", text).await
+        }
+        Err(members::SeatRefusal::Forbidden) => Err(AppError::Forbidden),
+        Err(members::SeatRefusal::NotFound) => Err(AppError::NotFound),
+        Err(refusal) => done(&member, "error", refusal.message()).await,
     }
 }

@@ -21,6 +21,7 @@ mod invitations_manage;
 mod members;
 mod members_manage;
 mod quality;
+mod seats;
 mod security;
 mod settings;
 mod setup;

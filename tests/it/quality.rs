@@ -357,6 +357,37 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
             html(app.get(&format!("/orgs/{ORG_SLUG}/leave")).await, 200).await,
         ),
     ];
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE organizations SET seats = 5 WHERE slug = '{ORG_SLUG}'"),
+    )
+    .await;
+    pages.push((
+        "members-with-seats",
+        html(app.get(&format!("/orgs/{ORG_SLUG}/members")).await, 200).await,
+    ));
+    let seats = format!("/orgs/{ORG_SLUG}/members/seats");
+    let cleo_id = cleo.to_string();
+    let assign = [("seat_action", "assign"), ("ids", cleo_id.as_str())];
+    pages.push((
+        "seat-confirm",
+        html(app.post_form(&seats, &assign).await, 200).await,
+    ));
+    let token = app.csrf_token().await;
+    let seat_dialog = app
+        .client
+        .post(app.url(&seats))
+        .header("HX-Request", "true")
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("seat_action", "assign"),
+            ("ids", cleo_id.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let seat_dialog = html(seat_dialog, 200).await;
+    pages.push(("seat-dialog", with_dialog(&pages[0].1, &seat_dialog)));
     for (name, what) in [
         ("member-role-dialog", "role"),
         ("member-deactivate-dialog", "deactivate"),
@@ -519,6 +550,17 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "remove dialog").await);
     browser.press(fantoccini::key::Key::Escape).await;
     browser.wait_for_no_dialog().await;
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE organizations SET seats = 5 WHERE slug = '{ORG_SLUG}'"),
+    )
+    .await;
+    browser.goto(&members).await;
+    browser.click("Assign seats to selected…").await;
+    browser
+        .wait_for_text("Select at least one member first.")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "members with seats").await);
     browser.click("Account menu").await;
     violations.extend(axe(&browser, &axe_source, "account menu open").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/settings")).await;

@@ -1,0 +1,279 @@
+//! Seats: an Owner turns them on with a number; Owners, Admins and Billing managers
+//! assign and revoke them, never past the number, and each member is told.
+
+use crate::helpers::*;
+use crate::smtp_sink::SmtpSink;
+use roster::db;
+use roster::domain::Role;
+
+fn seats_path() -> String {
+    format!("/orgs/{ORG_SLUG}/members/seats")
+}
+
+async fn member_id(app: &TestApp, email: &str) -> String {
+    scalar_i64(
+        &app.state.db,
+        &format!(
+            "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE u.email_normalized = '{email}'"
+        ),
+    )
+    .await
+    .to_string()
+}
+
+/// Who holds a seat, among `emails`.
+async fn seated(app: &TestApp, emails: &[&str]) -> Vec<String> {
+    let mut holders = Vec::new();
+    for email in emails {
+        let n = scalar_i64(
+            &app.state.db,
+            &format!(
+                "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE u.email_normalized = '{email}' AND m.has_seat"
+            ),
+        )
+        .await;
+        if n == 1 {
+            holders.push(email.to_string());
+        }
+    }
+    holders
+}
+
+const PEOPLE: [&str; 4] = [
+    "ada@example.com",
+    "bill@example.com",
+    "cleo@example.com",
+    "dan@example.com",
+];
+
+/// Turns seats on with `n` seats, as the Owner.
+async fn turn_seats_on(app: &TestApp, n: &str) -> reqwest::Response {
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/settings"),
+        &[
+            ("name", ORG_NAME),
+            ("lifetime_value", "7"),
+            ("lifetime_unit", "days"),
+            ("max_pending_invitations", "50"),
+            ("max_members", "1000"),
+            ("allowed_email_domains", ""),
+            ("seats_enabled", "on"),
+            ("seats", n),
+        ],
+    )
+    .await
+}
+
+async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_told(
+    backend: Backend,
+) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    assert_eq!(turn_seats_on(&app, "3").await.status(), 303);
+    app.add_member(ORG_SLUG, "bill@example.com", "Bill", Role::Billing)
+        .await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    app.add_member(ORG_SLUG, "dan@example.com", "Dan", Role::Viewer)
+        .await;
+    let bill = app.browser_for("bill@example.com").await;
+    let (cleo, dan) = (
+        member_id(&app, "cleo@example.com").await,
+        member_id(&app, "dan@example.com").await,
+    );
+    let (_, page) = bill.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert_eq!(texts(&page, "#seats-used"), vec!["0 of 3 seats used"]);
+    assert!(texts(&page, "thead th").contains(&"Seat".to_string()));
+
+    let asked = bill
+        .post_form(
+            &seats_path(),
+            &[("seat_action", "assign"), ("ids", &cleo), ("ids", &dan)],
+        )
+        .await;
+    let asked_html = asked.text().await.unwrap();
+    assert_eq!(texts(&asked_html, "h1"), vec!["Assign 2 seats?"]);
+    assert!(
+        seated(&app, &PEOPLE).await.is_empty(),
+        "nothing before confirming"
+    );
+    let done = bill
+        .post_form(
+            &seats_path(),
+            &[
+                ("seat_action", "assign"),
+                ("ids", &cleo),
+                ("ids", &dan),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        seated(&app, &PEOPLE).await,
+        ["cleo@example.com", "dan@example.com"]
+    );
+    let (_, page) = bill.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert_eq!(texts(&page, "#seats-used"), vec!["2 of 3 seats used"]);
+    assert!(
+        texts(&page, ".flash")
+            .iter()
+            .any(|t| t.contains("Assigned seats to 2 members."))
+    );
+    let mail = sink.wait_for_mail_to("cleo@example.com").await;
+    assert_eq!(mail.subject, "You have a seat in Analytical Engines");
+    sink.wait_for_mail_to("dan@example.com").await;
+    let event = db::audit::recent(&app.state.db, 1).await.unwrap().remove(0);
+    assert_eq!(event.action, "member.seat_assigned");
+    assert_eq!(event.actor_email.as_deref(), Some("bill@example.com"));
+
+    let revoked = bill
+        .post_form(
+            &seats_path(),
+            &[("seat_action", "revoke"), ("ids", &dan), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(revoked.status(), 303);
+    assert_eq!(seated(&app, &PEOPLE).await, ["cleo@example.com"]);
+    sink.wait_for_subject("Your seat in Analytical Engines was revoked")
+        .await;
+}
+
+async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_left(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    turn_seats_on(&app, "2").await;
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.add_member(ORG_SLUG, email, "Someone", Role::Member)
+            .await;
+    }
+    let a = member_id(&app, "a@example.com").await;
+    let b = member_id(&app, "b@example.com").await;
+    let c = member_id(&app, "c@example.com").await;
+    app.post_form(
+        &seats_path(),
+        &[("seat_action", "assign"), ("ids", &a), ("confirm", "yes")],
+    )
+    .await;
+
+    let refused = app
+        .post_form(
+            &seats_path(),
+            &[
+                ("seat_action", "assign"),
+                ("ids", &b),
+                ("ids", &c),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    assert_eq!(refused.status(), 303);
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM memberships WHERE has_seat"
+        )
+        .await,
+        1,
+        "all or nothing"
+    );
+    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(texts(&page, ".flash").iter().any(|t| t.contains(
+        "No seats were assigned: only 1 seat is left. Revoke seats, or ask an Owner for more."
+    )));
+    let lowered = turn_seats_on(&app, "0").await;
+    assert_eq!(lowered.status(), 422);
+    app.post_form(
+        &seats_path(),
+        &[("seat_action", "assign"), ("ids", &b), ("confirm", "yes")],
+    )
+    .await;
+    let below = turn_seats_on(&app, "1").await;
+    assert_eq!(below.status(), 422);
+    let below = below.text().await.unwrap();
+    assert_eq!(
+        texts(&below, "#seats-error"),
+        vec!["2 seats are assigned now. Revoke some first, or choose at least 2."]
+    );
+}
+
+async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    app.add_member(ORG_SLUG, "vi@example.com", "Vi", Role::Viewer)
+        .await;
+    let cleo = member_id(&app, "cleo@example.com").await;
+    let assign = |id: &str| {
+        vec![
+            ("seat_action", "assign".to_string()),
+            ("ids", id.to_string()),
+            ("confirm", "yes".to_string()),
+        ]
+    };
+    let form = assign(&cleo);
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let off = app.post_form(&seats_path(), &form).await;
+    assert_eq!(off.status(), 303);
+    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        texts(&page, ".flash")
+            .iter()
+            .any(|t| t.contains("Seats are off"))
+    );
+    assert!(
+        texts(&page, "#seats-used").is_empty(),
+        "no seat count while off"
+    );
+
+    turn_seats_on(&app, "5").await;
+    for email in ["cleo@example.com", "vi@example.com"] {
+        let client = app.browser_for(email).await;
+        assert_eq!(client.post_form(&seats_path(), &form).await.status(), 403);
+        let (_, page) = client.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+        assert!(
+            texts(&page, "#seat-form").is_empty(),
+            "{email} sees no seat controls"
+        );
+    }
+    let mut tx = app.state.db.begin().await.unwrap();
+    let other = db::orgs::insert(&mut tx, "Difference Engines", app.state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.add_member(&other.slug, "far@example.com", "Far", Role::Member)
+        .await;
+    let far = member_id(&app, "far@example.com").await;
+    let far_form = assign(&far);
+    let far_form: Vec<(&str, &str)> = far_form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post_form(&seats_path(), &far_form).await.status(), 404);
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM memberships WHERE has_seat"
+        )
+        .await,
+        0
+    );
+}
+
+crate::on_both_backends!(
+    a_billing_manager_assigns_seats_after_confirming_and_each_member_is_told,
+    assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_left,
+    members_viewers_other_organizations_and_seats_off_are_refused,
+);
