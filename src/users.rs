@@ -36,7 +36,7 @@ pub enum Refusal {
     Yourself,
     /// The change would leave no active instance admin.
     LastAdmin,
-    /// Deleting the last active Owner of these organizations.
+    /// Deactivating or deleting the last active Owner of these organizations.
     LastOwner(Vec<String>),
     /// The email typed to confirm a deletion is not the account's.
     Mismatch,
@@ -93,7 +93,7 @@ pub fn check(
         Change::Deactivate | Change::RevokeAdmin | Change::Delete if last_admin => {
             Err(Refusal::LastAdmin)
         }
-        Change::Delete if !last_owner_of.is_empty() => {
+        Change::Deactivate | Change::Delete if !last_owner_of.is_empty() => {
             Err(Refusal::LastOwner(last_owner_of.to_vec()))
         }
         _ => Ok(()),
@@ -184,7 +184,13 @@ pub async fn set_status(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let admins = db::users::count_active_admins(&mut tx).await?;
-    if let Err(refusal) = check(change, actor.user.id, &target, admins, &[]) {
+    // An organization keeps an Owner who can sign in.
+    let last_owner = if active {
+        Vec::new()
+    } else {
+        last_owner_of(&mut tx, target.id).await?
+    };
+    if let Err(refusal) = check(change, actor.user.id, &target, admins, &last_owner) {
         return Ok(Err(refusal));
     }
     let done = Done {
@@ -496,14 +502,18 @@ mod tests {
     }
 
     #[test]
-    fn the_last_owner_of_an_organization_is_not_deleted() {
+    fn the_last_owner_of_an_organization_is_neither_deleted_nor_deactivated() {
         let owner = user(2, false, "active");
         let orgs = vec!["A".to_string(), "B".to_string()];
         assert_eq!(
             check(Change::Delete, 1, &owner, 1, &orgs),
             Err(Refusal::LastOwner(orgs.clone()))
         );
-        assert_eq!(check(Change::Deactivate, 1, &owner, 1, &orgs), Ok(()));
+        assert_eq!(
+            check(Change::Deactivate, 1, &owner, 1, &orgs),
+            Err(Refusal::LastOwner(orgs.clone()))
+        );
+        assert_eq!(check(Change::RevokeAdmin, 1, &owner, 1, &orgs), Ok(()));
         assert_eq!(
             Refusal::LastOwner(orgs).message(Change::Delete, "o@example.com"),
             "o@example.com is the last active Owner of A and B. Make someone else an Owner there first."

@@ -326,10 +326,12 @@ pub enum By {
     User(i64),
 }
 
-/// Active Owners of the organization, inside a transaction.
+/// Active Owners of the organization whose accounts are active too (one who cannot sign
+/// in owns nothing in practice), inside a transaction.
 pub async fn count_active_owners(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND role = 'owner' AND status = 'active'",
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.status = 'active'",
     )
     .bind(org_id)
     .fetch_one(&mut *conn)

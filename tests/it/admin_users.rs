@@ -522,6 +522,30 @@ async fn the_last_owner_of_an_organization_is_not_deleted(backend: Backend) {
     );
 }
 
+async fn the_last_owner_of_an_organization_is_not_deactivated(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let bea = app.add_member(ORG_SLUG, BEA, "Bea", Role::Member).await;
+    org_owned_by(&app, "Difference Engines", bea).await;
+    let refusal = "bea@example.com is the last active Owner of Difference Engines. \
+                   Make someone else an Owner there first.";
+
+    let response = app.post_form(&action(bea, "deactivate"), &[]).await;
+
+    let list = follow(&app, response).await;
+    assert_eq!(texts(&list, ".flash-error"), [refusal]);
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM users WHERE id = {bea} AND status = 'active'")
+        )
+        .await,
+        1
+    );
+}
+
 async fn deleting_removes_the_account_and_its_memberships_and_is_audited(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -916,6 +940,7 @@ crate::on_both_backends!(
     deactivating_ends_their_sessions_and_sign_in_and_activating_restores_them,
     a_mistyped_email_deletes_nothing_and_keeps_what_was_typed,
     the_last_owner_of_an_organization_is_not_deleted,
+    the_last_owner_of_an_organization_is_not_deactivated,
     deleting_removes_the_account_and_its_memberships_and_is_audited,
     the_last_instance_admin_is_never_revoked_deactivated_or_deleted,
     granting_and_revoking_instance_admin_is_audited,
