@@ -89,6 +89,18 @@ fn parse_role(role: &str) -> anyhow::Result<Role> {
     role.parse().map_err(anyhow::Error::msg)
 }
 
+/// Begins a change to the actor's organization: takes its member lock, then reads the
+/// actor's membership as it is now (None when they are no longer an active member).
+async fn begin_as(state: &AppState, actor: &OrgMember) -> anyhow::Result<(Tx, Option<Target>)> {
+    let org_id = actor.org.id;
+    let mut tx = state.db.begin().await?;
+    tx.lock(LockScope::OrgMembers, org_id).await?;
+    let me = db::memberships::target_in(&mut tx, org_id, By::User(actor.current.user.id))
+        .await?
+        .filter(|m| m.status == "active");
+    Ok((tx, me))
+}
+
 /// Makes `change` to the member `id` of the actor's organization, all or nothing.
 pub async fn change(
     state: &AppState,
@@ -98,12 +110,8 @@ pub async fn change(
 ) -> anyhow::Result<Result<Target, Refusal>> {
     let org = &actor.org;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::OrgMembers, org.id).await?;
-    let Some(me) = db::memberships::target_in(&mut tx, org.id, By::User(actor.current.user.id))
-        .await?
-        .filter(|m| m.status == "active")
-    else {
+    let (mut tx, me) = begin_as(state, actor).await?;
+    let Some(me) = me else {
         return Ok(Err(Refusal::NotFound));
     };
     let Some(target) = db::memberships::target_in(&mut tx, org.id, By::Id(id)).await? else {
@@ -226,18 +234,12 @@ async fn apply(
 pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Result<(), Refusal>> {
     let org = &member.org;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::OrgMembers, org.id).await?;
-    let Some(me) =
-        db::memberships::target_in(&mut tx, org.id, By::User(member.current.user.id)).await?
-    else {
+    let (mut tx, me) = begin_as(state, member).await?;
+    let Some(me) = me else {
         return Ok(Err(Refusal::NotFound));
     };
     let role = parse_role(&me.role)?;
-    if role == Role::Owner
-        && me.status == "active"
-        && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1
-    {
+    if role == Role::Owner && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1 {
         return Ok(Err(Refusal::LastOwner));
     }
     db::memberships::delete(&mut tx, me.id).await?;
@@ -299,12 +301,8 @@ pub async fn set_seats(
 ) -> anyhow::Result<Result<Vec<Target>, SeatRefusal>> {
     let org = &actor.org;
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::OrgMembers, org.id).await?;
-    let Some(me) = db::memberships::target_in(&mut tx, org.id, By::User(actor.current.user.id))
-        .await?
-        .filter(|m| m.status == "active")
-    else {
+    let (mut tx, me) = begin_as(state, actor).await?;
+    let Some(me) = me else {
         return Ok(Err(SeatRefusal::NotFound));
     };
     if !permissions::allows(parse_role(&me.role)?, Action::ManageSeats) {

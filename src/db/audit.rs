@@ -1,6 +1,6 @@
 //! The audit trail: every state change calls `record` inside its own transaction.
 
-use super::{Db, Tx, on_db, on_tx};
+use super::{Bind, Db, Tx, bind_all, on_db, on_tx};
 
 /// What happened. The stored name is stable; the list grows with the product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,30 +181,10 @@ pub async fn count_failed_sign_ins(
     })
 }
 
-/// One stored event, for tests and (later) the audit pages.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct StoredEvent {
-    pub id: i64,
-    pub before_value: Option<String>,
-    pub after_value: Option<String>,
-    pub at: i64,
-    pub org_id: Option<i64>,
-    pub actor_user_id: Option<i64>,
-    pub actor_email: Option<String>,
-    pub action: String,
-    pub target_email: Option<String>,
-    pub ip: Option<String>,
-}
-
-/// The most recent events, newest first.
-pub async fn recent(db: &Db, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT id, before_value, after_value, at, org_id, actor_user_id, actor_email, action, target_email, ip \
-         FROM audit_events ORDER BY id DESC LIMIT $1",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await)
+/// The most recent events of every scope, newest first.
+pub async fn recent(db: &Db, limit: i64) -> sqlx::Result<Vec<Listed>> {
+    let sql = format!("{LISTED} ORDER BY e.id DESC LIMIT $1");
+    on_db!(db, pool => sqlx::query_as(&sql).bind(limit).fetch_all(pool).await)
 }
 
 /// Whose events a listing covers: one organization's, or the instance's own (sign-ins,
@@ -230,12 +210,12 @@ pub struct Filter {
     pub until: Option<i64>,
 }
 
-/// An event as the audit pages show it, with the actor's current name if they still
-/// have an account.
+/// A stored event, with the actor's current name if they still have an account.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Listed {
     pub id: i64,
     pub at: i64,
+    pub org_id: Option<i64>,
     pub actor_email: Option<String>,
     pub actor_name: Option<String>,
     pub action: String,
@@ -245,6 +225,10 @@ pub struct Listed {
     pub before_value: Option<String>,
     pub after_value: Option<String>,
 }
+
+const LISTED: &str = "SELECT e.id, e.at, e.org_id, e.actor_email, u.name AS actor_name, \
+                      e.action, e.target_kind, e.target_email, e.ip, e.before_value, e.after_value \
+                      FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id";
 
 /// The SELECT of `scope`'s events matching `filter`, newest first, after the event
 /// `(at, id)` when given; values are bound from `$1` in the order returned.
@@ -286,32 +270,10 @@ fn select(scope: Scope, filter: &Filter, after: Option<(i64, i64)>) -> (String, 
         conditions.push(format!("(e.at, e.id) < (${}, ${n})", n - 1));
     }
     let sql = format!(
-        "SELECT e.id, e.at, e.actor_email, u.name AS actor_name, e.action, e.target_kind, \
-         e.target_email, e.ip, e.before_value, e.after_value \
-         FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id \
-         WHERE {} ORDER BY e.at DESC, e.id DESC",
+        "{LISTED} WHERE {} ORDER BY e.at DESC, e.id DESC",
         conditions.join(" AND ")
     );
     (sql, binds)
-}
-
-/// A value bound to a built query.
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-macro_rules! bind_all {
-    ($query:expr, $binds:expr) => {{
-        let mut query = $query;
-        for value in $binds {
-            query = match value {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }};
 }
 
 /// One page of events, newest first, after the event `(at, id)` (the last one of the

@@ -1,4 +1,4 @@
-use super::{Db, Tx, on_db, on_tx};
+use super::{Bind, Db, Tx, bind_all, on_db, on_tx};
 use crate::domain::Role;
 
 /// The signed-in user's own membership, as needed to authorize a request.
@@ -94,28 +94,32 @@ impl Sort {
 }
 
 /// The WHERE clauses of the member and invitation halves (None: that half shows no
-/// rows), with text values bound from `$3` on (`$1` is the organization, `$2` now).
-fn conditions(filter: &Filter) -> (Option<String>, Option<String>, Vec<String>) {
-    let mut values = Vec::new();
+/// rows), and the values they bind: `$1` the organization, `$2` now, then the filter's.
+fn conditions(
+    filter: &Filter,
+    org_id: i64,
+    now: i64,
+) -> (Option<String>, Option<String>, Vec<Bind>) {
+    let mut values = vec![Bind::Int(org_id), Bind::Int(now)];
     let mut members = "m.org_id = $1".to_string();
     let mut invitations = "i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2".to_string();
     if let Some(role) = filter.role {
-        values.push(role.as_str().to_string());
-        let n = values.len() + 2;
+        values.push(Bind::Text(role.as_str().to_string()));
+        let n = values.len();
         members.push_str(&format!(" AND m.role = ${n}"));
         invitations.push_str(&format!(" AND i.role = ${n}"));
     }
     if let Some(status @ ("active" | "inactive")) = filter.status {
-        values.push(status.to_string());
-        members.push_str(&format!(" AND m.status = ${}", values.len() + 2));
+        values.push(Bind::Text(status.to_string()));
+        members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
     if let Some(search) = &filter.search {
         let escaped = search
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        values.push(format!("%{escaped}%"));
-        let n = values.len() + 2;
+        values.push(Bind::Text(format!("%{escaped}%")));
+        let n = values.len();
         members.push_str(&format!(
             " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
         ));
@@ -126,17 +130,6 @@ fn conditions(filter: &Filter) -> (Option<String>, Option<String>, Vec<String>) 
     (members, invitations, values)
 }
 
-/// Binds `$1` (the organization), `$2` (now) and the filter's values.
-macro_rules! bound {
-    ($query:expr, $org_id:expr, $now:expr, $values:expr) => {{
-        let mut query = $query.bind($org_id).bind($now);
-        for value in $values {
-            query = query.bind(value.as_str());
-        }
-        query
-    }};
-}
-
 /// How many rows match the filter: (members, pending invitations).
 pub async fn count_filtered(
     db: &Db,
@@ -144,7 +137,7 @@ pub async fn count_filtered(
     now: i64,
     filter: &Filter,
 ) -> sqlx::Result<(i64, i64)> {
-    let (members, invitations, values) = conditions(filter);
+    let (members, invitations, values) = conditions(filter, org_id, now);
     let members = members.map_or("0".into(), |w| {
         format!("(SELECT COUNT(*) FROM memberships m WHERE {w})")
     });
@@ -155,7 +148,8 @@ pub async fn count_filtered(
     let sql = format!(
         "SELECT CAST({members} AS BIGINT), CAST({invitations} AS BIGINT), CAST($2 AS BIGINT)"
     );
-    let (m, i, _): (i64, i64, i64) = on_db!(db, pool => bound!(sqlx::query_as(&sql), org_id, now, &values).fetch_one(pool).await)?;
+    let (m, i, _): (i64, i64, i64) =
+        on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &values).fetch_one(pool).await)?;
     Ok((m, i))
 }
 
@@ -181,7 +175,7 @@ pub async fn list(
     now: i64,
     listing: &Listing,
 ) -> sqlx::Result<Vec<MemberRow>> {
-    let (members, invitations, values) = conditions(&listing.filter);
+    let (members, invitations, values) = conditions(&listing.filter, org_id, now);
     let (member_key, invitation_key) = listing.sort.keys();
     let dir = if listing.descending { "DESC" } else { "ASC" };
     // Never-active members count as the least recently active, on both backends.
@@ -196,7 +190,7 @@ pub async fn list(
         if cut {
             format!(
                 "SELECT * FROM ({select} ORDER BY k {dir}{nulls}, id {dir} LIMIT ${}) AS h",
-                n + 5
+                n + 3
             )
         } else {
             select
@@ -232,11 +226,11 @@ pub async fn list(
          LEFT JOIN invitations i ON p.kind = 'i' AND i.id = p.id \
          ORDER BY p.k {dir}{nulls}, p.id {dir}",
         halves = halves.join(" UNION ALL "),
-        limit = n + 3,
-        offset = n + 4,
+        limit = n + 1,
+        offset = n + 2,
     );
     on_db!(db, pool => {
-        let mut query = bound!(sqlx::query_as(&sql), org_id, now, &values)
+        let mut query = bind_all!(sqlx::query_as(&sql), &values)
             .bind(listing.limit)
             .bind(listing.offset);
         if cut {
@@ -427,18 +421,6 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
         .await
         .map(|r| r.rows_affected()))?;
     Ok(())
-}
-
-/// Members, and pending (unexpired) invitations: the rows of the Members page.
-pub async fn count_rows(db: &Db, org_id: i64, now: i64) -> sqlx::Result<(i64, i64)> {
-    on_db!(db, pool => sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM memberships WHERE org_id = $1), \
-         (SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND state = 'pending' AND expires_at > $2)",
-    )
-    .bind(org_id)
-    .bind(now)
-    .fetch_one(pool)
-    .await)
 }
 
 /// Members (any status) in a transaction, for limits.

@@ -57,7 +57,27 @@ macro_rules! on_tx {
         }
     };
 }
-pub(crate) use {on_db, on_tx};
+/// A value bound to a query whose SQL is built at run time.
+pub(crate) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// Binds each of `$binds` (`&[Bind]`) to `$query`, in order.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for value in $binds {
+            query = match value {
+                $crate::db::Bind::Int(v) => query.bind(*v),
+                $crate::db::Bind::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query
+    }};
+}
+
+pub(crate) use {bind_all, on_db, on_tx};
 
 impl Db {
     /// Opens a pool for a `sqlite://` or `postgres://` URL; a SQLite file is created if missing.

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use time::{Date, macros::format_description};
@@ -275,7 +275,12 @@ async fn export_org_events(
     Query(form): Query<FilterForm>,
 ) -> Result<Response> {
     auditor(&member)?;
-    let filter = form.parse(ORG_KINDS).map_err(|_| AppError::NotFound)?;
+    let Ok(filter) = form.parse(ORG_KINDS) else {
+        return Ok(to_messages(
+            &format!("/orgs/{}/audit", member.org.slug),
+            &form,
+        ));
+    };
     let name = format!("audit-{}.csv", member.org.slug);
     Ok(export(&state, Scope::Org(member.org.id), filter, &name))
 }
@@ -285,13 +290,21 @@ async fn export_instance_events(
     InstanceAdmin(_): InstanceAdmin,
     Query(form): Query<FilterForm>,
 ) -> Result<Response> {
-    let filter = form.parse(INSTANCE_KINDS).map_err(|_| AppError::NotFound)?;
+    let Ok(filter) = form.parse(INSTANCE_KINDS) else {
+        return Ok(to_messages("/admin/audit", &form));
+    };
     Ok(export(
         &state,
         Scope::Instance,
         filter,
         "audit-instance.csv",
     ))
+}
+
+/// An export whose filter cannot be read goes to the page with the same filter, which
+/// says what is wrong under each field.
+fn to_messages(base: &str, form: &FilterForm) -> Response {
+    Redirect::to(&format!("{base}?{}", form.query())).into_response()
 }
 
 /// A cell as spreadsheets will not run it: text that starts like a formula gets a

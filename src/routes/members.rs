@@ -301,7 +301,7 @@ async fn list_members(
     let (member_count, pending) = if listing.filter == Filter::default() {
         (members, invitations)
     } else {
-        db::memberships::count_rows(&state.db, org_id, now).await?
+        db::memberships::count_filtered(&state.db, org_id, now, &Filter::default()).await?
     };
     let can_invite =
         !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();

@@ -39,7 +39,7 @@ async fn stored_credentials(app: &TestApp) -> (String, i64) {
     (hash, cut_off)
 }
 
-async fn audited(app: &TestApp, action: &str) -> Vec<db::audit::StoredEvent> {
+async fn audited(app: &TestApp, action: &str) -> Vec<db::audit::Listed> {
     db::audit::recent(&app.state.db, 50)
         .await
         .unwrap()

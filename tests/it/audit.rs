@@ -58,12 +58,7 @@ async fn owners_and_admins_read_who_did_what_to_whom(backend: Backend) {
         .await;
     app.add_member(ORG_SLUG, "alice@example.com", "Alice", Role::Member)
         .await;
-    let alice = scalar_i64(
-        &app.state.db,
-        "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE u.email_normalized = 'alice@example.com'",
-    )
-    .await;
+    let alice = app.membership_id("alice@example.com").await;
     let bea = app.browser_for("bea@example.com").await;
     let members = format!("/orgs/{ORG_SLUG}/members/{alice}");
     bea.post_form(&format!("{members}/role"), &[("role", "admin")])
@@ -208,6 +203,18 @@ async fn filters_narrow_the_list_and_a_bad_date_is_explained(backend: Backend) {
     );
     assert_eq!(old.len(), 2, "{old:?}");
     assert!(recent.iter().all(|t| !t.contains("removed")), "{recent:?}");
+    let bad_export = app
+        .get(&format!("{}.csv?from=yesterday", audit_path()))
+        .await;
+    assert_eq!(
+        bad_export.status(),
+        303,
+        "a bad export filter is explained on the page"
+    );
+    assert_eq!(
+        location(&bad_export),
+        format!("{}?from=yesterday&", audit_path())
+    );
     assert_eq!(bad.status(), 422);
     let bad = bad.text().await.unwrap();
     assert_eq!(

@@ -13,7 +13,7 @@ use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, ORG_NAME, TestApp};
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, ORG_NAME, ORG_SLUG, TestApp};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -279,7 +279,7 @@ impl Browser {
     /// Presses Tab until `name` has the focus; returns what got it on the way, in order.
     pub async fn tab_to(&self, name: &str) -> Vec<String> {
         let mut reached = Vec::new();
-        for _ in 0..20 {
+        for _ in 0..40 {
             self.press(Key::Tab).await;
             reached.push(self.focused().await);
             if reached.last().is_some_and(|n| n == name) {
@@ -343,6 +343,14 @@ impl Browser {
         self.fill("Password again", ADMIN_PASSWORD).await;
         self.fill("Organization name", ORG_NAME).await;
         self.click("Create account and organization").await;
+    }
+
+    /// Signs in as the admin of `helpers` and waits for the Members page.
+    pub async fn sign_in_as_admin(&self) {
+        self.goto("/sign-in").await;
+        self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        self.wait_for_path(&format!("/orgs/{ORG_SLUG}/members"))
+            .await;
     }
 
     /// Signs in on the sign-in page, which must be showing.

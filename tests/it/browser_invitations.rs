@@ -32,14 +32,6 @@ async fn state_of(app: &TestApp, email: &str) -> String {
 }
 
 /// Signs the browser in as the admin that `TestApp::set_up` created, on the sign-in page.
-async fn sign_in_as_admin(browser: &Browser) {
-    browser.goto("/sign-in").await;
-    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    browser
-        .wait_for_path(&format!("/orgs/{ORG_SLUG}/members"))
-        .await;
-}
-
 /// Words separated by single spaces, as a person reads them.
 fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -169,7 +161,7 @@ async fn a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_sho
     let Some(browser) = Browser::start(&app).await else {
         return;
     };
-    sign_in_as_admin(&browser).await;
+    browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
     let typed = "not-an-address, good@example.com";
 
@@ -262,7 +254,7 @@ async fn a_csv_file_is_previewed_row_by_row_before_anyone_is_invited(backend: Ba
     let Some(browser) = Browser::start(&app).await else {
         return;
     };
-    sign_in_as_admin(&browser).await;
+    browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
     browser
@@ -324,7 +316,7 @@ async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(
     let Some(browser) = Browser::start(&app).await else {
         return;
     };
-    sign_in_as_admin(&browser).await;
+    browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
     // By keyboard alone: tick two invitations (newest first: keep, b, a), then ask to
@@ -429,7 +421,7 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     let Some(browser) = Browser::start(&app).await else {
         return;
     };
-    sign_in_as_admin(&browser).await;
+    browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
     click_button_named(&browser, "Resend to slow@example.com").await;

@@ -8,15 +8,9 @@ use crate::browser_helpers::Browser;
 use crate::helpers::*;
 use roster::domain::Role;
 
-fn members_path() -> String {
-    format!("/orgs/{ORG_SLUG}/members")
-}
-
 async fn signed_in_on_members(app: &TestApp) -> Option<Browser> {
     let browser = Browser::start(app).await?;
-    browser.goto("/sign-in").await;
-    browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    browser.wait_for_path(&members_path()).await;
+    browser.sign_in_as_admin().await;
     Some(browser)
 }
 

@@ -316,6 +316,19 @@ impl TestApp {
         user_id
     }
 
+    /// The id of the membership of the account `email` (its only one, in tests).
+    pub async fn membership_id(&self, email: &str) -> i64 {
+        scalar_i64(
+            &self.state.db,
+            &format!(
+                "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE u.email_normalized = '{}'",
+                email.to_lowercase()
+            ),
+        )
+        .await
+    }
+
     /// A new browser signed in as a member added with `add_member`.
     pub async fn browser_for(&self, email: &str) -> TestApp {
         let browser = self.new_browser();

@@ -6,19 +6,6 @@ use crate::smtp_sink::SmtpSink;
 use roster::db;
 use roster::domain::Role;
 
-/// The membership id of `email` in the test organization.
-async fn member_id(app: &TestApp, email: &str) -> i64 {
-    scalar_i64(
-        &app.state.db,
-        &format!(
-            "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE u.email_normalized = '{}'",
-            email.to_lowercase()
-        ),
-    )
-    .await
-}
-
 async fn role_of(app: &TestApp, email: &str) -> String {
     scalar_text(
         &app.state.db,
@@ -51,7 +38,7 @@ async fn an_owner_changes_a_role_and_the_member_is_told(backend: Backend) {
     app.set_up().await;
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
         .await;
-    let id = member_id(&app, "cleo@example.com").await;
+    let id = app.membership_id("cleo@example.com").await;
 
     let (status, dialog) = app.get_html(&member_path(id, "role")).await;
     let response = app
@@ -94,9 +81,9 @@ async fn an_admin_cannot_touch_owners_or_admins_nor_grant_owner(backend: Backend
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
         .await;
     let bea = app.browser_for("bea@example.com").await;
-    let owner = member_id(&app, ADMIN_EMAIL).await;
-    let admin = member_id(&app, "abe@example.com").await;
-    let member = member_id(&app, "cleo@example.com").await;
+    let owner = app.membership_id(ADMIN_EMAIL).await;
+    let admin = app.membership_id("abe@example.com").await;
+    let member = app.membership_id("cleo@example.com").await;
     let events = count(&app, "SELECT COUNT(*) FROM audit_events").await;
 
     let cases = [
@@ -154,7 +141,7 @@ async fn members_billing_and_viewers_change_nothing(backend: Backend) {
         .await;
     app.add_member(ORG_SLUG, "vi@example.com", "Vi", Role::Viewer)
         .await;
-    let target = member_id(&app, "vi@example.com").await;
+    let target = app.membership_id("vi@example.com").await;
 
     for email in ["cleo@example.com", "bill@example.com", "vi@example.com"] {
         let client = app.browser_for(email).await;
@@ -191,8 +178,8 @@ async fn nobody_changes_their_own_membership_and_roles_change_only_when_active(b
     app.set_up().await;
     app.add_member(ORG_SLUG, "ina@example.com", "Ina", Role::Member)
         .await;
-    let me = member_id(&app, ADMIN_EMAIL).await;
-    let ina = member_id(&app, "ina@example.com").await;
+    let me = app.membership_id(ADMIN_EMAIL).await;
+    let ina = app.membership_id("ina@example.com").await;
     assert_eq!(
         app.post_form(&member_path(ina, "deactivate"), &[])
             .await
@@ -233,7 +220,7 @@ async fn a_deactivated_member_gets_nothing_until_activated(backend: Backend) {
     app.add_member(ORG_SLUG, "ina@example.com", "Ina", Role::Admin)
         .await;
     let ina = app.browser_for("ina@example.com").await;
-    let id = member_id(&app, "ina@example.com").await;
+    let id = app.membership_id("ina@example.com").await;
     let members = format!("/orgs/{ORG_SLUG}/members");
     assert_eq!(ina.get_html(&members).await.0, 200);
 
@@ -283,7 +270,7 @@ async fn removal_needs_the_typed_email_and_the_member_can_be_invited_again(backe
     app.add_member(ORG_SLUG, "Rex@Example.com", "Rex", Role::Member)
         .await;
     let rex = app.browser_for("rex@example.com").await;
-    let id = member_id(&app, "rex@example.com").await;
+    let id = app.membership_id("rex@example.com").await;
 
     let (status, page) = app.get_html(&member_path(id, "remove")).await;
     assert_eq!(status, 200);
@@ -370,7 +357,7 @@ async fn a_member_of_another_organization_is_not_found(backend: Backend) {
     tx.commit().await.unwrap();
     app.add_member(&other.slug, "far@example.com", "Far", Role::Member)
         .await;
-    let far = member_id(&app, "far@example.com").await;
+    let far = app.membership_id("far@example.com").await;
 
     for (what, form) in [
         ("role", vec![("role", "viewer")]),
@@ -502,8 +489,8 @@ async fn two_owners_acting_on_each_other_at_once_leave_one_owner(backend: Backen
             app.browser_for(&b_email).await,
         );
         let (a_id, b_id) = (
-            member_id(&app, &a_email).await,
-            member_id(&app, &b_email).await,
+            app.membership_id(&a_email).await,
+            app.membership_id(&b_email).await,
         );
         let (a_token, b_token) = (a.csrf_token().await, b.csrf_token().await);
         let what = if round % 2 == 0 { "role" } else { "remove" };

@@ -313,12 +313,7 @@ fn with_dialog(page: &str, fragment: &str) -> String {
 async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
         .await;
-    let cleo = scalar_i64(
-        &app.state.db,
-        "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE u.email_normalized = 'cleo@example.com'",
-    )
-    .await;
+    let cleo = app.membership_id("cleo@example.com").await;
     let member = |what: &str| format!("/orgs/{ORG_SLUG}/members/{cleo}/{what}");
     let dialog = |what: &str| {
         app.client

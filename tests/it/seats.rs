@@ -10,18 +10,6 @@ fn seats_path() -> String {
     format!("/orgs/{ORG_SLUG}/members/seats")
 }
 
-async fn member_id(app: &TestApp, email: &str) -> String {
-    scalar_i64(
-        &app.state.db,
-        &format!(
-            "SELECT m.id FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE u.email_normalized = '{email}'"
-        ),
-    )
-    .await
-    .to_string()
-}
-
 /// Who holds a seat, among `emails`.
 async fn seated(app: &TestApp, emails: &[&str]) -> Vec<String> {
     let mut holders = Vec::new();
@@ -83,8 +71,8 @@ async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_tol
         .await;
     let bill = app.browser_for("bill@example.com").await;
     let (cleo, dan) = (
-        member_id(&app, "cleo@example.com").await,
-        member_id(&app, "dan@example.com").await,
+        app.membership_id("cleo@example.com").await.to_string(),
+        app.membership_id("dan@example.com").await.to_string(),
     );
     let (_, page) = bill.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
     assert_eq!(texts(&page, "#seats-used"), vec!["0 of 3 seats used"]);
@@ -157,9 +145,9 @@ async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_l
         app.add_member(ORG_SLUG, email, "Someone", Role::Member)
             .await;
     }
-    let a = member_id(&app, "a@example.com").await;
-    let b = member_id(&app, "b@example.com").await;
-    let c = member_id(&app, "c@example.com").await;
+    let a = app.membership_id("a@example.com").await.to_string();
+    let b = app.membership_id("b@example.com").await.to_string();
+    let c = app.membership_id("c@example.com").await.to_string();
     app.post_form(
         &seats_path(),
         &[("seat_action", "assign"), ("ids", &a), ("confirm", "yes")],
@@ -217,7 +205,7 @@ async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: 
         .await;
     app.add_member(ORG_SLUG, "vi@example.com", "Vi", Role::Viewer)
         .await;
-    let cleo = member_id(&app, "cleo@example.com").await;
+    let cleo = app.membership_id("cleo@example.com").await.to_string();
     let assign = |id: &str| {
         vec![
             ("seat_action", "assign".to_string()),
@@ -242,6 +230,21 @@ async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: 
     );
 
     turn_seats_on(&app, "5").await;
+    let nobody = app
+        .post_form(
+            &seats_path(),
+            &[("seat_action", "assign"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(nobody.status(), 303);
+    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        texts(&page, ".flash-error").contains(&"Select at least one member first.".to_string())
+    );
+    let unknown = app
+        .post_form(&seats_path(), &[("seat_action", "give"), ("ids", &cleo)])
+        .await;
+    assert_eq!(unknown.status(), 404, "an unknown seat action");
     for email in ["cleo@example.com", "vi@example.com"] {
         let client = app.browser_for(email).await;
         assert_eq!(client.post_form(&seats_path(), &form).await.status(), 403);
@@ -258,7 +261,7 @@ async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: 
     tx.commit().await.unwrap();
     app.add_member(&other.slug, "far@example.com", "Far", Role::Member)
         .await;
-    let far = member_id(&app, "far@example.com").await;
+    let far = app.membership_id("far@example.com").await.to_string();
     let far_form = assign(&far);
     let far_form: Vec<(&str, &str)> = far_form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(app.post_form(&seats_path(), &far_form).await.status(), 404);
