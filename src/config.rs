@@ -93,6 +93,15 @@ pub struct Config {
     #[arg(long, env = "ROSTER_AUDIT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500), global = true)]
     pub audit_retention_days: Option<u32>,
 
+    /// API requests allowed per token and minute, in each Roster process (0: no limit).
+    #[arg(
+        long,
+        env = "ROSTER_API_RATE_LIMIT",
+        default_value_t = 600,
+        global = true
+    )]
+    pub api_rate_limit: u32,
+
     /// Seconds before the first retry of a failed email; it doubles with each attempt.
     #[arg(
         long,

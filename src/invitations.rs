@@ -56,6 +56,18 @@ pub struct Inviter<'a> {
     pub actor: &'a audit::Actor,
 }
 
+impl<'a> Inviter<'a> {
+    /// The member acting, as an inviter.
+    pub fn of(acting: &'a crate::auth::Acting) -> Inviter<'a> {
+        Inviter {
+            user_id: acting.user.id,
+            name: &acting.user.name,
+            role: acting.role,
+            actor: &acting.actor,
+        }
+    }
+}
+
 /// Decides, inside `tx`, what inviting each request would do: the permission table, the
 /// organization's domains and limits, existing members and invitations, duplicates.
 pub async fn plan(
@@ -202,6 +214,29 @@ pub async fn create(
         });
     }
     Ok(created)
+}
+
+/// Plans `requests` and creates their invitations in one transaction: all of them when
+/// every address can be invited (otherwise none), or with `partial` those that can.
+/// Returns the plan, which says what happened to each address, and what was created.
+pub async fn invite(
+    state: &AppState,
+    org: &db::orgs::Org,
+    inviter: &Inviter<'_>,
+    requests: &[Request],
+    partial: bool,
+) -> anyhow::Result<(Plan, Vec<Created>)> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let settings = db::orgs::settings_for_update(&mut tx, org.id).await?;
+    let plan = plan(&mut tx, org.id, &settings, inviter.role, requests, now).await?;
+    if !partial && !plan.all_invite() {
+        return Ok((plan, Vec::new()));
+    }
+    let created = create(state, &mut tx, org, &settings, inviter, &plan, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok((plan, created))
 }
 
 /// Why an invitation cannot be accepted or declined.

@@ -3,7 +3,7 @@
 //! actor and the target as they are now, so that two Owners acting on each other at the
 //! same moment cannot leave the organization without an active Owner.
 
-use crate::auth::OrgMember;
+use crate::auth::Acting;
 use crate::db::{self, LockScope, Tx, audit, memberships::By, memberships::Target};
 use crate::domain::Role;
 use crate::domain::permissions::{self, Action};
@@ -91,11 +91,11 @@ fn parse_role(role: &str) -> anyhow::Result<Role> {
 
 /// Begins a change to the actor's organization: takes its member lock, then reads the
 /// actor's membership as it is now (None when they are no longer an active member).
-async fn begin_as(state: &AppState, actor: &OrgMember) -> anyhow::Result<(Tx, Option<Target>)> {
+async fn begin_as(state: &AppState, actor: &Acting) -> anyhow::Result<(Tx, Option<Target>)> {
     let org_id = actor.org.id;
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::OrgMembers, org_id).await?;
-    let me = db::memberships::target_in(&mut tx, org_id, By::User(actor.current.user.id))
+    let me = db::memberships::target_in(&mut tx, org_id, By::User(actor.user.id))
         .await?
         .filter(|m| m.status == "active");
     Ok((tx, me))
@@ -104,7 +104,7 @@ async fn begin_as(state: &AppState, actor: &OrgMember) -> anyhow::Result<(Tx, Op
 /// Makes `change` to the member `id` of the actor's organization, all or nothing.
 pub async fn change(
     state: &AppState,
-    actor: &OrgMember,
+    actor: &Acting,
     id: i64,
     change: &Change,
 ) -> anyhow::Result<Result<Target, Refusal>> {
@@ -163,18 +163,18 @@ pub async fn change(
 async fn apply(
     state: &AppState,
     tx: &mut Tx,
-    actor: &OrgMember,
+    actor: &Acting,
     target: &Target,
     from: Role,
     change: &Change,
     now: i64,
 ) -> anyhow::Result<()> {
     let org = &actor.org;
-    let who = actor.current.actor();
-    let by = actor.current.user.name.clone();
+    let who = &actor.actor;
+    let by = actor.user.name.clone();
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
     let event = |action| {
-        audit::Event::new(action, &who).in_org(org.id).target(
+        audit::Event::new(action, who).in_org(org.id).target(
             "member",
             Some(target.id),
             Some(&target.email),
@@ -200,6 +200,9 @@ async fn apply(
         Change::Deactivate | Change::Activate => {
             let active = *change == Change::Activate;
             db::memberships::set_status(tx, target.id, active).await?;
+            if !active {
+                db::api_tokens::delete_of_membership(tx, target.id).await?;
+            }
             let (action, before, after) = if active {
                 (audit::Action::MemberActivated, "inactive", "active")
             } else {
@@ -216,6 +219,7 @@ async fn apply(
             state.mailer.queue(tx, &email, now).await?;
         }
         Change::Remove { .. } => {
+            // Its API tokens go with it (a foreign key cascade).
             db::memberships::delete(tx, target.id).await?;
             let event = event(audit::Action::MemberRemoved).before(from.as_str());
             audit::record(tx, &event, now).await?;
@@ -231,7 +235,7 @@ async fn apply(
 }
 
 /// The signed-in member leaves the organization, unless they are its last active Owner.
-pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Result<(), Refusal>> {
+pub async fn leave(state: &AppState, member: &Acting) -> anyhow::Result<Result<(), Refusal>> {
     let org = &member.org;
     let now = state.clock.now();
     let (mut tx, me) = begin_as(state, member).await?;
@@ -243,8 +247,7 @@ pub async fn leave(state: &AppState, member: &OrgMember) -> anyhow::Result<Resul
         return Ok(Err(Refusal::LastOwner));
     }
     db::memberships::delete(&mut tx, me.id).await?;
-    let who = member.current.actor();
-    let event = audit::Event::new(audit::Action::MemberLeft, &who)
+    let event = audit::Event::new(audit::Action::MemberLeft, &member.actor)
         .in_org(org.id)
         .target("member", Some(me.id), Some(&me.email))
         .before(role.as_str());
@@ -295,7 +298,7 @@ impl SeatRefusal {
 /// whose seat changed; those who already had it (or had none) are left as they are.
 pub async fn set_seats(
     state: &AppState,
-    actor: &OrgMember,
+    actor: &Acting,
     ids: &[i64],
     assign: bool,
 ) -> anyhow::Result<Result<Vec<Target>, SeatRefusal>> {
@@ -336,7 +339,7 @@ pub async fn set_seats(
             }));
         }
     }
-    let who = actor.current.actor();
+    let who = &actor.actor;
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
     let action = if assign {
         audit::Action::MemberSeatAssigned
@@ -345,7 +348,10 @@ pub async fn set_seats(
     };
     for target in &changing {
         db::memberships::set_seat(&mut tx, target.id, assign).await?;
-        let event = audit::Event::new(action, &who)
+        if !assign {
+            db::api_tokens::delete_of_membership(&mut tx, target.id).await?;
+        }
+        let event = audit::Event::new(action, who)
             .in_org(org.id)
             .target("member", Some(target.id), Some(&target.email))
             .before(if assign { "no seat" } else { "seat" })
@@ -354,7 +360,7 @@ pub async fn set_seats(
         let email = messages::SeatChanged {
             to: target.email.clone(),
             org_name: org.name.clone(),
-            changed_by: actor.current.user.name.clone(),
+            changed_by: actor.user.name.clone(),
             assigned: assign,
             members_url: members_url.clone(),
         };

@@ -14,6 +14,8 @@ pub struct AppState {
     pub clock: Clock,
     /// `scheme://host[:port]` of the public URL, for the Origin check.
     pub public_origin: Arc<str>,
+    /// Requests per API token and minute, in this process; None: unlimited.
+    pub api_limiter: Option<Arc<crate::routes::api::Limiter>>,
 }
 
 impl AppState {
@@ -22,12 +24,14 @@ impl AppState {
         let public_origin = url::Url::parse(&config.public_url())?
             .origin()
             .ascii_serialization();
+        let api_limiter = crate::routes::api::limiter(config.api_rate_limit);
         Ok(AppState {
             db,
             config: Arc::new(config),
             mailer,
             clock,
             public_origin: public_origin.into(),
+            api_limiter,
         })
     }
 

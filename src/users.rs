@@ -205,6 +205,7 @@ pub async fn set_status(
         (audit::Action::UserActivated, "deactivated", "active")
     } else {
         db::users::deactivate(&mut tx, target.id, now).await?;
+        db::api_tokens::delete_of_user(&mut tx, target.id).await?;
         (audit::Action::UserDeactivated, "active", "deactivated")
     };
     let email = audit_email(&target);

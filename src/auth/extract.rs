@@ -135,6 +135,27 @@ impl FromRequestParts<AppState> for OrgMember {
     }
 }
 
+/// A member acting on their organization, from a page (`OrgMember`) or with an API token
+/// (`api::ApiMember`): what the services need to authorize, make and record a change.
+#[derive(Clone, Debug)]
+pub struct Acting {
+    pub org: Org,
+    pub user: User,
+    pub role: Role,
+    pub actor: Actor,
+}
+
+impl OrgMember {
+    pub fn acting(&self) -> Acting {
+        Acting {
+            org: self.org.clone(),
+            user: self.current.user.clone(),
+            role: self.role,
+            actor: self.current.actor(),
+        }
+    }
+}
+
 /// The signed-in user as an instance admin (the operator of this Roster). A signed-in
 /// user who is not one gets a 403; without a session, the sign-in page.
 #[derive(Clone, Debug)]

@@ -7,4 +7,4 @@ pub mod session;
 pub mod store;
 pub mod throttle;
 
-pub use extract::{ClientIp, CurrentUser, InstanceAdmin, OrgMember};
+pub use extract::{Acting, ClientIp, CurrentUser, InstanceAdmin, OrgMember};

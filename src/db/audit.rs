@@ -33,6 +33,8 @@ pub enum Action {
     InstanceAdminGranted,
     InstanceAdminRevoked,
     OrgCreated,
+    ApiTokenCreated,
+    ApiTokenRevoked,
 }
 
 impl Action {
@@ -66,6 +68,8 @@ impl Action {
             Action::InstanceAdminGranted => "user.instance_admin_granted",
             Action::InstanceAdminRevoked => "user.instance_admin_revoked",
             Action::OrgCreated => "organization.created",
+            Action::ApiTokenCreated => "api_token.created",
+            Action::ApiTokenRevoked => "api_token.revoked",
         }
     }
 }

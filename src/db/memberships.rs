@@ -455,3 +455,16 @@ pub async fn member_emails(
     }
     Ok(found)
 }
+
+/// One member of the organization as the Members page shows them.
+pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT 'm' AS kind, m.id, u.email, u.name, m.role, m.status, m.joined_at, \
+         m.last_active_at, u.auth_method, m.invited_by, m.has_seat \
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.id = $2",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await)
+}

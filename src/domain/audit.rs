@@ -20,6 +20,8 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("invitation.link_shown", "Invitation link shown"),
     ("organization.settings_changed", "Settings changed"),
     ("organization.created", "Organization created"),
+    ("api_token.created", "API token created"),
+    ("api_token.revoked", "API token revoked"),
 ];
 
 pub const INSTANCE_KINDS: &[(&str, &str)] = &[
@@ -77,6 +79,11 @@ pub fn describe(
         "invitation.link_shown" => format!("{actor} was shown the invitation link for {target}"),
         "organization.settings_changed" => format!("{actor} changed the organization's settings"),
         "organization.created" => format!("{actor} created the organization"),
+        "api_token.created" => format!("{actor} created the API token {}", after.unwrap_or("?")),
+        "api_token.revoked" => format!(
+            "{actor} revoked {target}'s API token {}",
+            before.unwrap_or("?")
+        ),
         "session.signed_in" => format!("{actor} signed in"),
         "session.signed_out" => format!("{actor} signed out"),
         "session.sign_in_failed" => format!("A sign-in as {target} failed"),

@@ -90,6 +90,21 @@ impl Outcome {
         matches!(self, Outcome::Invite)
     }
 
+    /// A stable name for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Outcome::Invite => "invited",
+            Outcome::AlreadyMember => "already_member",
+            Outcome::AlreadyInvited => "already_invited",
+            Outcome::Invalid(_) => "invalid_email",
+            Outcome::Duplicate => "duplicate",
+            Outcome::DomainNotAllowed => "domain_not_allowed",
+            Outcome::RoleNotAllowed(_) => "role_not_allowed",
+            Outcome::OverLimit => "over_limit",
+            Outcome::UnknownRole(_) => "unknown_role",
+        }
+    }
+
     /// A short explanation, as the CSV preview and field messages show it.
     pub fn describe(&self) -> String {
         match self {

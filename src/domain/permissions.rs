@@ -29,6 +29,8 @@ pub enum Action {
     ManageSeats,
     EditSettings,
     SeeAuditLog,
+    /// See and revoke the API tokens of every member.
+    ManageTokens,
     Leave,
 }
 
@@ -65,7 +67,7 @@ pub fn allows(actor: Role, action: Action) -> bool {
         },
         Action::ManageSeats => matches!(actor, Owner | Admin | Billing),
         Action::EditSettings => actor == Owner,
-        Action::SeeAuditLog => matches!(actor, Owner | Admin),
+        Action::SeeAuditLog | Action::ManageTokens => matches!(actor, Owner | Admin),
     }
 }
 
@@ -194,7 +196,7 @@ mod tests {
     }
 
     #[test]
-    fn seats_settings_and_audit_follow_the_table() {
+    fn seats_settings_audit_and_tokens_follow_the_table() {
         let expect = [
             (Owner, true, true, true),
             (Admin, true, false, true),
@@ -210,6 +212,11 @@ mod tests {
                 "{actor:?} settings"
             );
             assert_eq!(allows(actor, Action::SeeAuditLog), audit, "{actor:?} audit");
+            assert_eq!(
+                allows(actor, Action::ManageTokens),
+                audit,
+                "{actor:?} every member's tokens"
+            );
         }
     }
 }

@@ -1,15 +1,17 @@
-//! The signed-in person's own account: their name and their password.
+//! The signed-in person's own account: their name, their password and their API tokens.
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::pages::PageCtx;
+use super::tokens::{TokenView, revoke_and_flash};
 use crate::auth::{CurrentUser, session};
 use crate::clock;
 use crate::db::{self, audit};
@@ -17,12 +19,15 @@ use crate::domain::{FieldErrors, password, required_text};
 use crate::email::messages::PasswordChanged;
 use crate::error::Result;
 use crate::state::AppState;
+use crate::tokens::{self, NewTokenForm};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/account", get(show_account))
         .route("/account/name", post(change_name))
         .route("/account/password", post(change_password))
+        .route("/account/tokens", post(create_token))
+        .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
 
 /// The longest name an account may have.
@@ -37,8 +42,13 @@ struct AccountPage {
     /// What the name field shows: the stored name, or what was typed when it failed.
     name: String,
     errors: FieldErrors,
-    /// Which form the errors belong to: "name", "password", or "" when none failed.
+    /// Which form the errors belong to: "name", "password", "token", or "" when none failed.
     failed: &'static str,
+    tokens: Vec<TokenView>,
+    token_form: NewTokenForm,
+    /// A token just created, whose secret is shown this once.
+    created: Option<tokens::Created>,
+    revoke_base: &'static str,
 }
 
 impl AccountPage {
@@ -51,6 +61,17 @@ impl AccountPage {
             name: current.user.name.clone(),
             errors: FieldErrors::default(),
             failed: "",
+            tokens: db::api_tokens::of_user(&state.db, current.user.id)
+                .await?
+                .into_iter()
+                .map(|t| TokenView::new(t, state.clock.now()))
+                .collect(),
+            token_form: NewTokenForm {
+                expires: "90".into(),
+                ..Default::default()
+            },
+            created: None,
+            revoke_base: "/account/tokens",
         })
     }
 
@@ -205,6 +226,35 @@ async fn change_password(
         "Password changed. Every other session of your account was signed out.",
     )
     .await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<NewTokenForm>,
+) -> Result<Response> {
+    match tokens::create(&state, &current, &form).await? {
+        Ok(created) => {
+            let mut page = AccountPage::load(&state, &current).await?;
+            page.created = Some(created);
+            // The secret is in this response only: no cache may keep it.
+            Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
+        }
+        Err(errors) => {
+            let mut page = AccountPage::load(&state, &current).await?;
+            page.token_form = form;
+            Ok(page.refused("token", errors))
+        }
+    }
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    revoke_and_flash(&state, &current, id, None).await?;
     Ok(Redirect::to("/account").into_response())
 }
 

@@ -59,6 +59,20 @@ struct InvitationView {
     delivery_error: Option<String>,
 }
 
+/// The delivery state of an invitation's latest email: (label, key).
+pub fn delivery_of(row: &Row) -> (&'static str, &'static str) {
+    match (
+        row.outbox_id,
+        row.sent_at,
+        row.gave_up_at.is_some() || row.last_error.is_some(),
+    ) {
+        (None, _, _) => ("link shown", "link"),
+        (Some(_), Some(_), _) => ("sent", "sent"),
+        (Some(_), None, true) => ("failed", "failed"),
+        (Some(_), None, false) => ("queued", "queued"),
+    }
+}
+
 impl InvitationView {
     fn new(row: Row, now: i64, viewer: &OrgMember) -> InvitationView {
         let show_errors = matches!(viewer.role, Role::Owner | Role::Admin);
@@ -68,16 +82,7 @@ impl InvitationView {
             && role.is_some_and(|role| {
                 permissions::allows(viewer.role, Action::ManageInvitation { role, own })
             });
-        let (delivery, delivery_key) = match (
-            row.outbox_id,
-            row.sent_at,
-            row.gave_up_at.is_some() || row.last_error.is_some(),
-        ) {
-            (None, _, _) => ("link shown", "link"),
-            (Some(_), Some(_), _) => ("sent", "sent"),
-            (Some(_), None, true) => ("failed", "failed"),
-            (Some(_), None, false) => ("queued", "queued"),
-        };
+        let (delivery, delivery_key) = delivery_of(&row);
         InvitationView {
             id: row.id,
             manageable,
@@ -101,18 +106,7 @@ impl InvitationView {
     }
 }
 
-/// The signed-in member as the inviter (or manager) of invitations.
-fn inviter<'a>(member: &'a OrgMember, actor: &'a audit::Actor) -> Inviter<'a> {
-    Inviter {
-        user_id: member.current.user.id,
-        name: &member.current.user.name,
-        role: member.role,
-        actor,
-    }
-}
-
-/// Creates the plan's invitations, commits, and reports: the links, once, when email is
-/// off; otherwise a flash with `summary` and the Invitations page.
+/// Creates the plan's invitations, commits, and reports them (`report_created`).
 async fn create_and_report(
     state: &AppState,
     member: &OrgMember,
@@ -122,19 +116,30 @@ async fn create_and_report(
     now: i64,
     summary: impl FnOnce(&[invite::Created]) -> String,
 ) -> Result<Response> {
-    let actor = member.current.actor();
+    let acting = member.acting();
     let created = invite::create(
         state,
         &mut tx,
         &member.org,
         settings,
-        &inviter(member, &actor),
+        &Inviter::of(&acting),
         plan,
         now,
     )
     .await?;
     tx.commit().await?;
     state.mailer.wake();
+    report_created(state, member, created, summary).await
+}
+
+/// Reports created invitations: their links, once, when email is off; otherwise a flash
+/// with `summary` and the Invitations page.
+async fn report_created(
+    state: &AppState,
+    member: &OrgMember,
+    created: Vec<invite::Created>,
+    summary: impl FnOnce(&[invite::Created]) -> String,
+) -> Result<Response> {
     if !state.mailer.is_enabled() && !created.is_empty() {
         let ctx = PageCtx::for_org(state, member, "invitations").await?;
         return Ok(InvitationLinksPage {
@@ -323,20 +328,10 @@ async fn create_invitations(
             bad_role: None,
         })
         .collect();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let settings = db::orgs::settings_for_update(&mut tx, member.org.id).await?;
-    let plan = invite::plan(
-        &mut tx,
-        member.org.id,
-        &settings,
-        member.role,
-        &requests,
-        now,
-    )
-    .await?;
+    let acting = member.acting();
+    let (plan, created) =
+        invite::invite(&state, &member.org, &Inviter::of(&acting), &requests, false).await?;
     if !plan.all_invite() {
-        drop(tx);
         let problems: Vec<(String, String)> = plan
             .rows
             .iter()
@@ -360,7 +355,7 @@ async fn create_invitations(
         [one] => format!("Invitation sent to {}.", one.email),
         all => format!("{} invitations sent.", all.len()),
     };
-    create_and_report(&state, &member, tx, &settings, &plan, now, summary).await
+    report_created(&state, &member, created, summary).await
 }
 
 /// The landing page of an invitation link, in each of its situations.
@@ -779,9 +774,10 @@ async fn manage_invitations(
             .into_response()
         });
     }
-    let actor = member.current.actor();
-    let inviter = inviter(&member, &actor);
-    let links = match invite::manage(&state, &member.org, &inviter, &targets, action).await? {
+    let acting = member.acting();
+    let links = match invite::manage(&state, &member.org, &Inviter::of(&acting), &targets, action)
+        .await?
+    {
         Ok(links) => links,
         Err(invite::ManageRefusal::Forbidden) => return Err(AppError::Forbidden),
         Err(refusal) => {

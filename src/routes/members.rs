@@ -442,7 +442,7 @@ async fn make_change(
     change: Change,
     email_for_messages: &str,
 ) -> Result<std::result::Result<Response, Refusal>> {
-    match members::change(state, member, id, &change).await? {
+    match members::change(state, &member.acting(), id, &change).await? {
         Ok(target) => {
             let text = match &change {
                 Change::Role(role) => format!("{} is now {}.", target.email, role.label()),
@@ -615,7 +615,7 @@ async fn confirm_leave(
 }
 
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
-    match members::leave(&state, &member).await? {
+    match members::leave(&state, &member.acting()).await? {
         Ok(()) => {
             session::flash(
                 &member.current.session,
@@ -726,7 +726,7 @@ async fn manage_seats(
         let ctx = PageCtx::for_org(&state, &member, "members").await?;
         return Ok(SeatConfirmPage { ctx, s }.into_response());
     }
-    match members::set_seats(&state, &member, &form.ids, assign).await? {
+    match members::set_seats(&state, &member.acting(), &form.ids, assign).await? {
         Ok(changed) => {
             let n = changed.len();
             let people = if n == 1 { "member" } else { "members" };

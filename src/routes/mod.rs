@@ -2,6 +2,7 @@
 //! every request passes through.
 
 pub mod account;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod health;
@@ -10,6 +11,7 @@ pub mod members;
 pub mod pages;
 pub mod settings;
 pub mod setup;
+pub mod tokens;
 pub mod users;
 
 use std::time::Duration;
@@ -52,7 +54,7 @@ pub fn app(state: AppState, store: Store) -> Router {
             SESSION_IDLE.as_secs() as i64,
         )));
 
-    Router::new()
+    let pages = Router::new()
         .merge(health::router())
         .merge(setup::router())
         .merge(auth::router())
@@ -62,6 +64,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(account::router())
         .merge(users::router())
         .merge(audit::router())
+        .merge(tokens::router())
         .nest_service(
             "/static",
             ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
@@ -69,7 +72,12 @@ pub fn app(state: AppState, store: Store) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn(htmx_errors))
-        .layer(sessions)
+        .layer(sessions);
+    // The API authenticates each request by its bearer token: no cookies, so no session
+    // and no CSRF token.
+    Router::new()
+        .nest(api::BASE, api::router())
+        .merge(pages)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

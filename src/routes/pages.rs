@@ -31,6 +31,7 @@ pub struct PageCtx {
     pub section: &'static str,
     pub can_edit_settings: bool,
     pub can_see_audit: bool,
+    pub can_manage_tokens: bool,
     pub flashes: Vec<Flash>,
 }
 
@@ -57,6 +58,7 @@ impl PageCtx {
         ctx.section = section;
         ctx.can_edit_settings = permissions::allows(member.role, Action::EditSettings);
         ctx.can_see_audit = permissions::allows(member.role, Action::SeeAuditLog);
+        ctx.can_manage_tokens = permissions::allows(member.role, Action::ManageTokens);
         Ok(ctx)
     }
 
@@ -85,6 +87,7 @@ impl PageCtx {
             section: "",
             can_edit_settings: false,
             can_see_audit: false,
+            can_manage_tokens: false,
             flashes: session::take_flashes(session).await?,
         })
     }

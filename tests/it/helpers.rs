@@ -337,6 +337,51 @@ impl TestApp {
         browser
     }
 
+    /// Creates an API token on the Account page of this client's signed-in person, for
+    /// the organization `slug`; returns the secret the page shows once.
+    pub async fn create_token(&self, slug: &str, name: &str) -> String {
+        let response = self
+            .post_form(
+                "/account/tokens",
+                &[("token_name", name), ("org", slug), ("expires", "30")],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "the token is created");
+        let page = response.text().await.unwrap();
+        let doc = scraper::Html::parse_document(&page);
+        let selector = scraper::Selector::parse("#new-token").unwrap();
+        doc.select(&selector)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .expect("the page shows the new token")
+            .to_string()
+    }
+
+    /// Calls the JSON API with a bearer token: (status, body as JSON, or Null when empty).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+        };
+        (status, json)
+    }
+
     /// A second client with its own cookies, as another browser would be.
     pub fn new_browser(&self) -> TestApp {
         TestApp {

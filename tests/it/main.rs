@@ -7,6 +7,7 @@ mod smtp_sink;
 
 mod account;
 mod admin_users;
+mod api_tokens;
 mod audit;
 mod browser;
 mod browser_admin_users;

@@ -1,0 +1,366 @@
+//! Members through the API: the same listing as the Members page and the same
+//! `members::change` as its action menu.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, RoleName};
+use crate::clock;
+use crate::db::memberships::Sort;
+use crate::db::{self, memberships::Filter, memberships::Listing, memberships::MemberRow};
+use crate::members::{self, Change, Refusal};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(get_member, remove_member))
+        .routes(routes!(change_role))
+        .routes(routes!(deactivate_member))
+        .routes(routes!(activate_member))
+}
+
+/// A member of the organization.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Member {
+    id: i64,
+    email: String,
+    name: String,
+    role: RoleName,
+    /// `active` or `inactive`.
+    #[schema(example = "active")]
+    status: String,
+    /// Whether the member holds a seat (when the organization limits seats).
+    seat: bool,
+    /// RFC 3339.
+    joined_at: String,
+    /// RFC 3339; null when never active.
+    last_active_at: Option<String>,
+    #[schema(example = "password")]
+    sign_in_method: String,
+}
+
+impl Member {
+    fn from_row(row: MemberRow) -> ApiResult<Member> {
+        Ok(Member {
+            id: row.id,
+            role: RoleName::parse(&row.role)?,
+            email: row.email,
+            name: row.name,
+            status: row.status,
+            seat: row.has_seat,
+            joined_at: clock::iso(row.joined_at),
+            last_active_at: row.last_active_at.map(clock::iso),
+            sign_in_method: row.auth_method,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    Active,
+    Inactive,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberSort {
+    #[default]
+    Joined,
+    Email,
+    Name,
+    LastActive,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// Search, filters, order and paging of the member list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembersQuery {
+    /// Text to find in emails and names (any case).
+    q: Option<String>,
+    role: Option<RoleName>,
+    status: Option<MemberStatus>,
+    sort: Option<MemberSort>,
+    order: Option<Order>,
+    /// The page, from 1.
+    #[param(minimum = 1, default = 1)]
+    page: Option<i64>,
+    /// Items per page, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 50)]
+    per_page: Option<i64>,
+}
+
+/// Lists the organization's members.
+#[utoipa::path(
+    get,
+    path = "/orgs/{slug}/members",
+    tag = "members",
+    params(("slug" = String, Path, description = "The organization's slug"), MembersQuery),
+    responses(
+        (status = 200, description = "A page of members", body = Page<Member>),
+        (status = 400, description = "A malformed query", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "Not this token's organization", body = ApiError),
+        (status = 422, description = "A parameter out of range", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn list_members(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiQuery(q): ApiQuery<MembersQuery>,
+) -> ApiResult<Json<Page<Member>>> {
+    let (page, per_page, offset) = super::paging(q.page, q.per_page)?;
+    let search = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let filter = Filter {
+        search: (!search.is_empty()).then_some(search),
+        role: q.role.map(RoleName::role),
+        // "members" keeps pending invitations out: they have their own list.
+        status: Some(match q.status {
+            Some(MemberStatus::Active) => "active",
+            Some(MemberStatus::Inactive) => "inactive",
+            None => "members",
+        }),
+    };
+    let sort = match q.sort.unwrap_or_default() {
+        MemberSort::Joined => Sort::Joined,
+        MemberSort::Email => Sort::Email,
+        MemberSort::Name => Sort::Name,
+        MemberSort::LastActive => Sort::LastActive,
+    };
+    let org_id = member.acting.org.id;
+    let now = state.clock.now();
+    let (total, _) = db::memberships::count_filtered(&state.db, org_id, now, &filter).await?;
+    let listing = Listing {
+        filter,
+        sort,
+        descending: matches!(q.order, Some(Order::Desc)),
+        limit: per_page,
+        offset,
+    };
+    let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+    let items = rows
+        .into_iter()
+        .map(Member::from_row)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn find(state: &AppState, member: &ApiMember, id: i64) -> ApiResult<MemberRow> {
+    db::memberships::row(&state.db, member.acting.org.id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Reads one member.
+#[utoipa::path(
+    get,
+    path = "/orgs/{slug}/members/{id}",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "The member", body = Member),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 404, description = "No such member in this organization", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn get_member(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+) -> ApiResult<Json<Member>> {
+    Ok(Json(Member::from_row(find(&state, &member, id).await?)?))
+}
+
+/// Makes a change through the same rules as the Members page, and returns the member
+/// as they are afterwards (None once removed).
+async fn make(
+    state: &AppState,
+    member: &ApiMember,
+    id: i64,
+    change: Change,
+) -> ApiResult<Option<Member>> {
+    let target = find(state, member, id).await?;
+    match members::change(state, &member.acting, id, &change).await? {
+        Ok(_) => {}
+        Err(refusal) => return Err(refused(&refusal, &target.email)),
+    }
+    match db::memberships::row(&state.db, member.acting.org.id, id).await? {
+        Some(row) => Ok(Some(Member::from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// The API's answer to a refused change.
+fn refused(refusal: &Refusal, email: &str) -> ApiError {
+    let message = refusal.message(email);
+    match refusal {
+        Refusal::NotFound => ApiError::not_found(),
+        Refusal::Forbidden => ApiError::forbidden(message),
+        Refusal::Own => ApiError::new(StatusCode::FORBIDDEN, "own_membership", message),
+        Refusal::NotActive => ApiError::conflict("member_inactive", message),
+        Refusal::LastOwner => ApiError::conflict("last_owner", message),
+        Refusal::Unchanged => ApiError::conflict("unchanged", message),
+        Refusal::EmailMismatch => ApiError::invalid("email", message),
+    }
+}
+
+fn changed(member: Option<Member>) -> ApiResult<Json<Member>> {
+    member.map(Json).ok_or_else(ApiError::not_found)
+}
+
+/// The new role.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoleChange {
+    role: RoleName,
+}
+
+/// Changes a member's role. Nobody changes their own role or gives a role above what
+/// their own role may grant; the last active Owner keeps theirs. The member is emailed.
+#[utoipa::path(
+    post,
+    path = "/orgs/{slug}/members/{id}/role",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    request_body = RoleChange,
+    responses(
+        (status = 200, description = "The member with the new role", body = Member),
+        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
+        (status = 404, description = "No such member in this organization", body = ApiError),
+        (status = 409, description = "last_owner, member_inactive or unchanged", body = ApiError),
+        (status = 422, description = "Not a role", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn change_role(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+    ApiJson(body): ApiJson<RoleChange>,
+) -> ApiResult<Json<Member>> {
+    changed(make(&state, &member, id, Change::Role(body.role.role())).await?)
+}
+
+/// Deactivates a member: they can no longer open the organization, and their API
+/// tokens stop working. The member is emailed.
+#[utoipa::path(
+    post,
+    path = "/orgs/{slug}/members/{id}/deactivate",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "The member, now inactive", body = Member),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
+        (status = 404, description = "No such member in this organization", body = ApiError),
+        (status = 409, description = "last_owner or unchanged", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn deactivate_member(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+) -> ApiResult<Json<Member>> {
+    changed(make(&state, &member, id, Change::Deactivate).await?)
+}
+
+/// Activates an inactive member again. The member is emailed.
+#[utoipa::path(
+    post,
+    path = "/orgs/{slug}/members/{id}/activate",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    responses(
+        (status = 200, description = "The member, now active", body = Member),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
+        (status = 404, description = "No such member in this organization", body = ApiError),
+        (status = 409, description = "unchanged: already active", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn activate_member(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+) -> ApiResult<Json<Member>> {
+    changed(make(&state, &member, id, Change::Activate).await?)
+}
+
+/// The removal's confirmation: the member's email, as on the page.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RemoveConfirmation {
+    /// The member's email (any case), confirming which member is removed.
+    #[schema(example = "ada@example.com")]
+    email: String,
+}
+
+/// Removes a member from the organization, confirmed by their email. Their API tokens
+/// end with the membership; they are emailed and may be invited again.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{slug}/members/{id}",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    request_body = RemoveConfirmation,
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 401, description = "No valid token", body = ApiError),
+        (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
+        (status = 404, description = "No such member in this organization", body = ApiError),
+        (status = 409, description = "last_owner", body = ApiError),
+        (status = 422, description = "The email is not the member's", body = ApiError),
+        (status = 429, description = "Too many requests", body = ApiError),
+    )
+)]
+async fn remove_member(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+    ApiJson(body): ApiJson<RemoveConfirmation>,
+) -> ApiResult<StatusCode> {
+    let change = Change::Remove {
+        typed_email: body.email,
+    };
+    make(&state, &member, id, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
