@@ -7,6 +7,7 @@ mod smtp_sink;
 
 mod account;
 mod admin_users;
+mod api;
 mod api_tokens;
 mod audit;
 mod browser;
