@@ -23,6 +23,7 @@ mod invitations_manage;
 mod members;
 mod members_manage;
 mod quality;
+mod readme_api;
 mod seats;
 mod security;
 mod settings;

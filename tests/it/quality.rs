@@ -402,6 +402,14 @@ async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         ("new_password", "short"),
         ("new_password_confirm", ""),
     ];
+    // Seats may be on by now: the Owner creates tokens holding one.
+    exec_sql(&app.state.db, "UPDATE memberships SET has_seat = TRUE").await;
+    let bad_token = [("token_name", ""), ("org", ""), ("expires", "")];
+    let good_token = [
+        ("token_name", "nightly sync"),
+        ("org", ORG_SLUG),
+        ("expires", "90"),
+    ];
     vec![
         ("account", html(app.get("/account").await, 200).await),
         (
@@ -411,6 +419,22 @@ async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         (
             "account-with-password-errors",
             html(app.post_form("/account/password", &bad_password).await, 422).await,
+        ),
+        (
+            "account-with-token-errors",
+            html(app.post_form("/account/tokens", &bad_token).await, 422).await,
+        ),
+        (
+            "account-with-new-token",
+            html(app.post_form("/account/tokens", &good_token).await, 200).await,
+        ),
+        (
+            "account-with-tokens",
+            html(app.get("/account").await, 200).await,
+        ),
+        (
+            "organization-tokens",
+            html(app.get(&format!("/orgs/{ORG_SLUG}/tokens")).await, 200).await,
         ),
     ]
 }
@@ -581,6 +605,16 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.click("Change password").await;
     browser.wait_for_text("Your password was not changed").await;
     violations.extend(axe(&browser, &axe_source, "account with errors").await);
+    exec_sql(&app.state.db, "UPDATE memberships SET has_seat = TRUE").await;
+    browser.click("Create token").await;
+    browser.wait_for_text("The token was not created").await;
+    violations.extend(axe(&browser, &axe_source, "account with token errors").await);
+    browser.fill("Token name", "nightly sync").await;
+    browser.click("Create token").await;
+    browser.wait_for_text("Copy it now").await;
+    violations.extend(axe(&browser, &axe_source, "account with a new token").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/tokens")).await;
+    violations.extend(axe(&browser, &axe_source, "organization tokens").await);
     let bea = app
         .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
         .await;
