@@ -93,6 +93,10 @@ async fn the_openapi_document_matches_the_server(backend: Backend) {
     // Every documented operation is served: with ids that exist nowhere it answers in
     // the API's shape, never the router's "no such route" or 405.
     for (method, path) in &documented {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in ["401", "404", "429"] {
+            assert!(responses[status].is_object(), "{method} {path} documents {status}");
+        }
         let concrete = path.replace("{slug}", ORG_SLUG).replace("{id}", "999999");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = (method != Method::GET).then(|| json!({}));

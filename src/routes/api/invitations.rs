@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, RoleName};
+use super::{
+    ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
+};
 use crate::clock;
 use crate::db::{self, invitations::Row};
 use crate::domain::invitation::Status;
@@ -81,12 +83,6 @@ pub enum InvitationStatus {
 pub struct InvitationsQuery {
     /// Invitations in this status, newest first (default: pending).
     status: Option<InvitationStatus>,
-    /// The page, from 1.
-    #[param(minimum = 1, default = 1)]
-    page: Option<i64>,
-    /// Items per page, 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 50)]
-    per_page: Option<i64>,
 }
 
 /// Lists the organization's invitations in one status, newest first.
@@ -94,22 +90,21 @@ pub struct InvitationsQuery {
     get,
     path = "/orgs/{slug}/invitations",
     tag = "invitations",
-    params(("slug" = String, Path, description = "The organization's slug"), InvitationsQuery),
+    params(("slug" = String, Path, description = "The organization's slug"), InvitationsQuery, Paging),
     responses(
         (status = 200, description = "A page of invitations", body = Page<Invitation>),
         (status = 400, description = "A malformed query", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
-        (status = 404, description = "Not this token's organization", body = ApiError),
         (status = 422, description = "A parameter out of range", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn list_invitations(
     State(state): State<AppState>,
     member: ApiMember,
     ApiQuery(q): ApiQuery<InvitationsQuery>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Invitation>>> {
-    let (page, per_page, offset) = super::paging(q.page, q.per_page)?;
+    let (page, per_page, offset) = paging.resolve()?;
     let status = match q.status.unwrap_or_default() {
         InvitationStatus::Pending => Status::Pending,
         InvitationStatus::Expired => Status::Expired,
@@ -190,11 +185,9 @@ pub struct InvitationBatchResult {
     responses(
         (status = 201, description = "Invited (with `partial`, possibly only some)", body = InvitationBatchResult),
         (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role cannot invite", body = ApiError),
-        (status = 404, description = "Not this token's organization", body = ApiError),
         (status = 422, description = "Nothing was invited: see `results` for each address, or `fields`", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn create_invitations(
@@ -325,11 +318,9 @@ async fn manage_one(
     ),
     responses(
         (status = 200, description = "The invitation, sent again", body = Invitation),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it", body = ApiError),
-        (status = 404, description = "No such invitation in this organization", body = ApiError),
         (status = 409, description = "invitation_closed or limit_reached", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn resend_invitation(
@@ -351,11 +342,9 @@ async fn resend_invitation(
     ),
     responses(
         (status = 200, description = "The invitation, now revoked", body = Invitation),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it", body = ApiError),
-        (status = 404, description = "No such invitation in this organization", body = ApiError),
         (status = 409, description = "invitation_closed", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn revoke_invitation(

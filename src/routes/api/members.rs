@@ -9,7 +9,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, RoleName};
+use super::{
+    ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
+};
 use crate::clock;
 use crate::db::memberships::Sort;
 use crate::db::{self, memberships::Filter, memberships::Listing, memberships::MemberRow};
@@ -96,12 +98,6 @@ pub struct MembersQuery {
     status: Option<MemberStatus>,
     sort: Option<MemberSort>,
     order: Option<Order>,
-    /// The page, from 1.
-    #[param(minimum = 1, default = 1)]
-    page: Option<i64>,
-    /// Items per page, 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 50)]
-    per_page: Option<i64>,
 }
 
 /// Lists the organization's members.
@@ -109,22 +105,21 @@ pub struct MembersQuery {
     get,
     path = "/orgs/{slug}/members",
     tag = "members",
-    params(("slug" = String, Path, description = "The organization's slug"), MembersQuery),
+    params(("slug" = String, Path, description = "The organization's slug"), MembersQuery, Paging),
     responses(
         (status = 200, description = "A page of members", body = Page<Member>),
         (status = 400, description = "A malformed query", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
-        (status = 404, description = "Not this token's organization", body = ApiError),
         (status = 422, description = "A parameter out of range", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn list_members(
     State(state): State<AppState>,
     member: ApiMember,
     ApiQuery(q): ApiQuery<MembersQuery>,
+    ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Member>>> {
-    let (page, per_page, offset) = super::paging(q.page, q.per_page)?;
+    let (page, per_page, offset) = paging.resolve()?;
     let search = q.q.as_deref().unwrap_or("").trim().to_lowercase();
     let filter = Filter {
         search: (!search.is_empty()).then_some(search),
@@ -182,9 +177,7 @@ async fn find(state: &AppState, member: &ApiMember, id: i64) -> ApiResult<Member
     ),
     responses(
         (status = 200, description = "The member", body = Member),
-        (status = 401, description = "No valid token", body = ApiError),
-        (status = 404, description = "No such member in this organization", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn get_member(
@@ -252,12 +245,10 @@ pub struct RoleChange {
     responses(
         (status = 200, description = "The member with the new role", body = Member),
         (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
-        (status = 404, description = "No such member in this organization", body = ApiError),
         (status = 409, description = "last_owner, member_inactive or unchanged", body = ApiError),
         (status = 422, description = "Not a role", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn change_role(
@@ -281,11 +272,9 @@ async fn change_role(
     ),
     responses(
         (status = 200, description = "The member, now inactive", body = Member),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
-        (status = 404, description = "No such member in this organization", body = ApiError),
         (status = 409, description = "last_owner or unchanged", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn deactivate_member(
@@ -307,11 +296,9 @@ async fn deactivate_member(
     ),
     responses(
         (status = 200, description = "The member, now active", body = Member),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
-        (status = 404, description = "No such member in this organization", body = ApiError),
         (status = 409, description = "unchanged: already active", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn activate_member(
@@ -344,12 +331,10 @@ pub struct RemoveConfirmation {
     responses(
         (status = 204, description = "Removed"),
         (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
-        (status = 404, description = "No such member in this organization", body = ApiError),
         (status = 409, description = "last_owner", body = ApiError),
         (status = 422, description = "The email is not the member's", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn remove_member(

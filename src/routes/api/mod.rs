@@ -231,21 +231,49 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// (page, per page, offset) of a list from its `page` and `per_page` parameters, or a
-/// 422 naming the bad one.
-fn paging(page: Option<i64>, per_page: Option<i64>) -> ApiResult<(i64, i64, i64)> {
-    let page = page.unwrap_or(1);
-    let per_page = per_page.unwrap_or(50);
-    if page < 1 {
-        return Err(ApiError::invalid("page", "page starts at 1."));
+/// Paging of every list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// The page, from 1.
+    #[param(minimum = 1, default = 1)]
+    page: Option<i64>,
+    /// Items per page, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 50)]
+    per_page: Option<i64>,
+}
+
+impl Paging {
+    /// (page, per page, offset), or a 422 naming the bad parameter.
+    fn resolve(&self) -> ApiResult<(i64, i64, i64)> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page < 1 {
+            return Err(ApiError::invalid("page", "page starts at 1."));
+        }
+        if !(1..=100).contains(&per_page) {
+            return Err(ApiError::invalid(
+                "per_page",
+                "per_page is between 1 and 100.",
+            ));
+        }
+        Ok((page, per_page, (page - 1).saturating_mul(per_page)))
     }
-    if !(1..=100).contains(&per_page) {
-        return Err(ApiError::invalid(
-            "per_page",
-            "per_page is between 1 and 100.",
-        ));
-    }
-    Ok((page, per_page, (page - 1).saturating_mul(per_page)))
+}
+
+/// The answers any request with a token may get besides its own (for the document).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "describes responses; the values are `ApiError`s")]
+pub enum TokenErrors {
+    /// No token; an unknown, revoked or expired one; or its member or account is no longer active.
+    #[response(status = 401)]
+    Unauthorized(ApiError),
+    /// No such resource in this organization, or the token belongs to another organization.
+    #[response(status = 404)]
+    NotFound(ApiError),
+    /// Over the token's per-minute limit; `Retry-After` says when to try again.
+    #[response(status = 429)]
+    RateLimited(ApiError),
 }
 
 /// A role, by its stored name.

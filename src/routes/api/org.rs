@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{ApiError, ApiJson, ApiMember, ApiResult, RoleName};
+use super::{ApiError, ApiJson, ApiMember, ApiResult, RoleName, TokenErrors};
 use crate::db;
 use crate::members::{self, SeatRefusal};
 use crate::state::AppState;
@@ -62,9 +62,7 @@ pub struct Organization {
     params(("slug" = String, Path, description = "The organization's slug")),
     responses(
         (status = 200, description = "The organization", body = Organization),
-        (status = 401, description = "No valid token", body = ApiError),
-        (status = 404, description = "Not this token's organization", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn get_organization(
@@ -162,12 +160,10 @@ async fn set_seats(
     responses(
         (status = 200, description = "Assigned", body = SeatChangeResult),
         (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Only Owners, Admins and Billing managers manage seats", body = ApiError),
-        (status = 404, description = "A member is not in this organization", body = ApiError),
         (status = 409, description = "seats_off, member_inactive or no_seats_left (the message says how many are left)", body = ApiError),
         (status = 422, description = "No member ids, or too many", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn assign_seats(
@@ -188,12 +184,10 @@ async fn assign_seats(
     responses(
         (status = 200, description = "Revoked", body = SeatChangeResult),
         (status = 400, description = "Malformed JSON", body = ApiError),
-        (status = 401, description = "No valid token", body = ApiError),
         (status = 403, description = "Only Owners, Admins and Billing managers manage seats", body = ApiError),
-        (status = 404, description = "A member is not in this organization", body = ApiError),
         (status = 409, description = "seats_off", body = ApiError),
         (status = 422, description = "No member ids, or too many", body = ApiError),
-        (status = 429, description = "Too many requests", body = ApiError),
+        TokenErrors,
     )
 )]
 async fn revoke_seats(
