@@ -305,11 +305,19 @@ async fn measure(wrk: &wrk::Settings, load: &wrk::Load, args: &Args) -> anyhow::
 }
 
 /// The path of the Members page 40 pages before its last, found as a person would:
-/// the link to the last page, then "Previous" 40 times.
+/// the link to the last page, then "Previous" 40 times; or, with numbered pages
+/// ("Page 1 of N"), page N - 40.
 async fn deep_page(browser: &Browser, first: &str) -> anyhow::Result<String> {
     let (_, html) = browser.get(first).await?;
+    let numbered = html
+        .split_once("Page 1 of ")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .and_then(|(pages, _)| pages.trim().parse::<u64>().ok());
+    if let Some(pages) = numbered {
+        return Ok(format!("{first}?page={}", pages.saturating_sub(40).max(1)));
+    }
     let mut path = link(&html, "last").ok_or_else(|| {
-        anyhow::anyhow!("the Members page has no link to its last page (rel=\"last\")")
+        anyhow::anyhow!("the Members page has neither page numbers nor a link to its last page")
     })?;
     for _ in 0..40 {
         let (_, html) = browser.get(&path).await?;
