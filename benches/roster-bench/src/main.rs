@@ -142,14 +142,16 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
     let binary_bytes = std::fs::metadata(&bin)?.len();
     let work = tempfile::tempdir()?;
     let script = work.path().join("invite.lua");
+    // The servers' logs outlive the run, for the failures they explain.
+    let logs = std::env::temp_dir().join("roster-bench-logs");
+    std::fs::create_dir_all(&logs)?;
     std::fs::write(&script, include_str!("../lua/invite.lua"))?;
     let mut cases = Vec::new();
     for &backend in &args.db {
         for &members in &args.members {
             eprintln!("== {} with {members} members", backend.label());
-            let log = work
-                .path()
-                .join(format!("server-{backend:?}-{members}.log"));
+            let log = logs.join(format!("server-{backend:?}-{members}.log"));
+            eprintln!("   server log: {}", log.display());
             let case = run_case(args, &bin, &script, &log, backend, members).await?;
             for (scenario, what) in &case.failures {
                 eprintln!("   FAILED {scenario}: {what}");

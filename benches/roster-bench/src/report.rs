@@ -17,6 +17,9 @@ impl Measured {
     /// What wrk itself saw go wrong.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if self.run.requests == 0 {
+            problems.push("no request was answered within the run".into());
+        }
         if self.run.not_2xx_3xx > 0 {
             problems.push(format!(
                 "{} of {} answers were not 2xx or 3xx",

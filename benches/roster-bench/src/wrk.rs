@@ -112,7 +112,6 @@ fn parse(report: &str) -> anyhow::Result<Run> {
             _ => {}
         }
     }
-    anyhow::ensure!(run.requests > 0, "wrk made no request:\n{report}");
     Ok(run)
 }
 
