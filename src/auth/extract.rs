@@ -75,7 +75,10 @@ impl FromRequestParts<AppState> for CurrentUser {
             .await
             .unwrap_or(ClientIp("unknown".into()));
         match CurrentUser::from_session(state, &session).await? {
-            Some(user) => Ok(CurrentUser { user, session, ip }),
+            Some(user) => {
+                session::keep_alive(&session, state.clock.now()).await?;
+                Ok(CurrentUser { user, session, ip })
+            }
             None => {
                 let next = parts
                     .uri

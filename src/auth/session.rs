@@ -9,6 +9,9 @@ const USER_ID: &str = "uid";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const CSRF: &str = "csrf";
 const FLASH: &str = "flash";
+const SEEN_HOUR: &str = "seen_hour";
+/// Flash messages kept for a session that never shows them (a script that only POSTs).
+const MAX_FLASHES: usize = 5;
 
 type Result<T> = std::result::Result<T, tower_sessions::session::Error>;
 
@@ -56,15 +59,30 @@ pub async fn expected_csrf(session: &Session) -> Result<Option<String>> {
     session.get(CSRF).await
 }
 
+/// Adds a one-time message for the next page; only the newest few are kept.
 pub async fn flash(session: &Session, kind: &str, text: impl Into<String>) -> Result<()> {
     let mut all: Vec<Flash> = session.get(FLASH).await?.unwrap_or_default();
     all.push(Flash {
         kind: kind.into(),
         text: text.into(),
     });
+    let extra = all.len().saturating_sub(MAX_FLASHES);
+    all.drain(..extra);
     session.insert(FLASH, all).await
 }
 
+/// The flash messages, removed from the session. A session without any is left
+/// unchanged, so that showing a page does not write the session back to the database.
 pub async fn take_flashes(session: &Session) -> Result<Vec<Flash>> {
+    if session.get_value(FLASH).await?.is_none() {
+        return Ok(Vec::new());
+    }
     Ok(session.remove(FLASH).await?.unwrap_or_default())
+}
+
+/// Marks the session as used at `now`. The session store extends a session's life only
+/// when it is written, and requests that change nothing do not write it; this writes it
+/// at most once an hour, which keeps an active session alive without a write per page.
+pub async fn keep_alive(session: &Session, now: i64) -> Result<()> {
+    session.insert(SEEN_HOUR, now / 3600).await
 }

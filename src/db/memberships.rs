@@ -138,9 +138,14 @@ pub async fn count_filtered(
     filter: &Filter,
 ) -> sqlx::Result<(i64, i64)> {
     let (members, invitations, values) = conditions(filter, org_id, now);
-    let members = members.map_or("0".into(), |w| {
-        format!("(SELECT COUNT(*) FROM memberships m WHERE {w})")
-    });
+    let members = match members {
+        None => "0".into(),
+        // Every member: the organization's count, kept by triggers (migration 0009).
+        Some(_) if *filter == Filter::default() => {
+            "(SELECT member_count FROM organizations WHERE id = $1)".into()
+        }
+        Some(w) => format!("(SELECT COUNT(*) FROM memberships m WHERE {w})"),
+    };
     let invitations = invitations.map_or("0".into(), |w| {
         format!("(SELECT COUNT(*) FROM invitations i WHERE {w})")
     });
@@ -423,9 +428,10 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
     Ok(())
 }
 
-/// Members (any status) in a transaction, for limits.
+/// Members (any status) in a transaction, for limits: the organization's count, kept by
+/// triggers (migration 0009).
 pub async fn count_in(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
-    on_tx!(tx, conn => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
+    on_tx!(tx, conn => sqlx::query_scalar("SELECT member_count FROM organizations WHERE id = $1")
         .bind(org_id)
         .fetch_one(&mut *conn)
         .await)

@@ -16,6 +16,13 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::db::{self, Tx};
 
+/// SMTP connections kept open and reused. The worker sends at most this many messages
+/// at once: past it, the pool would open a connection per message and close it after.
+/// Each message waits on a few round trips (and on the server's delayed ACK of the
+/// message's end, as lettre does not turn off Nagle's algorithm), so the delivery rate
+/// grows with the number of messages in flight.
+pub const SMTP_CONNECTIONS: u32 = 32;
+
 /// An email that can be rendered: a subject, a text body and an HTML body.
 pub trait Email {
     fn recipient(&self) -> &str;
@@ -47,7 +54,7 @@ impl Mailer {
                     .timeout(Some(Duration::from_secs(15)))
                     .pool_config(
                         PoolConfig::new()
-                            .max_size(8)
+                            .max_size(SMTP_CONNECTIONS)
                             .idle_timeout(Duration::from_secs(30)),
                     )
                     .build(),

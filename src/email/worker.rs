@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{Mailer, domain_of};
+use super::{Mailer, SMTP_CONNECTIONS, domain_of};
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::db::outbox::{self, Retry};
@@ -73,12 +73,19 @@ impl Worker {
     pub async fn deliver_due(&self) -> sqlx::Result<usize> {
         let batch = outbox::claim(&self.db, self.clock.now(), LEASE_SECS, BATCH).await?;
         let count = batch.len();
+        let mut waiting = batch.into_iter();
         let mut tasks = JoinSet::new();
-        for message in batch {
-            let worker = self.clone();
-            tasks.spawn(async move { worker.deliver_one(message).await });
-        }
-        while let Some(result) = tasks.join_next().await {
+        loop {
+            // As many deliveries at once as there are pooled connections, so that each
+            // message reuses one.
+            while tasks.len() < SMTP_CONNECTIONS as usize {
+                let Some(message) = waiting.next() else { break };
+                let worker = self.clone();
+                tasks.spawn(async move { worker.deliver_one(message).await });
+            }
+            let Some(result) = tasks.join_next().await else {
+                break;
+            };
             if let Err(err) = result.unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string()))) {
                 tracing::error!(error = %err, "outbox: could not record a delivery");
             }
