@@ -61,23 +61,38 @@ impl CurrentUser {
     }
 }
 
-impl FromRequestParts<AppState> for CurrentUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(
+impl CurrentUser {
+    /// The request's session and its signed-in user; with `slug`, also that organization
+    /// and the user's membership in it, read with the user in one query.
+    async fn extract(
         parts: &mut Parts,
         state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+        slug: Option<&str>,
+    ) -> Result<(CurrentUser, Option<db::users::InOrg>), AppError> {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp("unknown".into()));
-        match CurrentUser::from_session(state, &session).await? {
-            Some(user) => {
+        let found = match session::signed_in(&session).await? {
+            None => None,
+            Some((user_id, signed_in_at)) => {
+                let found = match slug {
+                    Some(slug) => db::users::find_in_org(&state.db, user_id, slug)
+                        .await?
+                        .map(|in_org| (in_org.user.clone(), Some(in_org))),
+                    None => db::users::find(&state.db, user_id)
+                        .await?
+                        .map(|user| (user, None)),
+                };
+                found.filter(|(u, _)| u.is_active() && signed_in_at >= u.sessions_valid_after)
+            }
+        };
+        match found {
+            Some((user, in_org)) => {
                 session::keep_alive(&session, state.clock.now()).await?;
-                Ok(CurrentUser { user, session, ip })
+                Ok((CurrentUser { user, session, ip }, in_org))
             }
             None => {
                 let next = parts
@@ -88,6 +103,17 @@ impl FromRequestParts<AppState> for CurrentUser {
                 Err(AppError::SignInRequired { next })
             }
         }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(CurrentUser::extract(parts, state, None).await?.0)
     }
 }
 
@@ -109,18 +135,31 @@ impl FromRequestParts<AppState> for OrgMember {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let current = CurrentUser::from_request_parts(parts, state).await?;
         let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
         let slug = params.get("slug").ok_or(AppError::NotFound)?;
-        let org = db::orgs::find_by_slug(&state.db, slug)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let membership = db::memberships::find(&state.db, org.id, current.user.id)
-            .await?
-            .filter(|m| m.status == "active")
-            .ok_or(AppError::NotFound)?;
+        let (current, in_org) = CurrentUser::extract(parts, state, Some(slug)).await?;
+        let in_org = in_org.ok_or(AppError::NotFound)?;
+        let (Some(org_id), Some(name), Some(slug)) =
+            (in_org.org_id, in_org.org_name, in_org.org_slug)
+        else {
+            return Err(AppError::NotFound);
+        };
+        let org = Org {
+            id: org_id,
+            name,
+            slug,
+        };
+        let membership = match (in_org.membership_id, in_org.role, in_org.member_status) {
+            (Some(id), Some(role), Some(status)) if status == "active" => Membership {
+                id,
+                role,
+                status,
+                last_active_at: in_org.last_active_at,
+            },
+            _ => return Err(AppError::NotFound),
+        };
         let now = state.clock.now();
         if membership.last_active_at.is_none_or(|at| at <= now - 60) {
             db::memberships::touch(&state.db, membership.id, now).await?;

@@ -52,7 +52,7 @@ pub struct Filter {
     /// Text to find in emails and names, lower-cased.
     pub search: Option<String>,
     pub role: Option<Role>,
-    /// "active", "inactive" or "invited".
+    /// "active", "inactive", "invited", or "members" (active and inactive, no invitations).
     pub status: Option<&'static str>,
 }
 
@@ -141,7 +141,11 @@ pub async fn count_filtered(
     let members = match members {
         None => "0".into(),
         // Every member: the organization's count, kept by triggers (migration 0009).
-        Some(_) if *filter == Filter::default() => {
+        Some(_)
+            if filter.search.is_none()
+                && filter.role.is_none()
+                && matches!(filter.status, None | Some("members")) =>
+        {
             "(SELECT member_count FROM organizations WHERE id = $1)".into()
         }
         Some(w) => format!("(SELECT COUNT(*) FROM memberships m WHERE {w})"),

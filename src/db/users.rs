@@ -31,6 +31,36 @@ pub async fn count_in(tx: &mut Tx) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *conn).await)
 }
 
+/// An account with, for one organization's slug, that organization and the account's
+/// membership there (each None when there is none): what an organization's page needs
+/// to authorize a request, read in one query.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct InOrg {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub org_id: Option<i64>,
+    pub org_name: Option<String>,
+    pub org_slug: Option<String>,
+    pub membership_id: Option<i64>,
+    pub role: Option<String>,
+    pub member_status: Option<String>,
+    pub last_active_at: Option<i64>,
+}
+
+pub async fn find_in_org(db: &Db, id: i64, slug: &str) -> sqlx::Result<Option<InOrg>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
+         u.sessions_valid_after, o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
+         m.id AS membership_id, m.role, m.status AS member_status, m.last_active_at \
+         FROM users u LEFT JOIN organizations o ON o.slug = $2 \
+         LEFT JOIN memberships m ON m.org_id = o.id AND m.user_id = u.id WHERE u.id = $1",
+    )
+    .bind(id)
+    .bind(slug)
+    .fetch_optional(pool)
+    .await)
+}
+
 pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)

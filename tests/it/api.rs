@@ -95,7 +95,10 @@ async fn the_openapi_document_matches_the_server(backend: Backend) {
     for (method, path) in &documented {
         let responses = &doc["paths"][path][method]["responses"];
         for status in ["401", "404", "429"] {
-            assert!(responses[status].is_object(), "{method} {path} documents {status}");
+            assert!(
+                responses[status].is_object(),
+                "{method} {path} documents {status}"
+            );
         }
         let concrete = path.replace("{slug}", ORG_SLUG).replace("{id}", "999999");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
