@@ -94,8 +94,7 @@ pub async fn plan(
             .into_iter()
             .map(|o| (o.email_normalized.clone(), o))
             .collect();
-    let pending = db::invitations::count_pending(tx, org_id, now).await?;
-    let member_count = db::memberships::count_in(tx, org_id).await?;
+    let (member_count, pending) = db::memberships::counts_for_limits(tx, org_id, now).await?;
     let room_before = (settings.max_pending_invitations - pending)
         .min(settings.max_members - member_count - pending)
         .max(0);
@@ -170,22 +169,6 @@ pub async fn create(
     for row in plan.rows.iter().filter(|r| r.outcome.is_invite()) {
         let email = row.email.as_ref().expect("an invite row has an address");
         let (link_token, token_hash) = token::generate();
-        let new = NewInvitation {
-            org_id: org.id,
-            email,
-            role: row.role,
-            invited_by: inviter.user_id,
-            token_hash: &token_hash,
-            now,
-            expires_at,
-        };
-        let id = match row.replaces {
-            Some(id) => {
-                db::invitations::renew(tx, id, &new).await?;
-                id
-            }
-            None => db::invitations::insert(tx, &new).await?,
-        };
         let link = format!("{}/invitations/{link_token}", state.public_url());
         let message = messages::Invitation {
             to: email.to_string(),
@@ -195,8 +178,25 @@ pub async fn create(
             link: link.clone(),
             expires: crate::clock::exact(expires_at),
         };
+        // The email first, so that the invitation is written once, with its outbox id.
         let outbox_id = state.mailer.queue(tx, &message, now).await?;
-        db::invitations::set_outbox(tx, id, outbox_id).await?;
+        let new = NewInvitation {
+            org_id: org.id,
+            email,
+            role: row.role,
+            invited_by: inviter.user_id,
+            token_hash: &token_hash,
+            now,
+            expires_at,
+            outbox_id,
+        };
+        let id = match row.replaces {
+            Some(id) => {
+                db::invitations::renew(tx, id, &new).await?;
+                id
+            }
+            None => db::invitations::insert(tx, &new).await?,
+        };
         let event = audit::Event::new(audit::Action::InvitationCreated, inviter.actor)
             .in_org(org.id)
             .target("invitation", Some(id), Some(email.normalized()))
@@ -423,16 +423,6 @@ pub async fn manage(
                 let (link_token, token_hash) = token::generate();
                 let expires_at = now + settings.invitation_lifetime_secs;
                 let inviter_id = target.invited_by.unwrap_or(inviter.user_id);
-                let renewed = NewInvitation {
-                    org_id: org.id,
-                    email: &email,
-                    role,
-                    invited_by: inviter_id,
-                    token_hash: &token_hash,
-                    now,
-                    expires_at,
-                };
-                db::invitations::renew(&mut tx, target.id, &renewed).await?;
                 let link = format!("{}/invitations/{link_token}", state.public_url());
                 let message = messages::Invitation {
                     to: email.to_string(),
@@ -443,7 +433,17 @@ pub async fn manage(
                     expires: crate::clock::exact(expires_at),
                 };
                 let outbox_id = state.mailer.queue(&mut tx, &message, now).await?;
-                db::invitations::set_outbox(&mut tx, target.id, outbox_id).await?;
+                let renewed = NewInvitation {
+                    org_id: org.id,
+                    email: &email,
+                    role,
+                    invited_by: inviter_id,
+                    token_hash: &token_hash,
+                    now,
+                    expires_at,
+                    outbox_id,
+                };
+                db::invitations::renew(&mut tx, target.id, &renewed).await?;
                 let event = audit::Event::new(audit::Action::InvitationResent, inviter.actor)
                     .in_org(org.id)
                     .target("invitation", Some(target.id), Some(email.normalized()));

@@ -150,9 +150,14 @@ pub async fn count_filtered(
         }
         Some(w) => format!("(SELECT COUNT(*) FROM memberships m WHERE {w})"),
     };
-    let invitations = invitations.map_or("0".into(), |w| {
-        format!("(SELECT COUNT(*) FROM invitations i WHERE {w})")
-    });
+    let invitations = match invitations {
+        None => "0".into(),
+        // Every open invitation: the organization's kept count less the expired ones.
+        Some(_) if filter.role.is_none() && filter.search.is_none() => {
+            super::invitations::PENDING_NOT_EXPIRED.into()
+        }
+        Some(w) => format!("(SELECT COUNT(*) FROM invitations i WHERE {w})"),
+    };
     // $2 is selected so that it is used even when the invitations are filtered out.
     let sql = format!(
         "SELECT CAST({members} AS BIGINT), CAST({invitations} AS BIGINT), CAST($2 AS BIGINT)"
@@ -432,11 +437,17 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
     Ok(())
 }
 
-/// Members (any status) in a transaction, for limits: the organization's count, kept by
-/// triggers (migration 0009).
-pub async fn count_in(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
-    on_tx!(tx, conn => sqlx::query_scalar("SELECT member_count FROM organizations WHERE id = $1")
+/// Members (any status) and invitations pending and not expired at `now`, in one round
+/// trip, for the invitation limits: both from the organization's kept counts (migrations
+/// 0009 and 0010).
+pub async fn counts_for_limits(tx: &mut Tx, org_id: i64, now: i64) -> sqlx::Result<(i64, i64)> {
+    let sql = format!(
+        "SELECT CAST(member_count AS BIGINT), CAST({} AS BIGINT) FROM organizations WHERE id = $1",
+        super::invitations::PENDING_NOT_EXPIRED
+    );
+    on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(org_id)
+        .bind(now)
         .fetch_one(&mut *conn)
         .await)
 }

@@ -1,6 +1,7 @@
 use crate::helpers::*;
 use roster::db;
 use roster::domain::Role;
+use roster::domain::invitation::Status;
 
 fn invitations_path() -> String {
     format!("/orgs/{ORG_SLUG}/invitations")
@@ -540,7 +541,139 @@ async fn pending_invitations_appear_on_the_members_page(backend: Backend) {
     assert!(texts(&html, "a.button").contains(&"Invite people".to_string()));
 }
 
+/// The organization's kept pending count (migration 0010) against the invitations
+/// themselves, and the open (pending, not expired) count read from it against the
+/// Members page and a count of the rows.
+async fn assert_pending_counts(app: &TestApp, pending: i64, open: i64, step: &str) {
+    let db = &app.state.db;
+    let org_id = scalar_i64(
+        db,
+        &format!("SELECT id FROM organizations WHERE slug = '{ORG_SLUG}'"),
+    )
+    .await;
+    let kept = scalar_i64(
+        db,
+        &format!("SELECT pending_count FROM organizations WHERE id = {org_id}"),
+    )
+    .await;
+    let counted = scalar_i64(
+        db,
+        "SELECT COUNT(*) FROM invitations WHERE state = 'pending'",
+    )
+    .await;
+    assert_eq!((kept, counted), (pending, pending), "pending after {step}");
+    let now = app.clock().now();
+    let open_counted = scalar_i64(
+        db,
+        &format!("SELECT COUNT(*) FROM invitations WHERE state = 'pending' AND expires_at > {now}"),
+    )
+    .await;
+    let open_read = db::invitations::count(db, org_id, Status::Pending, now)
+        .await
+        .unwrap();
+    let mut tx = db.begin().await.unwrap();
+    let open_in_tx = db::invitations::count_pending(&mut tx, org_id, now)
+        .await
+        .unwrap();
+    let (_, open_for_limits) = db::memberships::counts_for_limits(&mut tx, org_id, now)
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(
+        (open_counted, open_read, open_in_tx, open_for_limits),
+        (open, open, open, open),
+        "open after {step}"
+    );
+    let (_, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let summary = texts(&html, "p.muted").remove(0);
+    match open {
+        0 => assert!(!summary.contains("pending invitation"), "{step}: {summary}"),
+        1 => assert!(
+            summary.contains("1 pending invitation"),
+            "{step}: {summary}"
+        ),
+        n => assert!(
+            summary.contains(&format!("{n} pending invitations")),
+            "{step}: {summary}"
+        ),
+    }
+}
+
+async fn invitation_id(app: &TestApp, email: &str) -> String {
+    scalar_i64(
+        &app.state.db,
+        &format!("SELECT id FROM invitations WHERE email = '{email}'"),
+    )
+    .await
+    .to_string()
+}
+
+async fn the_kept_pending_count_follows_every_change(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    assert_pending_counts(&app, 0, 0, "set-up").await;
+    let links = invite_for_links(
+        &app,
+        "a@example.com, b@example.com, c@example.com, d@example.com, e@example.com",
+        "member",
+    )
+    .await;
+    assert_eq!(links.len(), 5);
+    assert_pending_counts(&app, 5, 5, "inviting five").await;
+
+    let accepted = app
+        .new_browser()
+        .post_form(
+            &format!("{}/accept", path_of(&links[0])),
+            &[
+                ("name", "Ann"),
+                ("password", "a long enough password"),
+                ("password_confirm", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status(), 303);
+    assert_pending_counts(&app, 4, 4, "an accept").await;
+
+    let declined = app
+        .new_browser()
+        .post_form(&format!("{}/decline", path_of(&links[1])), &[])
+        .await;
+    assert_eq!(declined.status(), 303);
+    assert_pending_counts(&app, 3, 3, "a decline").await;
+
+    let c = invitation_id(&app, "c@example.com").await;
+    let revoked = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations/manage"),
+            &[("bulk_action", "revoke"), ("ids", &c), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(revoked.status(), 303);
+    assert_pending_counts(&app, 2, 2, "a revoke").await;
+
+    app.clock().advance(7 * 86_400 + 1);
+    assert_pending_counts(&app, 2, 0, "expiry").await;
+
+    let d = invitation_id(&app, "d@example.com").await;
+    let resent = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations/manage"),
+            &[("bulk_action", "resend"), ("ids", &d), ("confirm", "yes")],
+        )
+        .await;
+    assert!(resent.status().as_u16() < 400, "{}", resent.status());
+    assert_pending_counts(&app, 2, 1, "resending an expired one").await;
+
+    let again = invite_for_links(&app, "e@example.com", "viewer").await;
+    assert_eq!(again.len(), 1);
+    assert_pending_counts(&app, 2, 2, "inviting an expired one's address again").await;
+}
+
 crate::on_both_backends!(
+    the_kept_pending_count_follows_every_change,
     pending_invitations_appear_on_the_members_page,
     an_invitee_gets_the_email_signs_up_and_becomes_a_member,
     without_smtp_the_links_are_shown_once_and_audited,
