@@ -395,31 +395,19 @@ async fn check_invitations(
     expected: std::ops::RangeInclusive<u64>,
 ) -> anyhow::Result<()> {
     let like = format!("'{prefix}-%'");
-    let invitations = seed::count(
-        db,
-        &format!("SELECT COUNT(*) FROM invitations WHERE email LIKE {like}"),
-    )
-    .await?;
-    let distinct = seed::count(
-        db,
-        &format!(
-            "SELECT COUNT(DISTINCT email_normalized) FROM invitations WHERE email LIKE {like}"
-        ),
-    )
-    .await?;
-    let emails = seed::count(
-        db,
-        &format!("SELECT COUNT(*) FROM outbox WHERE recipient LIKE {like}"),
-    )
-    .await?;
-    let linked = seed::count(
-        db,
-        &format!(
-            "SELECT COUNT(*) FROM invitations i JOIN outbox o ON o.id = i.outbox_id \
-             AND o.recipient = i.email WHERE i.email LIKE {like}"
-        ),
-    )
-    .await?;
+    let mut counts = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) FROM invitations WHERE email LIKE {like}",
+        "SELECT COUNT(DISTINCT email_normalized) FROM invitations WHERE email LIKE {like}",
+        "SELECT COUNT(*) FROM outbox WHERE recipient LIKE {like}",
+        "SELECT COUNT(*) FROM invitations i JOIN outbox o ON o.id = i.outbox_id \
+         AND o.recipient = i.email WHERE i.email LIKE {like}",
+    ] {
+        counts.push(seed::count(db, &sql.replace("{like}", &like)).await?);
+    }
+    let [invitations, distinct, emails, linked] = counts[..] else {
+        unreachable!("four counts")
+    };
     anyhow::ensure!(
         [distinct, emails, linked] == [invitations; 3]
             && expected.contains(&u64::try_from(invitations)?),
