@@ -255,26 +255,6 @@ async fn owners_and_admins_see_and_revoke_every_token_and_others_cannot(backend:
     );
 }
 
-/// Turns seats on with `n` seats, as the Owner.
-async fn turn_seats_on(app: &TestApp, n: &str) {
-    let response = app
-        .post_form(
-            &format!("/orgs/{ORG_SLUG}/settings"),
-            &[
-                ("name", ORG_NAME),
-                ("lifetime_value", "7"),
-                ("lifetime_unit", "days"),
-                ("max_pending_invitations", "50"),
-                ("max_members", "1000"),
-                ("allowed_email_domains", ""),
-                ("seats_enabled", "on"),
-                ("seats", n),
-            ],
-        )
-        .await;
-    assert_eq!(response.status(), 303);
-}
-
 async fn with_seats_on_only_seated_members_create_tokens_and_losing_the_seat_ends_them(
     backend: Backend,
 ) {
@@ -286,7 +266,7 @@ async fn with_seats_on_only_seated_members_create_tokens_and_losing_the_seat_end
         .await;
     let cleo = app.browser_for("cleo@example.com").await;
     let early = cleo.create_token(ORG_SLUG, "before seats").await;
-    turn_seats_on(&app, "5").await;
+    assert_eq!(app.turn_seats_on("5").await.status(), 303);
 
     let (status, body) = cleo.api(Method::GET, &early, &me_path(), None).await;
     assert_eq!(status, 403, "no seat: {body}");

@@ -382,6 +382,24 @@ impl TestApp {
         (status, json)
     }
 
+    /// Turns seats on with `n` seats, as the Owner.
+    pub async fn turn_seats_on(&self, n: &str) -> reqwest::Response {
+        self.post_form(
+            &format!("/orgs/{ORG_SLUG}/settings"),
+            &[
+                ("name", ORG_NAME),
+                ("lifetime_value", "7"),
+                ("lifetime_unit", "days"),
+                ("max_pending_invitations", "50"),
+                ("max_members", "1000"),
+                ("allowed_email_domains", ""),
+                ("seats_enabled", "on"),
+                ("seats", n),
+            ],
+        )
+        .await
+    }
+
     /// A second client with its own cookies, as another browser would be.
     pub fn new_browser(&self) -> TestApp {
         TestApp {

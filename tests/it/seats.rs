@@ -36,24 +36,6 @@ const PEOPLE: [&str; 4] = [
     "dan@example.com",
 ];
 
-/// Turns seats on with `n` seats, as the Owner.
-async fn turn_seats_on(app: &TestApp, n: &str) -> reqwest::Response {
-    app.post_form(
-        &format!("/orgs/{ORG_SLUG}/settings"),
-        &[
-            ("name", ORG_NAME),
-            ("lifetime_value", "7"),
-            ("lifetime_unit", "days"),
-            ("max_pending_invitations", "50"),
-            ("max_members", "1000"),
-            ("allowed_email_domains", ""),
-            ("seats_enabled", "on"),
-            ("seats", n),
-        ],
-    )
-    .await
-}
-
 async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_told(
     backend: Backend,
 ) {
@@ -62,7 +44,7 @@ async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_tol
         return;
     };
     app.set_up().await;
-    assert_eq!(turn_seats_on(&app, "3").await.status(), 303);
+    assert_eq!(app.turn_seats_on("3").await.status(), 303);
     app.add_member(ORG_SLUG, "bill@example.com", "Bill", Role::Billing)
         .await;
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
@@ -140,7 +122,7 @@ async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_l
         return;
     };
     app.set_up().await;
-    turn_seats_on(&app, "2").await;
+    app.turn_seats_on("2").await;
     for email in ["a@example.com", "b@example.com", "c@example.com"] {
         app.add_member(ORG_SLUG, email, "Someone", Role::Member)
             .await;
@@ -180,14 +162,14 @@ async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_l
     assert!(texts(&page, ".flash").iter().any(|t| t.contains(
         "No seats were assigned: only 1 seat is left. Revoke seats, or ask an Owner for more."
     )));
-    let lowered = turn_seats_on(&app, "0").await;
+    let lowered = app.turn_seats_on("0").await;
     assert_eq!(lowered.status(), 422);
     app.post_form(
         &seats_path(),
         &[("seat_action", "assign"), ("ids", &b), ("confirm", "yes")],
     )
     .await;
-    let below = turn_seats_on(&app, "1").await;
+    let below = app.turn_seats_on("1").await;
     assert_eq!(below.status(), 422);
     let below = below.text().await.unwrap();
     assert_eq!(
@@ -229,7 +211,7 @@ async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: 
         "no seat count while off"
     );
 
-    turn_seats_on(&app, "5").await;
+    app.turn_seats_on("5").await;
     let nobody = app
         .post_form(
             &seats_path(),
