@@ -57,7 +57,13 @@ impl CurrentUser {
             return Ok(None);
         };
         let user = db::users::find(&state.db, user_id).await?;
-        Ok(user.filter(|u| u.is_active() && signed_in_at >= u.sessions_valid_after))
+        Ok(user.filter(|u| Self::session_is_valid(u, signed_in_at)))
+    }
+
+    /// Whether a session signed in at `signed_in_at` still stands for `user`: the account
+    /// is active and no later change (password, deactivation) ended its sessions.
+    fn session_is_valid(user: &User, signed_in_at: i64) -> bool {
+        user.is_active() && signed_in_at >= user.sessions_valid_after
     }
 }
 
@@ -86,7 +92,7 @@ impl CurrentUser {
                         .await?
                         .map(|user| (user, None)),
                 };
-                found.filter(|(u, _)| u.is_active() && signed_in_at >= u.sessions_valid_after)
+                found.filter(|(u, _)| Self::session_is_valid(u, signed_in_at))
             }
         };
         match found {

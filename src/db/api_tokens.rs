@@ -81,13 +81,8 @@ pub struct Credential {
     pub member_status: String,
     pub has_seat: bool,
     pub member_last_active_at: Option<i64>,
-    pub user_id: i64,
-    pub email: String,
-    pub name: String,
-    pub password_hash: String,
-    pub is_instance_admin: bool,
-    pub user_status: String,
-    pub sessions_valid_after: i64,
+    #[sqlx(flatten)]
+    pub user: super::users::User,
     pub org_id: i64,
     pub org_name: String,
     pub org_slug: String,
@@ -99,8 +94,8 @@ pub async fn credential(db: &Db, token_hash: &str) -> sqlx::Result<Option<Creden
     on_db!(db, pool => sqlx::query_as(
         "SELECT t.id AS token_id, t.expires_at, t.last_used_at, m.id AS membership_id, m.role, \
          m.status AS member_status, m.has_seat, m.last_active_at AS member_last_active_at, \
-         u.id AS user_id, u.email, u.name, u.password_hash, u.is_instance_admin, \
-         u.status AS user_status, u.sessions_valid_after, \
+         u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
+         u.sessions_valid_after, \
          o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.seats \
          FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
          JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = t.org_id \

@@ -168,6 +168,34 @@ async fn a_member_revokes_their_own_token_and_it_stops_at_once(backend: Backend)
     let cleo = app.browser_for("cleo@example.com").await;
     let secret = cleo.create_token(ORG_SLUG, "laptop").await;
     let id = scalar_i64(&app.state.db, "SELECT id FROM api_tokens").await;
+    let response = cleo.post_form("/account/tokens/999999/revoke", &[]).await;
+    assert_eq!(response.status(), 404, "no such token");
+    let created = app
+        .post_form(
+            "/admin/orgs",
+            &[
+                ("org_name", "Difference Engines"),
+                ("owner_email", ADMIN_EMAIL),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 303);
+    let response = cleo
+        .post_form(
+            "/account/tokens",
+            &[
+                ("token_name", "elsewhere"),
+                ("org", "difference-engines"),
+                ("expires", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422, "not Cleo's organization");
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        texts(&page, "#org-error"),
+        vec!["Choose one of your organizations."]
+    );
 
     let response = app
         .post_form(&format!("/account/tokens/{id}/revoke"), &[])

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::{Acting, ClientIp};
-use crate::db::{self, audit::Actor, orgs::Org, users::User};
+use crate::db::{self, audit::Actor, orgs::Org};
 use crate::domain::{Role, token};
 use crate::state::AppState;
 
@@ -368,7 +368,7 @@ impl FromRequestParts<AppState> for ApiMember {
         if credential.expires_at.is_some_and(|at| at <= now) {
             return Err(ApiError::unauthorized("This API token has expired."));
         }
-        if credential.user_status != "active" || credential.member_status != "active" {
+        if !credential.user.is_active() || credential.member_status != "active" {
             return Err(ApiError::unauthorized(
                 "This API token's member is no longer active.",
             ));
@@ -412,15 +412,7 @@ impl FromRequestParts<AppState> for ApiMember {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp("unknown".into()));
-        let user = User {
-            id: credential.user_id,
-            email: credential.email,
-            name: credential.name,
-            password_hash: credential.password_hash,
-            is_instance_admin: credential.is_instance_admin,
-            status: credential.user_status,
-            sessions_valid_after: credential.sessions_valid_after,
-        };
+        let user = credential.user;
         Ok(ApiMember {
             acting: Acting {
                 org: Org {
