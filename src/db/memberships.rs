@@ -38,6 +38,9 @@ pub struct MemberRow {
     pub auth_method: String,
     pub invited_by: Option<i64>,
     pub has_seat: bool,
+    /// The row's key in the order it was listed in, as text (None: no key).
+    #[sqlx(default)]
+    pub sort_key: Option<String>,
 }
 
 impl MemberRow {
@@ -82,6 +85,11 @@ impl Sort {
         Sort::ALL.into_iter().find(|sort| sort.as_str() == s)
     }
 
+    /// Whether the key is a number (a time) rather than text.
+    fn numeric(self) -> bool {
+        matches!(self, Sort::Joined | Sort::LastActive)
+    }
+
     /// The key of a member row and of an invitation row.
     fn keys(self) -> (&'static str, &'static str) {
         match self {
@@ -93,9 +101,135 @@ impl Sort {
     }
 }
 
+/// Where a page of the Members page starts.
+#[derive(Clone, Debug)]
+pub enum Start {
+    /// Skip `offset` rows of the `total` that match. A page nearer the end than the start
+    /// is read backwards from the end, so that no page costs more than the middle one.
+    Offset { offset: i64, total: i64 },
+    /// The rows just after this one, in the page's order (a "Next" link).
+    After(Cursor),
+    /// The rows just before this one (a "Previous" link).
+    Before(Cursor),
+}
+
+/// A row of the Members page as a place in its order: its sort key, id and kind. Links
+/// to the next and previous pages carry one, so that they cost what the first page
+/// costs however deep they are (keyset pagination).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    invitation: bool,
+    id: i64,
+    key: Key,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Key {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Cursor {
+    /// The place of `row` in a listing sorted by `sort`.
+    pub fn of(row: &MemberRow, sort: Sort) -> Cursor {
+        let key = match (&row.sort_key, sort.numeric()) {
+            (None, _) => Key::Null,
+            (Some(k), true) => k.parse().map_or(Key::Null, Key::Int),
+            (Some(k), false) => Key::Text(k.clone()),
+        };
+        Cursor {
+            invitation: row.is_invitation(),
+            id: row.id,
+            key,
+        }
+    }
+
+    /// Reads a cursor written by `param` for a listing sorted by `sort`: "m12" or "i7"
+    /// for a row without a key, "m12:key" otherwise.
+    pub fn parse(s: &str, sort: Sort) -> Option<Cursor> {
+        let (head, key) = match s.split_once(':') {
+            Some((head, key)) => (head, Some(key)),
+            None => (s, None),
+        };
+        let invitation = match head.get(..1)? {
+            "m" => false,
+            "i" => true,
+            _ => return None,
+        };
+        let id = head[1..].parse().ok()?;
+        let key = match key {
+            None => Key::Null,
+            Some(k) if sort.numeric() => Key::Int(k.parse().ok()?),
+            Some(k) => Key::Text(k.to_string()),
+        };
+        Some(Cursor {
+            invitation,
+            id,
+            key,
+        })
+    }
+
+    /// The cursor as a query-string value (not yet URL-encoded).
+    pub fn param(&self) -> String {
+        let kind = if self.invitation { 'i' } else { 'm' };
+        match &self.key {
+            Key::Null => format!("{kind}{}", self.id),
+            Key::Int(k) => format!("{kind}{}:{k}", self.id),
+            Key::Text(k) => format!("{kind}{}:{k}", self.id),
+        }
+    }
+
+    /// The condition that a row of one half (`invitation` or member rows, whose key is
+    /// `key`) comes after this cursor in the order (key, id, kind), ascending or not,
+    /// with the binds it adds to `values`. Rows without a key (never active) come first
+    /// ascending and last descending.
+    fn after(
+        &self,
+        key: &str,
+        id: &str,
+        invitation: bool,
+        descending: bool,
+        values: &mut Vec<Bind>,
+    ) -> String {
+        let op = if descending { "<" } else { ">" };
+        // Among equal keys and ids, member rows come before invitations (ascending).
+        let later_kind = if descending {
+            !invitation && self.invitation
+        } else {
+            invitation && !self.invitation
+        };
+        let tie = if later_kind { "=" } else { "" };
+        values.push(Bind::Int(self.id));
+        let id_n = values.len();
+        match (&self.key, descending) {
+            (Key::Null, false) => {
+                format!("(({key} IS NULL AND {id} {op}{tie} ${id_n}) OR {key} IS NOT NULL)")
+            }
+            (Key::Null, true) => format!("({key} IS NULL AND {id} {op}{tie} ${id_n})"),
+            (k, _) => {
+                values.push(match k {
+                    Key::Int(v) => Bind::Int(*v),
+                    Key::Text(v) => Bind::Text(v.clone()),
+                    Key::Null => unreachable!(),
+                });
+                let row = format!("({key}, {id}) {op}{tie} (${}, ${id_n})", values.len());
+                if descending {
+                    format!("({row} OR {key} IS NULL)")
+                } else {
+                    row
+                }
+            }
+        }
+    }
+}
+
 /// The WHERE clauses of the member and invitation halves (None: that half shows no
 /// rows), and the values they bind: `$1` the organization, `$2` now, then the filter's.
+/// A search of three characters or more reads the trigram index of the members' emails
+/// and names (migration 0011); a shorter one scans them.
 fn conditions(
+    db: &Db,
     filter: &Filter,
     org_id: i64,
     now: i64,
@@ -113,23 +247,41 @@ fn conditions(
         values.push(Bind::Text(status.to_string()));
         members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
+    let show_members = filter.status != Some("invited");
+    let show_invitations = matches!(filter.status, None | Some("invited"));
     if let Some(search) = &filter.search {
         let escaped = search
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        values.push(Bind::Text(format!("%{escaped}%")));
-        let n = values.len();
-        members.push_str(&format!(
-            " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
-        ));
-        invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
+        let pattern = format!("%{escaped}%");
+        let like = |values: &mut Vec<Bind>| {
+            values.push(Bind::Text(pattern.clone()));
+            values.len()
+        };
+        if matches!(db, Db::Sqlite(_)) && search.chars().count() >= 3 {
+            // A quoted FTS5 string: the trigram tokenizer matches it as a substring.
+            values.push(Bind::Text(format!("\"{}\"", search.replace('"', "\"\""))));
+            members.push_str(&format!(
+                " AND m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ${})",
+                values.len()
+            ));
+            if show_invitations {
+                let n = like(&mut values);
+                invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
+            }
+        } else {
+            let n = like(&mut values);
+            members.push_str(&format!(
+                " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
+            ));
+            invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
+        }
     }
-    let members = (filter.status != Some("invited")).then_some(members);
-    let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
+    let members = show_members.then_some(members);
+    let invitations = show_invitations.then_some(invitations);
     (members, invitations, values)
 }
-
 /// How many rows match the filter: (members, pending invitations).
 pub async fn count_filtered(
     db: &Db,
@@ -137,7 +289,7 @@ pub async fn count_filtered(
     now: i64,
     filter: &Filter,
 ) -> sqlx::Result<(i64, i64)> {
-    let (members, invitations, values) = conditions(filter, org_id, now);
+    let (members, invitations, values) = conditions(db, filter, org_id, now);
     let members = match members {
         None => "0".into(),
         // Every member: the organization's count, kept by triggers (migration 0009).
@@ -168,32 +320,59 @@ pub async fn count_filtered(
 }
 
 /// What the Members page asks `list` for.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Listing {
     pub filter: Filter,
     pub sort: Sort,
     pub descending: bool,
     pub limit: i64,
-    pub offset: i64,
+    pub start: Start,
 }
 
 /// One page of the Members page. The page is chosen on the sort keys alone, ordered by
-/// (key, id) so that each half walks an index; only the page's rows are then joined to
-/// their accounts. SQLite merges the two ordered halves by itself; PostgreSQL does not
-/// merge a UNION ALL from its indexes, so there each half is first cut to the rows the
-/// page could need (offset + limit), which keeps the first pages from sorting every
-/// member.
+/// (key, id, members first) so that each half walks an index; only the page's rows are then
+/// joined to their accounts. SQLite merges the two ordered halves by itself; PostgreSQL
+/// does not merge a UNION ALL from its indexes, so there each half is first cut to the
+/// rows the page could need, which keeps the first pages from sorting every member.
+/// A page before or after a cursor starts at the cursor's key in each half's index; a
+/// page read from the end walks the indexes backwards.
 pub async fn list(
     db: &Db,
     org_id: i64,
     now: i64,
     listing: &Listing,
 ) -> sqlx::Result<Vec<MemberRow>> {
-    let (members, invitations, values) = conditions(&listing.filter, org_id, now);
+    let (mut members, mut invitations, mut values) = conditions(db, &listing.filter, org_id, now);
+    // Read backwards (then turn the rows round) to reach rows near the end.
+    let (backwards, limit, offset, cursor) = match &listing.start {
+        Start::Offset { offset, total } => {
+            let end = (offset + listing.limit).min(*total);
+            if total - end < *offset {
+                (true, (end - offset).max(0), total - end, None)
+            } else {
+                (false, listing.limit, *offset, None)
+            }
+        }
+        Start::After(cursor) => (false, listing.limit, 0, Some(cursor)),
+        Start::Before(cursor) => (true, listing.limit, 0, Some(cursor)),
+    };
+    let descending = listing.descending != backwards;
     let (member_key, invitation_key) = listing.sort.keys();
-    let dir = if listing.descending { "DESC" } else { "ASC" };
+    if let Some(cursor) = cursor {
+        if let Some(w) = members.as_mut() {
+            let after = cursor.after(member_key, "m.id", false, descending, &mut values);
+            w.push_str(&format!(" AND {after}"));
+        }
+        if let Some(w) = invitations.as_mut() {
+            let after = cursor.after(invitation_key, "i.id", true, descending, &mut values);
+            w.push_str(&format!(" AND {after}"));
+        }
+    }
+    let dir = if descending { "DESC" } else { "ASC" };
+    // Members before invitations among equal keys and ids: 'm' > 'i', so the other way.
+    let kind_dir = if descending { "ASC" } else { "DESC" };
     // Never-active members count as the least recently active, on both backends.
-    let nulls = match (listing.sort, listing.descending) {
+    let nulls = match (listing.sort, descending) {
         (Sort::LastActive, false) => " NULLS FIRST",
         (Sort::LastActive, true) => " NULLS LAST",
         _ => "",
@@ -228,30 +407,35 @@ pub async fn list(
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
         "WITH page AS (SELECT kind, id, k FROM ({halves}) AS r \
-           ORDER BY k {dir}{nulls}, id {dir} LIMIT ${limit} OFFSET ${offset}) \
+           ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT ${limit_n} OFFSET ${offset_n}) \
          SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
            COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
            COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
            COALESCE(u.auth_method, '') AS auth_method, i.invited_by, \
-           COALESCE(m.has_seat, FALSE) AS has_seat, CAST($2 AS BIGINT) AS now \
+           COALESCE(m.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, \
+           CAST($2 AS BIGINT) AS now \
          FROM page p \
          LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
          LEFT JOIN users u ON u.id = m.user_id \
          LEFT JOIN invitations i ON p.kind = 'i' AND i.id = p.id \
-         ORDER BY p.k {dir}{nulls}, p.id {dir}",
+         ORDER BY p.k {dir}{nulls}, p.id {dir}, p.kind {kind_dir}",
         halves = halves.join(" UNION ALL "),
-        limit = n + 1,
-        offset = n + 2,
+        limit_n = n + 1,
+        offset_n = n + 2,
     );
-    on_db!(db, pool => {
+    let mut rows = on_db!(db, pool => {
         let mut query = bind_all!(sqlx::query_as(&sql), &values)
-            .bind(listing.limit)
-            .bind(listing.offset);
+            .bind(limit)
+            .bind(offset);
         if cut {
-            query = query.bind(listing.offset + listing.limit);
+            query = query.bind(offset + limit);
         }
         query.fetch_all(pool).await
-    })
+    })?;
+    if backwards {
+        rows.reverse();
+    }
+    Ok(rows)
 }
 
 pub async fn insert(

@@ -15,7 +15,7 @@ use crate::auth::{OrgMember, session};
 use crate::clock;
 use crate::db::{
     self,
-    memberships::{Filter, Listing, MemberRow, Sort, Target},
+    memberships::{Cursor, Filter, Listing, MemberRow, Sort, Start, Target},
 };
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, Role};
@@ -144,9 +144,14 @@ struct ListQuery {
     #[serde(default)]
     dir: String,
     page: Option<i64>,
+    /// A "Next" link's cursor: the rows after this one.
+    after: Option<String>,
+    /// A "Previous" link's cursor: the rows before this one.
+    before: Option<String>,
 }
 
 impl ListQuery {
+    /// The listing asked for, without its start, and the page number asked for.
     fn listing(&self) -> (Listing, i64) {
         let search = self.q.trim().to_lowercase();
         let filter = Filter {
@@ -162,9 +167,21 @@ impl ListQuery {
             sort,
             descending: self.dir == "desc",
             limit: PAGE_SIZE,
-            offset: 0,
+            start: Start::Offset {
+                offset: 0,
+                total: 0,
+            },
         };
         (listing, self.page.unwrap_or(1).max(1))
+    }
+
+    /// Where a "Next" or "Previous" link says the page starts, if it does.
+    fn cursor(&self, sort: Sort) -> Option<Start> {
+        match (&self.after, &self.before) {
+            (Some(after), _) => Cursor::parse(after, sort).map(Start::After),
+            (None, Some(before)) => Cursor::parse(before, sort).map(Start::Before),
+            (None, None) => None,
+        }
     }
 }
 
@@ -178,6 +195,9 @@ struct Results {
     pages: i64,
     /// The current query string without `page` and `sort`/`dir`, for links.
     filters: String,
+    /// The first and the last row's places, for the "Previous" and "Next" links.
+    first: Option<String>,
+    last: Option<String>,
     sort: &'static str,
     descending: bool,
     csrf: String,
@@ -218,6 +238,30 @@ impl Results {
             if self.descending { "desc" } else { "asc" }
         )
     }
+
+    fn first_href(&self) -> String {
+        self.page_href(1)
+    }
+
+    fn last_href(&self) -> String {
+        self.page_href(self.pages)
+    }
+
+    /// The "Previous" link: the page before this one's first row.
+    fn prev_href(&self) -> String {
+        match &self.first {
+            Some(first) => format!("{}&before={}", self.page_href(self.page - 1), encode(first)),
+            None => self.page_href(self.page - 1),
+        }
+    }
+
+    /// The "Next" link: the page after this one's last row.
+    fn next_href(&self) -> String {
+        match &self.last {
+            Some(last) => format!("{}&after={}", self.page_href(self.page + 1), encode(last)),
+            None => self.page_href(self.page + 1),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -257,9 +301,29 @@ async fn list_members(
         db::memberships::count_filtered(&state.db, org_id, now, &listing.filter).await?;
     let matching = members + invitations;
     let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = page.min(pages);
-    listing.offset = (page - 1) * PAGE_SIZE;
-    let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+    let mut page = page.min(pages);
+    let by_page = |page: i64| Start::Offset {
+        offset: (page - 1) * PAGE_SIZE,
+        total: matching,
+    };
+    let mut rows = Vec::new();
+    if let Some(start) = q.cursor(listing.sort) {
+        let before = matches!(start, Start::Before(_));
+        listing.start = start;
+        rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+        // Fewer rows than a page before the cursor: this is the first page. None
+        // after it: the rows changed under the link, so go by the page number.
+        if before && (rows.len() as i64) < PAGE_SIZE {
+            page = 1;
+            rows.clear();
+        }
+    }
+    if rows.is_empty() {
+        listing.start = by_page(page);
+        rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+    }
+    let place = |row: Option<&MemberRow>| row.map(|row| Cursor::of(row, listing.sort).param());
+    let (first, last) = (place(rows.first()), place(rows.last()));
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
     let settings = db::orgs::settings(&state.db, org_id).await?;
     let seats = match settings.seats {
@@ -286,6 +350,8 @@ async fn list_members(
         page,
         pages,
         filters,
+        first,
+        last,
         sort: listing.sort.as_str(),
         descending: listing.descending,
         csrf: ctx.csrf.clone(),

@@ -457,6 +457,15 @@ pub fn texts(html: &str, css: &str) -> Vec<String> {
         .collect()
 }
 
+/// The attribute `attr` of every element matching `css` on a page.
+pub fn attrs(html: &str, css: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse(css).unwrap();
+    doc.select(&selector)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()

@@ -40,10 +40,11 @@ impl Backend {
 }
 
 /// The scenarios, by the name `--scenarios` takes, with what the report calls them.
-pub const SCENARIOS: [(&str, &str); 10] = [
+pub const SCENARIOS: [(&str, &str); 11] = [
     ("healthz", "Trivial route (`/healthz`)"),
     ("members", "Members page, first page"),
     ("members-deep", "Members page, 40 pages from the end"),
+    ("members-middle", "Members page, the middle page by number"),
     ("members-search", "Members page, search by name"),
     ("invitations", "Invitations page"),
     ("api-members", "API: members, first page"),
@@ -220,27 +221,31 @@ async fn run_case(
         seeded.search.replace(' ', "+").to_lowercase()
     );
     let deep = deep_page(&browser, &members_path).await;
-    let pages: [(&str, Option<String>, &str); 7] = [
-        ("healthz", Some("/healthz".into()), ""),
-        ("members", Some(members_path.clone()), "Members"),
-        ("members-deep", deep.as_ref().ok().cloned(), "Members"),
-        ("members-search", Some(search), &seeded.search),
+    let middle = middle_page(&browser, &members_path).await;
+    let pages: [(&str, &anyhow::Result<String>, &str); 8] = [
+        ("healthz", &Ok("/healthz".into()), ""),
+        ("members", &Ok(members_path.clone()), "Members"),
+        ("members-deep", &deep, "Members"),
+        ("members-middle", &middle, "Members"),
+        ("members-search", &Ok(search), &seeded.search),
         (
             "invitations",
-            Some(format!("/orgs/{ORG_SLUG}/invitations")),
+            &Ok(format!("/orgs/{ORG_SLUG}/invitations")),
             "Invitations",
         ),
-        ("api-members", Some(api("members")), ""),
-        ("api-invitations", Some(api("invitations")), ""),
+        ("api-members", &Ok(api("members")), ""),
+        ("api-invitations", &Ok(api("invitations")), ""),
     ];
     for (key, path, marker) in pages {
         if !args.runs(key) {
             continue;
         }
-        let Some(path) = path else {
-            let why = deep.as_ref().err().map(ToString::to_string);
-            case.fail(key, why.unwrap_or_default());
-            continue;
+        let path = match path {
+            Ok(path) => path.clone(),
+            Err(why) => {
+                case.fail(key, why.to_string());
+                continue;
+            }
         };
         let header = if key.starts_with("api-") {
             bearer.clone()
@@ -306,24 +311,15 @@ async fn measure(wrk: &wrk::Settings, load: &wrk::Load, args: &Args) -> anyhow::
     })
 }
 
-/// The path of the Members page 40 pages before its last, found as a person would:
-/// the link to the last page, then "Previous" 40 times; or, with numbered pages
-/// ("Page 1 of N"), page N - 40.
+/// The path of the Members page 40 pages before its last, found as a person would: the
+/// "Last" link, then "Previous" 40 times.
 async fn deep_page(browser: &Browser, first: &str) -> anyhow::Result<String> {
     let (_, html) = browser.get(first).await?;
-    let numbered = html
-        .split_once("Page 1 of ")
-        .and_then(|(_, rest)| rest.split_once('<'))
-        .and_then(|(pages, _)| pages.trim().parse::<u64>().ok());
-    if let Some(pages) = numbered {
-        return Ok(format!("{first}?page={}", pages.saturating_sub(40).max(1)));
-    }
-    let mut path = link(&html, "last").ok_or_else(|| {
-        anyhow::anyhow!("the Members page has neither page numbers nor a link to its last page")
-    })?;
+    let mut path = link(&html, r#"data-page="last""#)
+        .ok_or_else(|| anyhow::anyhow!("the Members page has no link to its last page"))?;
     for _ in 0..40 {
         let (_, html) = browser.get(&path).await?;
-        match link(&html, "prev") {
+        match link(&html, r#"rel="prev""#) {
             Some(previous) => path = previous,
             None => break,
         }
@@ -331,13 +327,24 @@ async fn deep_page(browser: &Browser, first: &str) -> anyhow::Result<String> {
     Ok(path)
 }
 
-/// The href of the first `<a>` with `rel="{rel}"`, unescaped.
-fn link(html: &str, rel: &str) -> Option<String> {
-    let marker = format!(r#"rel="{rel}""#);
+/// The path of the Members page's middle page, asked for by its number (as a typed or
+/// bookmarked address would): the costliest page to find by its position.
+async fn middle_page(browser: &Browser, first: &str) -> anyhow::Result<String> {
+    let (_, html) = browser.get(first).await?;
+    let pages = html
+        .split_once("Page 1 of ")
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .and_then(|(pages, _)| pages.trim().parse::<u64>().ok())
+        .ok_or_else(|| anyhow::anyhow!("the Members page does not say how many pages it has"))?;
+    Ok(format!("{first}?page={}", pages.div_ceil(2)))
+}
+
+/// The `href` of the first link whose attributes contain `marker`.
+fn link(html: &str, marker: &str) -> Option<String> {
     html.split("<a ")
         .find(|tag| {
             tag.split_once('>')
-                .is_some_and(|(attrs, _)| attrs.contains(&marker))
+                .is_some_and(|(attrs, _)| attrs.contains(marker))
         })
         .and_then(|tag| tag.split_once(r#"href=""#))
         .and_then(|(_, rest)| rest.split_once('"'))

@@ -14,7 +14,9 @@ use super::{
 };
 use crate::clock;
 use crate::db::memberships::Sort;
-use crate::db::{self, memberships::Filter, memberships::Listing, memberships::MemberRow};
+use crate::db::{
+    self, memberships::Filter, memberships::Listing, memberships::MemberRow, memberships::Start,
+};
 use crate::members::{self, Change, Refusal};
 use crate::state::AppState;
 
@@ -145,7 +147,7 @@ async fn list_members(
         sort,
         descending: matches!(q.order, Some(Order::Desc)),
         limit: per_page,
-        offset,
+        start: Start::Offset { offset, total },
     };
     let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
     let items = rows
