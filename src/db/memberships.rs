@@ -262,6 +262,9 @@ fn conditions(
         if matches!(db, Db::Sqlite(_)) && search.chars().count() >= 3 {
             // A quoted FTS5 string: the trigram tokenizer matches it as a substring.
             values.push(Bind::Text(format!("\"{}\"", search.replace('"', "\"\""))));
+            // `+` keeps SQLite from walking the organization's index instead: the
+            // matches are found first, then each is checked for the organization.
+            members = members.replacen("m.org_id", "+m.org_id", 1);
             members.push_str(&format!(
                 " AND m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ${})",
                 values.len()

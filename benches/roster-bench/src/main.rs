@@ -93,6 +93,9 @@ struct Args {
     /// The server's log filter (RUST_LOG); Roster's default is info.
     #[arg(long, default_value = "info")]
     server_log: String,
+    /// Keep each seeded database (and say where it is), to look at its query plans.
+    #[arg(long)]
+    keep: bool,
     /// Where the markdown report goes.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../RESULTS.md"))]
     out: PathBuf,
@@ -297,7 +300,11 @@ async fn run_case(
     case.peak_rss_kib = server.peak_rss_kib()?;
     server.stop().await?;
     db.close().await;
-    bench_db.remove().await?;
+    if args.keep {
+        eprintln!("   kept the database: {}", bench_db.keep());
+    } else {
+        bench_db.remove().await?;
+    }
     Ok(case)
 }
 

@@ -161,6 +161,14 @@ impl BenchDb {
         }
     }
 
+    /// Keeps the database past the run; returns its URL.
+    pub fn keep(mut self) -> String {
+        if let Some(dir) = self._dir.take() {
+            let _ = dir.keep();
+        }
+        self.url.clone()
+    }
+
     /// Drops a PostgreSQL database (a SQLite folder goes with `self`).
     pub async fn remove(mut self) -> anyhow::Result<()> {
         if let Some((admin_url, name)) = self.pg.take() {
