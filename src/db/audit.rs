@@ -1,6 +1,8 @@
 //! The audit trail: every state change calls `record` inside its own transaction.
 
-use super::{Bind, Db, Tx, bind_all, on_db, on_tx};
+use sqlx::QueryBuilder;
+
+use super::{Bind, Db, Tx, bind_all, on_db, on_tx, rows_per_statement};
 
 /// What happened. The stored name is stable; the list grows with the product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,6 +155,34 @@ pub async fn record(tx: &mut Tx, event: &Event<'_>, now: i64) -> sqlx::Result<()
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Writes many events in the caller's transaction, as `record` does one, many per
+/// statement.
+pub async fn record_all(tx: &mut Tx, events: &[Event<'_>], now: i64) -> sqlx::Result<()> {
+    for chunk in events.chunks(rows_per_statement(11)) {
+        on_tx!(tx, conn => {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO audit_events (at, org_id, actor_user_id, actor_email, action, target_kind, \
+                 target_id, target_email, ip, before_value, after_value) ",
+            );
+            query.push_values(chunk, |mut row, event| {
+                row.push_bind(now)
+                    .push_bind(event.org_id)
+                    .push_bind(event.actor.user_id)
+                    .push_bind(&event.actor.email)
+                    .push_bind(event.action.as_str())
+                    .push_bind(event.target_kind)
+                    .push_bind(event.target_id)
+                    .push_bind(event.target_email)
+                    .push_bind(&event.actor.ip)
+                    .push_bind(&event.before)
+                    .push_bind(&event.after);
+            });
+            query.build().execute(&mut *conn).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

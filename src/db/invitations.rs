@@ -1,8 +1,11 @@
-use super::{Db, IN_CHUNK, Tx, on_db, on_tx, placeholders};
+use sqlx::QueryBuilder;
+
+use super::{Db, IN_CHUNK, Tx, ids_in_order, on_db, on_tx, placeholders, rows_per_statement};
 use crate::domain::invitation::Status;
 use crate::domain::{Email, Role};
 
 /// A new invitation's fields.
+#[derive(Clone, Copy)]
 pub struct NewInvitation<'a> {
     pub org_id: i64,
     pub email: &'a Email,
@@ -15,22 +18,34 @@ pub struct NewInvitation<'a> {
     pub outbox_id: Option<i64>,
 }
 
-pub async fn insert(tx: &mut Tx, n: &NewInvitation<'_>) -> sqlx::Result<i64> {
-    on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO invitations (org_id, email, email_normalized, role, invited_by, created_at, expires_at, \
-         last_sent_at, token_hash, outbox_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $6, $8, $9) RETURNING id",
-    )
-    .bind(n.org_id)
-    .bind(n.email.as_str())
-    .bind(n.email.normalized())
-    .bind(n.role.as_str())
-    .bind(n.invited_by)
-    .bind(n.now)
-    .bind(n.expires_at)
-    .bind(n.token_hash)
-    .bind(n.outbox_id)
-    .fetch_one(&mut *conn)
-    .await)
+/// Writes new invitations, many per statement; returns their ids in the order given.
+pub async fn insert_all(tx: &mut Tx, invitations: &[NewInvitation<'_>]) -> sqlx::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(invitations.len());
+    for chunk in invitations.chunks(rows_per_statement(10)) {
+        let returned: Vec<(i64, String)> = on_tx!(tx, conn => {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO invitations (org_id, email, email_normalized, role, invited_by, created_at, \
+                 expires_at, last_sent_at, token_hash, outbox_id) ",
+            );
+            query.push_values(chunk, |mut row, n| {
+                row.push_bind(n.org_id)
+                    .push_bind(n.email.as_str())
+                    .push_bind(n.email.normalized())
+                    .push_bind(n.role.as_str())
+                    .push_bind(n.invited_by)
+                    .push_bind(n.now)
+                    .push_bind(n.expires_at)
+                    .push_bind(n.now)
+                    .push_bind(n.token_hash)
+                    .push_bind(n.outbox_id);
+            });
+            // Matched back by token_hash (unique), as RETURNING promises no order.
+            query.push(" RETURNING id, token_hash");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        ids.extend(ids_in_order(chunk.iter().map(|n| n.token_hash), returned)?);
+    }
+    Ok(ids)
 }
 
 /// Gives an open invitation a new token and expiry (a resend, or a new invitation in
@@ -50,6 +65,36 @@ pub async fn renew(tx: &mut Tx, id: i64, n: &NewInvitation<'_>) -> sqlx::Result<
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Renews many open invitations, as `renew` does one, many per statement: each
+/// `(id, fields)` pair names the invitation and what it gets.
+pub async fn renew_all(tx: &mut Tx, renewals: &[(i64, NewInvitation<'_>)]) -> sqlx::Result<()> {
+    for chunk in renewals.chunks(rows_per_statement(7)) {
+        on_tx!(tx, conn => {
+            let mut query = QueryBuilder::new(
+                "WITH renewed (id, role, invited_by, token_hash, expires_at, last_sent_at, outbox_id) AS (",
+            );
+            query.push_values(chunk, |mut row, (id, n)| {
+                row.push_bind(*id)
+                    .push_bind(n.role.as_str())
+                    .push_bind(n.invited_by)
+                    .push_bind(n.token_hash)
+                    .push_bind(n.expires_at)
+                    .push_bind(n.now)
+                    .push_bind(n.outbox_id);
+            });
+            query.push(
+                ") UPDATE invitations SET role = renewed.role, invited_by = renewed.invited_by, \
+                 token_hash = renewed.token_hash, expires_at = renewed.expires_at, \
+                 last_sent_at = renewed.last_sent_at, send_count = send_count + 1, \
+                 outbox_id = renewed.outbox_id \
+                 FROM renewed WHERE invitations.id = renewed.id AND invitations.state = 'pending'",
+            );
+            query.build().execute(&mut *conn).await.map(|r| r.rows_affected())
+        })?;
+    }
     Ok(())
 }
 

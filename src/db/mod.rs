@@ -192,3 +192,72 @@ pub fn placeholders(first: usize, n: usize) -> String {
 
 /// How many values one IN list carries, well under either backend's parameter limit.
 pub const IN_CHUNK: usize = 500;
+
+/// How many rows a bulk change writes per statement: few enough round trips for ten
+/// thousand rows (a few dozen), few enough rows held at once.
+pub const ROW_CHUNK: usize = 500;
+
+/// SQLite's limit on the values bound to one statement (PostgreSQL's is 65,535).
+const MAX_BINDS: usize = 32_766;
+
+/// How many rows of `columns` bound values one multi-row statement writes: `ROW_CHUNK`,
+/// or fewer if that many would pass the bound-value limit.
+pub const fn rows_per_statement(columns: usize) -> usize {
+    let fit = MAX_BINDS / columns;
+    if fit < ROW_CHUNK { fit } else { ROW_CHUNK }
+}
+
+/// The ids a multi-row `INSERT … RETURNING id, key` returned, in the order of `keys`
+/// (the inserted rows' keys, each unique among them): neither backend promises the
+/// order of RETURNING's rows, so each id is matched to its row by key.
+pub(crate) fn ids_in_order<'k>(
+    keys: impl ExactSizeIterator<Item = &'k str>,
+    returned: Vec<(i64, String)>,
+) -> sqlx::Result<Vec<i64>> {
+    let n = keys.len();
+    let mismatch = || {
+        sqlx::Error::Protocol(format!(
+            "a multi-row insert of {n} rows returned ids that do not match its rows one to one"
+        ))
+    };
+    if returned.len() != n {
+        return Err(mismatch());
+    }
+    let mut by_key: std::collections::HashMap<String, i64> =
+        returned.into_iter().map(|(id, key)| (key, id)).collect();
+    keys.map(|key| by_key.remove(key).ok_or_else(mismatch))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn returned_ids_are_matched_to_their_rows_by_key_whatever_their_order() {
+        let returned = vec![
+            (12, "b".to_string()),
+            (11, "a".to_string()),
+            (13, "c".to_string()),
+        ];
+
+        let ids = ids_in_order(["a", "b", "c"].into_iter(), returned).unwrap();
+
+        assert_eq!(ids, vec![11, 12, 13]);
+    }
+
+    #[test]
+    fn returned_ids_that_do_not_match_the_rows_one_to_one_are_an_error() {
+        let pair = |id: i64, key: &str| (id, key.to_string());
+
+        assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a")]).is_err());
+        assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a"), pair(2, "a")]).is_err());
+        assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a"), pair(2, "c")]).is_err());
+    }
+
+    #[test]
+    fn a_statement_stays_within_the_bound_value_limit() {
+        assert_eq!(rows_per_statement(11), ROW_CHUNK);
+        assert_eq!(rows_per_statement(100), 327);
+    }
+}

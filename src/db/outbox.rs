@@ -1,7 +1,11 @@
 //! The outbox: emails written in the same transaction as the change that causes them,
 //! delivered later by the worker.
 
-use super::{Db, Tx, on_db, on_tx};
+use std::collections::HashSet;
+
+use sqlx::QueryBuilder;
+
+use super::{Db, Tx, ids_in_order, on_db, on_tx, rows_per_statement};
 
 /// An email ready to be stored.
 #[derive(Clone, Debug)]
@@ -44,6 +48,45 @@ pub async fn enqueue(tx: &mut Tx, message: &NewMessage, now: i64) -> sqlx::Resul
     .bind(&message.html_body)
     .fetch_one(&mut *conn)
     .await)
+}
+
+/// Writes `messages`, many per statement; returns their ids in the order given.
+pub async fn enqueue_all(tx: &mut Tx, messages: &[NewMessage], now: i64) -> sqlx::Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(messages.len());
+    let mut rest = messages;
+    while !rest.is_empty() {
+        // The outbox has no unique column, so each statement's recipients are kept
+        // distinct (a repeated one starts the next statement): the returned ids are
+        // then matched to their messages by recipient.
+        let mut recipients = HashSet::new();
+        let n = rest
+            .iter()
+            .take(rows_per_statement(6))
+            .take_while(|m| recipients.insert(m.recipient.as_str()))
+            .count();
+        let (chunk, tail) = rest.split_at(n);
+        let returned: Vec<(i64, String)> = on_tx!(tx, conn => {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO outbox (created_at, recipient, subject, text_body, html_body, next_attempt_at) ",
+            );
+            query.push_values(chunk, |mut row, m| {
+                row.push_bind(now)
+                    .push_bind(&m.recipient)
+                    .push_bind(&m.subject)
+                    .push_bind(&m.text_body)
+                    .push_bind(&m.html_body)
+                    .push_bind(now);
+            });
+            query.push(" RETURNING id, recipient");
+            query.build_query_as().fetch_all(&mut *conn).await
+        })?;
+        ids.extend(ids_in_order(
+            chunk.iter().map(|m| m.recipient.as_str()),
+            returned,
+        )?);
+        rest = tail;
+    }
+    Ok(ids)
 }
 
 /// Claims up to `limit` due messages for `lease_secs`, counting an attempt on each.

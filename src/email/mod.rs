@@ -84,14 +84,26 @@ impl Mailer {
         if !self.is_enabled() {
             return Ok(None);
         }
-        let (text_body, html_body) = email.render()?;
-        let message = db::outbox::NewMessage {
-            recipient: email.recipient().to_string(),
-            subject: email.subject(),
-            text_body,
-            html_body,
-        };
-        Ok(Some(db::outbox::enqueue(tx, &message, now).await?))
+        Ok(Some(db::outbox::enqueue(tx, &stored(email)?, now).await?))
+    }
+
+    /// Writes `emails` to the outbox in `tx`, many per statement, as `queue` does one.
+    /// Returns their outbox ids in the order given (all None when SMTP is off).
+    pub async fn queue_all(
+        &self,
+        tx: &mut Tx,
+        emails: &[impl Email],
+        now: i64,
+    ) -> anyhow::Result<Vec<Option<i64>>> {
+        if !self.is_enabled() {
+            return Ok(vec![None; emails.len()]);
+        }
+        let messages = emails
+            .iter()
+            .map(stored)
+            .collect::<askama::Result<Vec<_>>>()?;
+        let ids = db::outbox::enqueue_all(tx, &messages, now).await?;
+        Ok(ids.into_iter().map(Some).collect())
     }
 
     /// Tells the local worker that new messages wait.
@@ -136,6 +148,17 @@ impl Mailer {
                 message: e.to_string(),
             })
     }
+}
+
+/// `email` rendered, as the outbox stores it.
+fn stored(email: &impl Email) -> askama::Result<db::outbox::NewMessage> {
+    let (text_body, html_body) = email.render()?;
+    Ok(db::outbox::NewMessage {
+        recipient: email.recipient().to_string(),
+        subject: email.subject(),
+        text_body,
+        html_body,
+    })
 }
 
 /// The part of an address after the `@`, for logs.
