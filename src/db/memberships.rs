@@ -41,6 +41,9 @@ pub struct MemberRow {
     /// The row's key in the order it was listed in, as text (None: no key).
     #[sqlx(default)]
     pub sort_key: Option<String>,
+    /// How many rows match in all, when the listing asked for it (`Listing::counted`).
+    #[sqlx(default)]
+    pub matching: Option<i64>,
 }
 
 impl MemberRow {
@@ -105,8 +108,9 @@ impl Sort {
 #[derive(Clone, Debug)]
 pub enum Start {
     /// Skip `offset` rows of the `total` that match. A page nearer the end than the start
-    /// is read backwards from the end, so that no page costs more than the middle one.
-    Offset { offset: i64, total: i64 },
+    /// is read backwards from the end, so that no page costs more than the middle one
+    /// (when the total is known).
+    Offset { offset: i64, total: Option<i64> },
     /// The rows just after this one, in the page's order (a "Next" link).
     After(Cursor),
     /// The rows just before this one (a "Previous" link).
@@ -224,10 +228,31 @@ impl Cursor {
     }
 }
 
+/// An FTS5 query for the trigram index (migration 0011) that finds every text containing
+/// `search`, and a few more: its trigrams side by side, and the last one (None: fewer
+/// than three characters, which the index cannot find).
+fn trigram_terms(search: &str) -> Option<String> {
+    let chars: Vec<char> = search.chars().collect();
+    let last = chars.len().checked_sub(3)?;
+    let mut starts: Vec<usize> = (0..=last).step_by(3).collect();
+    if last % 3 != 0 {
+        starts.push(last);
+    }
+    let terms: Vec<String> = starts
+        .into_iter()
+        .map(|i| {
+            let trigram: String = chars[i..i + 3].iter().collect();
+            format!("\"{}\"", trigram.replace('"', "\"\""))
+        })
+        .collect();
+    Some(terms.join(" AND "))
+}
+
 /// The WHERE clauses of the member and invitation halves (None: that half shows no
 /// rows), and the values they bind: `$1` the organization, `$2` now, then the filter's.
-/// A search of three characters or more reads the trigram index of the members' emails
-/// and names (migration 0011); a shorter one scans them.
+/// On SQLite a search of three characters or more reads the trigram index of the
+/// members' emails and names (migration 0011); PostgreSQL's trigram indexes serve LIKE
+/// itself. A shorter search scans the organization's members.
 fn conditions(
     db: &Db,
     filter: &Filter,
@@ -247,42 +272,32 @@ fn conditions(
         values.push(Bind::Text(status.to_string()));
         members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
-    let show_members = filter.status != Some("invited");
-    let show_invitations = matches!(filter.status, None | Some("invited"));
     if let Some(search) = &filter.search {
         let escaped = search
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
-        let like = |values: &mut Vec<Bind>| {
-            values.push(Bind::Text(pattern.clone()));
-            values.len()
-        };
-        if matches!(db, Db::Sqlite(_)) && search.chars().count() >= 3 {
-            // A quoted FTS5 string: the trigram tokenizer matches it as a substring.
-            values.push(Bind::Text(format!("\"{}\"", search.replace('"', "\"\""))));
-            // `+` keeps SQLite from walking the organization's index instead: the
-            // matches are found first, then each is checked for the organization.
-            members = members.replacen("m.org_id", "+m.org_id", 1);
-            members.push_str(&format!(
-                " AND m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ${})",
-                values.len()
-            ));
-            if show_invitations {
-                let n = like(&mut values);
-                invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
-            }
-        } else {
-            let n = like(&mut values);
-            members.push_str(&format!(
-                " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
-            ));
-            invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
+        values.push(Bind::Text(format!("%{escaped}%")));
+        let n = values.len();
+        if let (Db::Sqlite(_), Some(terms)) = (db, trigram_terms(search)) {
+            // The index finds the members with every trigram of the search; LIKE then
+            // keeps those where they make the substring. `+` keeps SQLite from walking
+            // the organization's index instead: matches first, then their organization.
+            values.push(Bind::Text(terms));
+            members = format!(
+                "+m.org_id = $1 AND m.id IN \
+                 (SELECT rowid FROM member_search WHERE member_search MATCH ${}){}",
+                values.len(),
+                &members["m.org_id = $1".len()..]
+            );
         }
+        members.push_str(&format!(
+            " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
+        ));
+        invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
     }
-    let members = show_members.then_some(members);
-    let invitations = show_invitations.then_some(invitations);
+    let members = (filter.status != Some("invited")).then_some(members);
+    let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
     (members, invitations, values)
 }
 /// How many rows match the filter: (members, pending invitations).
@@ -317,8 +332,11 @@ pub async fn count_filtered(
     let sql = format!(
         "SELECT CAST({members} AS BIGINT), CAST({invitations} AS BIGINT), CAST($2 AS BIGINT)"
     );
-    let (m, i, _): (i64, i64, i64) =
-        on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &values).fetch_one(pool).await)?;
+    let persistent = filter.search.is_none();
+    let (m, i, _): (i64, i64, i64) = on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &values)
+        .persistent(persistent)
+        .fetch_one(pool)
+        .await)?;
     Ok((m, i))
 }
 
@@ -330,6 +348,9 @@ pub struct Listing {
     pub descending: bool,
     pub limit: i64,
     pub start: Start,
+    /// Count the matching rows in the page's query (`MemberRow::matching`) rather than
+    /// apart: for a search, whose cost is finding its matches.
+    pub counted: bool,
 }
 
 /// One page of the Members page. The page is chosen on the sort keys alone, ordered by
@@ -348,14 +369,14 @@ pub async fn list(
     let (mut members, mut invitations, mut values) = conditions(db, &listing.filter, org_id, now);
     // Read backwards (then turn the rows round) to reach rows near the end.
     let (backwards, limit, offset, cursor) = match &listing.start {
-        Start::Offset { offset, total } => {
+        Start::Offset {
+            offset,
+            total: Some(total),
+        } if total - (offset + listing.limit).min(*total) < *offset => {
             let end = (offset + listing.limit).min(*total);
-            if total - end < *offset {
-                (true, (end - offset).max(0), total - end, None)
-            } else {
-                (false, listing.limit, *offset, None)
-            }
+            (true, (end - offset).max(0), total - end, None)
         }
+        Start::Offset { offset, .. } => (false, listing.limit, *offset, None),
         Start::After(cursor) => (false, listing.limit, 0, Some(cursor)),
         Start::Before(cursor) => (true, listing.limit, 0, Some(cursor)),
     };
@@ -381,7 +402,13 @@ pub async fn list(
         _ => "",
     };
     let n = values.len();
-    let cut = matches!(db, Db::Postgres(_));
+    // A counted listing reads every match; otherwise PostgreSQL cuts each half first.
+    let cut = matches!(db, Db::Postgres(_)) && !listing.counted;
+    let count = if listing.counted {
+        ", COUNT(*) OVER () AS matching"
+    } else {
+        ", CAST(NULL AS BIGINT) AS matching"
+    };
     let half = |select: String| {
         if cut {
             format!(
@@ -409,13 +436,13 @@ pub async fn list(
     .collect();
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
-        "WITH page AS (SELECT kind, id, k FROM ({halves}) AS r \
+        "WITH page AS (SELECT kind, id, k{count} FROM ({halves}) AS r \
            ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT ${limit_n} OFFSET ${offset_n}) \
          SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
            COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
            COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
            COALESCE(u.auth_method, '') AS auth_method, i.invited_by, \
-           COALESCE(m.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, \
+           COALESCE(m.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, p.matching, \
            CAST($2 AS BIGINT) AS now \
          FROM page p \
          LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
@@ -426,8 +453,12 @@ pub async fn list(
         limit_n = n + 1,
         offset_n = n + 2,
     );
+    // A search's plan depends on what it looks for (on PostgreSQL a cached generic plan
+    // would walk every member in order), so its statement is planned each time.
+    let persistent = listing.filter.search.is_none();
     let mut rows = on_db!(db, pool => {
         let mut query = bind_all!(sqlx::query_as(&sql), &values)
+            .persistent(persistent)
             .bind(limit)
             .bind(offset);
         if cut {
@@ -675,4 +706,39 @@ pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow
     .bind(id)
     .fetch_optional(pool)
     .await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_becomes_trigrams_side_by_side_and_the_last() {
+        assert_eq!(trigram_terms("ab"), None);
+        assert_eq!(trigram_terms("abc").as_deref(), Some(r#""abc""#));
+        assert_eq!(
+            trigram_terms("abcdefg").as_deref(),
+            Some(r#""abc" AND "def" AND "efg""#)
+        );
+        assert_eq!(
+            trigram_terms("ab\"cdé").as_deref(),
+            Some(r#""ab""" AND "cdé""#),
+            "quotes doubled, characters not bytes"
+        );
+    }
+
+    #[test]
+    fn a_cursor_reads_back_what_it_wrote() {
+        for (text, sort) in [
+            ("m12", Sort::LastActive),
+            ("i7:1700000000", Sort::Joined),
+            ("m3:ada lovelace: the first", Sort::Name),
+        ] {
+            let cursor = Cursor::parse(text, sort).expect(text);
+            assert_eq!(cursor.param(), text);
+        }
+        for bad in ["", "x1", "m", "m1:soon", "mx:1"] {
+            assert_eq!(Cursor::parse(bad, Sort::Joined), None, "{bad}");
+        }
+    }
 }

@@ -169,8 +169,9 @@ impl ListQuery {
             limit: PAGE_SIZE,
             start: Start::Offset {
                 offset: 0,
-                total: 0,
+                total: None,
             },
+            counted: false,
         };
         (listing, self.page.unwrap_or(1).max(1))
     }
@@ -288,29 +289,74 @@ fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn list_members(
-    State(state): State<AppState>,
-    member: OrgMember,
-    headers: HeaderMap,
-    Query(q): Query<ListQuery>,
-) -> Result<Response> {
-    let now = state.clock.now();
-    let org_id = member.org.id;
+fn pages_of(matching: i64) -> i64 {
+    ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+}
+
+/// A page of the Members page, as found for its query.
+struct Found {
+    rows: Vec<MemberRow>,
+    /// How many rows match the query in all.
+    matching: i64,
+    /// The page's number, within the pages there are.
+    page: i64,
+    listing: Listing,
+    /// The members and invitations that match, when counted apart from the page.
+    counts: Option<(i64, i64)>,
+}
+
+/// Finds the page `q` asks for. A search counts its matches in the query of its page
+/// (finding them is its cost) and goes by page number; otherwise the kept counts come
+/// first, then the page: after or before a "Next" or "Previous" link's cursor, or by
+/// its number.
+async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Result<Found> {
+    let db = &state.db;
     let (mut listing, page) = q.listing();
-    let (members, invitations) =
-        db::memberships::count_filtered(&state.db, org_id, now, &listing.filter).await?;
-    let matching = members + invitations;
-    let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let mut page = page.min(pages);
-    let by_page = |page: i64| Start::Offset {
+    let by_page = |page: i64, total: Option<i64>| Start::Offset {
         offset: (page - 1) * PAGE_SIZE,
-        total: matching,
+        total,
     };
+    if listing.filter.search.is_some() {
+        listing.counted = true;
+        listing.start = by_page(page, None);
+        let rows = db::memberships::list(db, org_id, now, &listing).await?;
+        if let Some(matching) = rows.first().and_then(|row| row.matching) {
+            return Ok(Found {
+                rows,
+                matching,
+                page,
+                listing,
+                counts: None,
+            });
+        }
+        // No rows: none match, or the page is past the last one.
+        let (members, invitations) =
+            db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+        let matching = members + invitations;
+        let last = pages_of(matching);
+        let rows = if page > last && matching > 0 {
+            listing.start = by_page(last, None);
+            db::memberships::list(db, org_id, now, &listing).await?
+        } else {
+            rows
+        };
+        return Ok(Found {
+            rows,
+            matching,
+            page: page.min(last),
+            listing,
+            counts: Some((members, invitations)),
+        });
+    }
+    let (members, invitations) =
+        db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+    let matching = members + invitations;
+    let mut page = page.min(pages_of(matching));
     let mut rows = Vec::new();
     if let Some(start) = q.cursor(listing.sort) {
         let before = matches!(start, Start::Before(_));
         listing.start = start;
-        rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+        rows = db::memberships::list(db, org_id, now, &listing).await?;
         // Fewer rows than a page before the cursor: this is the first page. None
         // after it: the rows changed under the link, so go by the page number.
         if before && (rows.len() as i64) < PAGE_SIZE {
@@ -319,10 +365,40 @@ async fn list_members(
         }
     }
     if rows.is_empty() {
-        listing.start = by_page(page);
-        rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+        listing.start = by_page(page, Some(matching));
+        rows = db::memberships::list(db, org_id, now, &listing).await?;
     }
-    let place = |row: Option<&MemberRow>| row.map(|row| Cursor::of(row, listing.sort).param());
+    Ok(Found {
+        rows,
+        matching,
+        page,
+        listing,
+        counts: Some((members, invitations)),
+    })
+}
+
+async fn list_members(
+    State(state): State<AppState>,
+    member: OrgMember,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
+    let now = state.clock.now();
+    let org_id = member.org.id;
+    let found = find_page(&state, org_id, now, &q).await?;
+    let Found {
+        rows,
+        matching,
+        page,
+        listing,
+        counts,
+    } = found;
+    let pages = pages_of(matching);
+    // Searches page by number: their matches are found anew for each page anyway.
+    let place = |row: Option<&MemberRow>| {
+        row.filter(|_| !listing.counted)
+            .map(|row| Cursor::of(row, listing.sort).param())
+    };
     let (first, last) = (place(rows.first()), place(rows.last()));
     let ctx = PageCtx::for_org(&state, &member, "members").await?;
     let settings = db::orgs::settings(&state.db, org_id).await?;
@@ -364,10 +440,9 @@ async fn list_members(
     {
         return Ok(MembersResults { r }.into_response());
     }
-    let (member_count, pending) = if listing.filter == Filter::default() {
-        (members, invitations)
-    } else {
-        db::memberships::count_filtered(&state.db, org_id, now, &Filter::default()).await?
+    let (member_count, pending) = match counts {
+        Some(counts) if listing.filter == Filter::default() => counts,
+        _ => db::memberships::count_filtered(&state.db, org_id, now, &Filter::default()).await?,
     };
     let can_invite =
         !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();

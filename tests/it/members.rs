@@ -248,6 +248,23 @@ async fn next_and_previous_walk_every_order_without_losing_a_row(backend: Backen
         }
     }
 
+    // A search pages by number, its matches counted with its page.
+    let search = format!("{members}?q=example.com&sort=email");
+    let mut found = Vec::new();
+    let mut page = shown(&app, &search).await;
+    assert_eq!(page.pagination, "Page 1 of 3");
+    loop {
+        found.extend(page.emails.clone());
+        let Some(next) = page.next.clone() else { break };
+        assert!(!next.contains("after="), "{next}");
+        page = shown(&app, &next).await;
+    }
+    assert_eq!(found.len(), 111, "the Owner and 110 members; no invitation");
+    assert!(found.windows(2).all(|w| w[0] < w[1]), "in order, each once");
+    let beyond = shown(&app, &format!("{search}&page=9")).await;
+    assert_eq!(beyond.pagination, "Page 3 of 3");
+    assert_eq!(beyond.emails, found[100..].to_vec());
+
     let page_two = shown(&app, &format!("{members}?page=2")).await.emails;
     for broken in [
         "after=x1",

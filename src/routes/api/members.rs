@@ -147,7 +147,11 @@ async fn list_members(
         sort,
         descending: matches!(q.order, Some(Order::Desc)),
         limit: per_page,
-        start: Start::Offset { offset, total },
+        start: Start::Offset {
+            offset,
+            total: Some(total),
+        },
+        counted: false,
     };
     let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
     let items = rows
