@@ -381,7 +381,7 @@ pub async fn seed(db: &Db, members: u64, now: i64) -> anyhow::Result<Seeded> {
     );
     if let Db::Postgres(pool) = db {
         // What autovacuum would do shortly after a bulk load.
-        sqlx::raw_sql("ANALYZE").execute(pool).await?;
+        sqlx::raw_sql("VACUUM ANALYZE").execute(pool).await?;
     }
     Ok(Seeded {
         api_token,
