@@ -136,26 +136,7 @@ impl<'a> Event<'a> {
 
 /// Writes an event in the caller's transaction, so it exists exactly when the change does.
 pub async fn record(tx: &mut Tx, event: &Event<'_>, now: i64) -> sqlx::Result<()> {
-    on_tx!(tx, conn => sqlx::query(
-        "INSERT INTO audit_events (at, org_id, actor_user_id, actor_email, action, target_kind, \
-         target_id, target_email, ip, before_value, after_value) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(now)
-    .bind(event.org_id)
-    .bind(event.actor.user_id)
-    .bind(&event.actor.email)
-    .bind(event.action.as_str())
-    .bind(event.target_kind)
-    .bind(event.target_id)
-    .bind(event.target_email)
-    .bind(&event.actor.ip)
-    .bind(&event.before)
-    .bind(&event.after)
-    .execute(&mut *conn)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    record_all(tx, std::slice::from_ref(event), now).await
 }
 
 /// Writes many events in the caller's transaction, as `record` does one, many per
