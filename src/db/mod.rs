@@ -124,7 +124,16 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), so concurrent writers queue instead of failing on upgrade.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            // sqlx begins with a custom statement in two steps, the second awaited after
+            // the BEGIN ran; a request dropped between them (its client gone) would
+            // return the connection to the pool inside the transaction, holding SQLite's
+            // write lock, and every later write would fail. Begun in a task of its own,
+            // the transaction either reaches the caller or is dropped, so rolled back.
+            Db::Sqlite(pool) => {
+                let pool = pool.clone();
+                let begun = tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await });
+                Tx::Sqlite(begun.await.map_err(|_| sqlx::Error::WorkerCrashed)??)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

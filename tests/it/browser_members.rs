@@ -1,5 +1,6 @@
 //! The Members page's action menu and its dialogs in a real browser, by mouse and by
-//! keyboard alone: change a role, and remove someone by typing their email.
+//! keyboard alone: change a role, and remove someone by typing their email; and its
+//! pages, swapped in place by the First, Previous, Next and Last links.
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
@@ -163,7 +164,55 @@ async fn escape_closes_an_action_menu_and_focus_stays_on_its_button(backend: Bac
     browser.close().await;
 }
 
+async fn last_previous_and_next_swap_the_table_and_keep_the_address(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+    for n in 0..120 {
+        app.add_member(
+            ORG_SLUG,
+            &format!("p{n:03}@example.com"),
+            "Pat",
+            Role::Member,
+        )
+        .await;
+    }
+    browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
+    browser.wait_for_text("Page 1 of 3").await;
+
+    browser.click("Last").await;
+    browser.wait_for_text("Page 3 of 3").await;
+    assert!(browser.path().await.ends_with("&page=3"));
+    assert_eq!(browser.texts("tbody tr").await.len(), 21);
+    browser.click("Previous").await;
+    browser.wait_for_text("Page 2 of 3").await;
+    assert!(browser.path().await.contains("&page=2&before=m"));
+    let rows = browser.texts("tbody tr td:first-child").await;
+    assert_eq!(rows.len(), 50);
+    assert_eq!(
+        (rows[0].as_str(), rows[49].as_str()),
+        ("p049@example.com", "p098@example.com")
+    );
+    browser.click("Next").await;
+    browser.wait_for_text("Page 3 of 3").await;
+    assert!(browser.path().await.contains("&page=3&after=m"));
+    assert_eq!(
+        browser
+            .texts("tbody tr td:first-child")
+            .await
+            .first()
+            .map(String::as_str),
+        Some("p099@example.com")
+    );
+    browser.close().await;
+}
+
 crate::on_both_backends!(
+    last_previous_and_next_swap_the_table_and_keep_the_address,
     the_action_menu_changes_a_role_in_a_dialog_by_mouse,
     removal_by_keyboard_waits_for_the_typed_email_and_escape_cancels,
     escape_closes_an_action_menu_and_focus_stays_on_its_button,

@@ -29,3 +29,4 @@ mod security;
 mod settings;
 mod setup;
 mod sign_in;
+mod storage;
