@@ -11,8 +11,34 @@ use roster::first_run::{self, FirstAccountForm};
 use roster::startup::{Application, shutdown_signal};
 use roster::state::AppState;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Caps glibc's allocator at two arenas, before any thread starts. By default each
+/// thread that allocates (Tokio's workers, one per SQLite connection) may get an arena
+/// of its own, and their free pages add up: at 100,000 members the server's peak RSS on
+/// SQLite went from 55.9 to 42.7 MiB (see the README's Benchmarks).
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any other
+    // thread exists, and a refusal (return 0) leaves glibc's default in place.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Err(err) = roster::telemetry::init(&cli.config.log) {
         eprintln!("error: {err}");
