@@ -108,17 +108,7 @@ pub async fn credential(db: &Db, token_hash: &str) -> sqlx::Result<Option<Creden
 
 /// Records a use, at most once a minute per token.
 pub async fn touch(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE api_tokens SET last_used_at = $1 \
-         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(now - 60)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    super::touch(db, "api_tokens", "last_used_at", id, now).await
 }
 
 pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {

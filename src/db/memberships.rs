@@ -260,7 +260,8 @@ fn conditions(
     now: i64,
 ) -> (Option<String>, Option<String>, Vec<Bind>) {
     let mut values = vec![Bind::Int(org_id), Bind::Int(now)];
-    let mut members = "m.org_id = $1".to_string();
+    let mut org = "m.org_id = $1";
+    let mut members = String::new();
     let mut invitations = "i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2".to_string();
     if let Some(role) = filter.role {
         values.push(Bind::Text(role.as_str().to_string()));
@@ -284,19 +285,18 @@ fn conditions(
             // keeps those where they make the substring. `+` keeps SQLite from walking
             // the organization's index instead: matches first, then their organization.
             values.push(Bind::Text(terms));
-            members = format!(
-                "+m.org_id = $1 AND m.id IN \
-                 (SELECT rowid FROM member_search WHERE member_search MATCH ${}){}",
-                values.len(),
-                &members["m.org_id = $1".len()..]
-            );
+            org = "+m.org_id = $1";
+            members.push_str(&format!(
+                " AND m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH ${})",
+                values.len()
+            ));
         }
         members.push_str(&format!(
             " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
         ));
         invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
     }
-    let members = (filter.status != Some("invited")).then_some(members);
+    let members = (filter.status != Some("invited")).then(|| format!("{org}{members}"));
     let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
     (members, invitations, values)
 }
@@ -513,17 +513,7 @@ pub async fn find(db: &Db, org_id: i64, user_id: i64) -> sqlx::Result<Option<Mem
 
 /// Records that a member used the organization, at most once a minute.
 pub async fn touch(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
-    on_db!(db, pool => sqlx::query(
-        "UPDATE memberships SET last_active_at = $1 \
-         WHERE id = $2 AND (last_active_at IS NULL OR last_active_at <= $3)",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(now - 60)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
+    super::touch(db, "memberships", "last_active_at", id, now).await
 }
 
 const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status, m.has_seat \

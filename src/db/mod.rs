@@ -58,6 +58,22 @@ macro_rules! on_tx {
         }
     };
 }
+/// Sets `table.column` to `now` on row `id` unless it was set in the last minute: a use
+/// is recorded at most once a minute (a member's last activity, a token's last use).
+async fn touch(db: &Db, table: &str, column: &str, id: i64, now: i64) -> sqlx::Result<()> {
+    let sql = format!(
+        "UPDATE {table} SET {column} = $1 WHERE id = $2 AND ({column} IS NULL OR {column} <= $3)"
+    );
+    on_db!(db, pool => sqlx::query(&sql)
+        .bind(now)
+        .bind(id)
+        .bind(now - 60)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// A value bound to a query whose SQL is built at run time.
 pub(crate) enum Bind {
     Int(i64),

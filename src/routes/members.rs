@@ -329,9 +329,13 @@ async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Re
                 counts: None,
             });
         }
-        // No rows: none match, or the page is past the last one.
-        let (members, invitations) =
-            db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+        // No rows on the first page: none match. On a later one: none match, or the
+        // page is past the last one.
+        let (members, invitations) = if page == 1 {
+            (0, 0)
+        } else {
+            db::memberships::count_filtered(db, org_id, now, &listing.filter).await?
+        };
         let matching = members + invitations;
         let last = pages_of(matching);
         let rows = if page > last && matching > 0 {
