@@ -260,7 +260,7 @@ async fn run_case(
             headers: vec![header.clone()],
             ..Default::default()
         };
-        let measured = measure(&wrk, &load, args).await?;
+        let measured = measure(&wrk, &load, args, &server).await?;
         // wrk counts 4xx and 5xx; a page that answers anything but 200 with its content
         // (a redirect to sign-in, a 404 from a missing route) fails as well.
         let (name, value) = header.split_once(": ").expect("a header has a colon");
@@ -287,7 +287,7 @@ async fn run_case(
             script: Some(script.to_path_buf()),
             script_args: vec![String::new(), csrf.clone()],
         };
-        match invite_by_form(args, &wrk, load, &db).await {
+        match invite_by_form(args, &wrk, load, &db, &server).await {
             Ok((measured, problems)) => {
                 if !problems.is_empty() {
                     case.fail("invite-form", problems.join("; "));
@@ -309,12 +309,20 @@ async fn run_case(
 }
 
 /// A warm-up, then the measured run.
-async fn measure(wrk: &wrk::Settings, load: &wrk::Load, args: &Args) -> anyhow::Result<Measured> {
+async fn measure(
+    wrk: &wrk::Settings,
+    load: &wrk::Load,
+    args: &Args,
+    server: &Server,
+) -> anyhow::Result<Measured> {
     if args.warmup > 0 {
         wrk::run(wrk, load, args.warmup).await?;
     }
+    let before = server.cpu_time()?;
+    let run = wrk::run(wrk, load, args.duration).await?;
     Ok(Measured {
-        run: wrk::run(wrk, load, args.duration).await?,
+        run,
+        server_cpu: server.cpu_time()?.saturating_sub(before),
     })
 }
 
@@ -437,15 +445,19 @@ async fn invite_by_form(
     wrk: &wrk::Settings,
     mut load: wrk::Load,
     db: &Db,
+    server: &Server,
 ) -> anyhow::Result<(Measured, Vec<String>)> {
     let mut problems = Vec::new();
     let mut runs = Vec::new();
+    let mut server_cpu = Duration::ZERO;
     for (prefix, seconds) in [("warm", args.warmup), ("form", args.duration)] {
         if seconds == 0 {
             continue;
         }
         load.script_args[0] = prefix.to_string();
+        let before = server.cpu_time()?;
         let run = wrk::run(wrk, &load, seconds).await?;
+        server_cpu = server.cpu_time()?.saturating_sub(before);
         let invited = run
             .script_value("invited")
             .ok_or_else(|| anyhow::anyhow!("the wrk script printed no count"))?;
@@ -468,6 +480,7 @@ async fn invite_by_form(
     }
     let measured = Measured {
         run: runs.pop().expect("the measured run ran"),
+        server_cpu,
     };
     problems.extend(measured.problems());
     Ok((measured, problems))

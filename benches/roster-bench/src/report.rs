@@ -11,9 +11,17 @@ use crate::{Backend, SCENARIOS, wrk};
 #[derive(Clone, Debug)]
 pub struct Measured {
     pub run: wrk::Run,
+    /// The server's CPU time (all threads) during the measured run.
+    pub server_cpu: Duration,
 }
 
 impl Measured {
+    /// The server's CPU time per answered request: a measure of the work each takes that
+    /// other load on the machine disturbs less than the rate does.
+    pub fn cpu_per_request(&self) -> Duration {
+        self.server_cpu / u32::try_from(self.run.requests.max(1)).unwrap_or(u32::MAX)
+    }
+
     /// What wrk itself saw go wrong.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -73,11 +81,15 @@ impl Case {
         self.failures.push((scenario, what));
     }
 
-    fn run(&self, scenario: &str) -> Option<&wrk::Run> {
+    fn measured(&self, scenario: &str) -> Option<&Measured> {
         self.scenarios
             .iter()
             .find(|(key, _)| *key == scenario)
-            .map(|(_, m)| &m.run)
+            .map(|(_, m)| m)
+    }
+
+    fn run(&self, scenario: &str) -> Option<&wrk::Run> {
+        self.measured(scenario).map(|m| &m.run)
     }
 
     fn failed(&self, scenario: &str) -> bool {
@@ -171,12 +183,14 @@ fn commit() -> String {
 }
 
 fn cell(case: &Case, scenario: &str) -> String {
-    let numbers = case.run(scenario).map(|r| {
+    let numbers = case.measured(scenario).map(|m| {
+        let r = &m.run;
         format!(
-            "{}/s · {} · {}",
+            "{}/s · {} · {} · {} µs",
             thousands(r.per_second.round() as u64),
             ms(r.p50_ms),
-            ms(r.p99_ms)
+            ms(r.p99_ms),
+            thousands(m.cpu_per_request().as_micros() as u64)
         )
     });
     match (numbers, case.failed(scenario)) {
@@ -287,7 +301,8 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         md,
         "- Each organization has its members plus 1% as pending invitations. Cells: requests \
-         per second · p50 · p99 latency (wrk, 32 connections, after a warm-up).\n"
+         per second · p50 · p99 latency (wrk, 32 connections, after a warm-up) · the server's \
+         CPU time per request (all its threads; less disturbed by other load than the rate).\n"
     );
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let cases: Vec<&Case> = report

@@ -123,6 +123,20 @@ impl Server {
             .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc/{}/status", self.pid))
     }
 
+    /// The CPU time the process has used so far, user and system, in all its threads.
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))?;
+        // Fields 14 and 15 (utime, stime), counted after the command's closing parenthesis,
+        // in clock ticks of 10 ms (USER_HZ, fixed at 100 for /proc).
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(user), Some(system)) => Ok(Duration::from_millis((user + system) * 10)),
+            _ => anyhow::bail!("no CPU times in /proc/{}/stat", self.pid),
+        }
+    }
+
     /// Stops the server as an operator would (SIGTERM), killing it if it lingers.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = Command::new("kill")
