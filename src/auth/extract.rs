@@ -8,8 +8,9 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use super::session;
-use crate::db::{self, audit::Actor, memberships::Membership, orgs::Org, users::User};
-use crate::domain::Role;
+use crate::db::orgs::{Org, OrgLink};
+use crate::db::{self, audit::Actor, memberships::Membership, users::User};
+use crate::domain::{Role, settings::OrgSettings};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -85,9 +86,11 @@ impl CurrentUser {
             None => None,
             Some((user_id, signed_in_at)) => {
                 let found = match slug {
-                    Some(slug) => db::users::find_in_org(&state.db, user_id, slug)
-                        .await?
-                        .map(|in_org| (in_org.user.clone(), Some(in_org))),
+                    Some(slug) => {
+                        db::users::find_in_org(&state.db, user_id, slug, state.clock.now())
+                            .await?
+                            .map(|in_org| (in_org.user.clone(), Some(in_org)))
+                    }
                     None => db::users::find(&state.db, user_id)
                         .await?
                         .map(|user| (user, None)),
@@ -130,6 +133,13 @@ impl FromRequestParts<AppState> for CurrentUser {
 pub struct OrgMember {
     pub current: CurrentUser,
     pub org: Org,
+    /// The organization's settings, as read with the membership.
+    pub settings: OrgSettings,
+    /// The organization's kept counts, as read with the membership: (members, invitations
+    /// pending and not expired).
+    pub counts: (i64, i64),
+    /// The member's organizations, for the switcher.
+    pub orgs: Vec<OrgLink>,
     pub membership: Membership,
     pub role: Role,
 }
@@ -147,16 +157,11 @@ impl FromRequestParts<AppState> for OrgMember {
         let slug = params.get("slug").ok_or(AppError::NotFound)?;
         let (current, in_org) = CurrentUser::extract(parts, state, Some(slug)).await?;
         let in_org = in_org.ok_or(AppError::NotFound)?;
-        let (Some(org_id), Some(name), Some(slug)) =
-            (in_org.org_id, in_org.org_name, in_org.org_slug)
-        else {
-            return Err(AppError::NotFound);
-        };
-        let org = Org {
-            id: org_id,
-            name,
-            slug,
-        };
+        let (org, settings) = in_org.org().ok_or(AppError::NotFound)?;
+        let counts = in_org.counts().ok_or(AppError::NotFound)?;
+        let orgs = in_org
+            .org_links()
+            .map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
         let membership = match (in_org.membership_id, in_org.role, in_org.member_status) {
             (Some(id), Some(role), Some(status)) if status == "active" => Membership {
                 id,
@@ -177,6 +182,9 @@ impl FromRequestParts<AppState> for OrgMember {
         Ok(OrgMember {
             current,
             org,
+            settings,
+            counts,
+            orgs,
             membership,
             role,
         })

@@ -226,7 +226,7 @@ pub struct Filter {
 }
 
 /// A stored event, with the actor's current name if they still have an account.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct Listed {
     pub id: i64,
     pub at: i64,
@@ -240,6 +240,21 @@ pub struct Listed {
     pub before_value: Option<String>,
     pub after_value: Option<String>,
 }
+
+/// The columns of `Listed`, as `LISTED` selects them.
+const LISTED_COLUMNS: &[&str] = &[
+    "id",
+    "at",
+    "org_id",
+    "actor_email",
+    "actor_name",
+    "action",
+    "target_kind",
+    "target_email",
+    "ip",
+    "before_value",
+    "after_value",
+];
 
 const LISTED: &str = "SELECT e.id, e.at, e.org_id, e.actor_email, u.name AS actor_name, \
                       e.action, e.target_kind, e.target_email, e.ip, e.before_value, e.after_value \
@@ -302,7 +317,7 @@ pub async fn page(
 ) -> sqlx::Result<Vec<Listed>> {
     let (sql, binds) = select(scope, filter, after);
     let sql = format!("{sql} LIMIT {limit}");
-    on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)
+    super::fetch_list(db, &sql, LISTED_COLUMNS, &binds, true).await
 }
 
 /// Sends every event matching the filter, newest first, to `rows` as the database yields

@@ -1,6 +1,6 @@
 use sqlx::QueryBuilder;
 
-use super::{Db, IN_CHUNK, Tx, ids_in_order, on_db, on_tx, placeholders, rows_per_statement};
+use super::{Bind, Db, IN_CHUNK, Tx, ids_in_order, on_db, on_tx, placeholders, rows_per_statement};
 use crate::domain::invitation::Status;
 use crate::domain::{Email, Role};
 
@@ -156,16 +156,21 @@ pub async fn open_for_emails(
     Ok(found)
 }
 
-/// The invitations of organization `$1` that are pending and not expired at `$2`, as a
-/// scalar SQL expression: the organization's pending count, kept by triggers (migration
-/// 0010), less its expired pending invitations, found through the partial index
-/// `invitations_pending_expiry` so that only those are counted.
-pub const PENDING_NOT_EXPIRED: &str = "((SELECT pending_count FROM organizations WHERE id = $1) - \
-    (SELECT COUNT(*) FROM invitations WHERE org_id = $1 AND state = 'pending' AND expires_at <= $2))";
+/// The invitations of organization `org_id` that are pending and not expired at `now`
+/// (SQL expressions, e.g. placeholders), as a scalar SQL expression: the organization's
+/// pending count, kept by triggers (migration 0010), less its expired pending invitations,
+/// found through the partial index `invitations_pending_expiry` so that only those are
+/// counted.
+pub fn pending_not_expired(org_id: &str, now: &str) -> String {
+    format!(
+        "((SELECT pending_count FROM organizations WHERE id = {org_id}) - (SELECT COUNT(*) \
+         FROM invitations WHERE org_id = {org_id} AND state = 'pending' AND expires_at <= {now}))"
+    )
+}
 
 /// Invitations that are pending and not expired at `now`.
 pub async fn count_pending(tx: &mut Tx, org_id: i64, now: i64) -> sqlx::Result<i64> {
-    let sql = format!("SELECT CAST({PENDING_NOT_EXPIRED} AS BIGINT)");
+    let sql = format!("SELECT CAST({} AS BIGINT)", pending_not_expired("$1", "$2"));
     on_tx!(tx, conn => sqlx::query_scalar(&sql)
         .bind(org_id)
         .bind(now)
@@ -203,7 +208,7 @@ pub async fn find_by_token_hash(db: &Db, token_hash: &str) -> sqlx::Result<Optio
 }
 
 /// One row of the Invitations page, with the delivery state of its latest email.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct Row {
     pub id: i64,
     pub invited_by: Option<i64>,
@@ -243,8 +248,26 @@ pub async fn list(
         "{ROW_SELECT} WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
         status_condition(status)
     );
-    on_db!(db, pool => sqlx::query_as(&sql).bind(org_id).bind(now).bind(limit).bind(offset).fetch_all(pool).await)
+    let values = [org_id, now, limit, offset].map(Bind::Int);
+    super::fetch_list(db, &sql, ROW_COLUMNS, &values, true).await
 }
+
+/// The columns of `Row`, as `ROW_SELECT` selects them.
+const ROW_COLUMNS: &[&str] = &[
+    "id",
+    "invited_by",
+    "email",
+    "role",
+    "state",
+    "created_at",
+    "last_sent_at",
+    "expires_at",
+    "inviter_name",
+    "outbox_id",
+    "sent_at",
+    "gave_up_at",
+    "last_error",
+];
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
     i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
@@ -258,7 +281,7 @@ pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Row>> {
 
 pub async fn count(db: &Db, org_id: i64, status: Status, now: i64) -> sqlx::Result<i64> {
     let sql = match status {
-        Status::Pending => format!("SELECT CAST({PENDING_NOT_EXPIRED} AS BIGINT)"),
+        Status::Pending => format!("SELECT CAST({} AS BIGINT)", pending_not_expired("$1", "$2")),
         _ => format!(
             "SELECT COUNT(*) FROM invitations i WHERE i.org_id = $1 AND {}",
             status_condition(status)

@@ -23,7 +23,7 @@ pub struct Target {
 }
 
 /// One row of the Members page: a member (`kind` "m") or a pending invitation ("i").
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct MemberRow {
     pub kind: String,
     pub id: i64,
@@ -37,14 +37,34 @@ pub struct MemberRow {
     pub last_active_at: Option<i64>,
     pub auth_method: String,
     pub invited_by: Option<i64>,
+    #[serde(deserialize_with = "super::json_bool")]
     pub has_seat: bool,
     /// The row's key in the order it was listed in, as text (None: no key).
     #[sqlx(default)]
+    #[serde(default)]
     pub sort_key: Option<String>,
     /// How many rows match in all, when the listing asked for it (`Listing::counted`).
     #[sqlx(default)]
+    #[serde(default)]
     pub matching: Option<i64>,
 }
+
+/// The columns of `MemberRow`, as `list` selects them.
+const MEMBER_ROW: &[&str] = &[
+    "kind",
+    "id",
+    "email",
+    "name",
+    "role",
+    "status",
+    "joined_at",
+    "last_active_at",
+    "auth_method",
+    "invited_by",
+    "has_seat",
+    "sort_key",
+    "matching",
+];
 
 impl MemberRow {
     pub fn is_invitation(&self) -> bool {
@@ -98,7 +118,8 @@ impl Sort {
         match self {
             Sort::Joined => ("m.joined_at", "i.created_at"),
             Sort::Email => ("m.sort_email", "i.email_normalized"),
-            Sort::Name => ("m.sort_name", "''"),
+            // A typed constant: SQLite merges the two ordered halves only then.
+            Sort::Name => ("m.sort_name", "CAST('' AS TEXT)"),
             Sort::LastActive => ("m.last_active_at", "CAST(NULL AS BIGINT)"),
         }
     }
@@ -262,7 +283,14 @@ fn conditions(
     let mut values = vec![Bind::Int(org_id), Bind::Int(now)];
     let mut org = "m.org_id = $1";
     let mut members = String::new();
-    let mut invitations = "i.org_id = $1 AND i.state = 'pending' AND i.expires_at > $2".to_string();
+    // On SQLite, `+` keeps the expiry a filter: the invitations are then walked in the
+    // order of the sort's index, and only as far as the page needs, rather than every
+    // pending one found by its expiry and sorted.
+    let expiry = match db {
+        Db::Sqlite(_) => "+i.expires_at > $2",
+        Db::Postgres(_) => "i.expires_at > $2",
+    };
+    let mut invitations = format!("i.org_id = $1 AND i.state = 'pending' AND {expiry}");
     if let Some(role) = filter.role {
         values.push(Bind::Text(role.as_str().to_string()));
         let n = values.len();
@@ -324,7 +352,7 @@ pub async fn count_filtered(
         None => "0".into(),
         // Every open invitation: the organization's kept count less the expired ones.
         Some(_) if filter.role.is_none() && filter.search.is_none() => {
-            super::invitations::PENDING_NOT_EXPIRED.into()
+            super::invitations::pending_not_expired("$1", "$2")
         }
         Some(w) => format!("(SELECT COUNT(*) FROM invitations i WHERE {w})"),
     };
@@ -456,16 +484,12 @@ pub async fn list(
     // A search's plan depends on what it looks for (on PostgreSQL a cached generic plan
     // would walk every member in order), so its statement is planned each time.
     let persistent = listing.filter.search.is_none();
-    let mut rows = on_db!(db, pool => {
-        let mut query = bind_all!(sqlx::query_as(&sql), &values)
-            .persistent(persistent)
-            .bind(limit)
-            .bind(offset);
-        if cut {
-            query = query.bind(offset + limit);
-        }
-        query.fetch_all(pool).await
-    })?;
+    values.extend([Bind::Int(limit), Bind::Int(offset)]);
+    if cut {
+        values.push(Bind::Int(offset + limit));
+    }
+    let mut rows: Vec<MemberRow> =
+        super::fetch_list(db, &sql, MEMBER_ROW, &values, persistent).await?;
     if backwards {
         rows.reverse();
     }
@@ -651,7 +675,7 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
 pub async fn counts_for_limits(tx: &mut Tx, org_id: i64, now: i64) -> sqlx::Result<(i64, i64)> {
     let sql = format!(
         "SELECT CAST(member_count AS BIGINT), CAST({} AS BIGINT) FROM organizations WHERE id = $1",
-        super::invitations::PENDING_NOT_EXPIRED
+        super::invitations::pending_not_expired("$1", "$2")
     );
     on_tx!(tx, conn => sqlx::query_as(&sql)
         .bind(org_id)

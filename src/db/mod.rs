@@ -13,6 +13,8 @@ pub mod setup_tokens;
 pub mod users;
 
 use std::str::FromStr;
+
+use serde::Deserialize as _;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -95,6 +97,63 @@ macro_rules! bind_all {
 }
 
 pub(crate) use {bind_all, on_db, on_tx};
+
+/// Every row of `sql` (with `values` bound in order), for a list of many rows.
+///
+/// On SQLite the rows come back as one JSON array in a single row: sqlx runs each SQLite
+/// connection on a thread of its own and hands every row of a result over to the waiting
+/// task by itself, so a page of 50 rows cost dozens of thread wake-ups, more than its
+/// query. `columns` names the columns of `sql` that `T` reads; the order of the rows is
+/// the order `sql` gives them (an aggregate reads an ordered subquery in its order).
+/// PostgreSQL's rows arrive together on its socket and are read as they are.
+pub(crate) async fn fetch_list<T>(
+    db: &Db,
+    sql: &str,
+    columns: &[&str],
+    values: &[Bind],
+    persistent: bool,
+) -> sqlx::Result<Vec<T>>
+where
+    T: serde::de::DeserializeOwned
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    match db {
+        Db::Sqlite(pool) => {
+            let fields: Vec<String> = columns.iter().map(|c| format!("'{c}', r.{c}")).collect();
+            let sql = format!(
+                "SELECT json_group_array(json_object({})) FROM ({sql}) AS r",
+                fields.join(", ")
+            );
+            let json: String = bind_all!(sqlx::query_scalar(&sql), values)
+                .persistent(persistent)
+                .fetch_one(pool)
+                .await?;
+            serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+        }
+        Db::Postgres(pool) => {
+            bind_all!(sqlx::query_as(sql), values)
+                .persistent(persistent)
+                .fetch_all(pool)
+                .await
+        }
+    }
+}
+
+/// Reads a boolean that SQLite's JSON gives as 0 or 1 (PostgreSQL's as true or false).
+pub(crate) fn json_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(i) => i != 0,
+    })
+}
 
 impl Db {
     /// Opens a pool for a `sqlite://` or `postgres://` URL; a SQLite file is created if missing.

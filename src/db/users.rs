@@ -1,5 +1,6 @@
-use super::{Db, Tx, on_db, on_tx};
-use crate::domain::Email;
+use super::orgs::{Org, OrgLink};
+use super::{Bind, Db, Tx, on_db, on_tx};
+use crate::domain::{Email, settings::OrgSettings};
 
 /// An account, as needed to sign in and to authorize a request.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -45,20 +46,81 @@ pub struct InOrg {
     pub role: Option<String>,
     pub member_status: Option<String>,
     pub last_active_at: Option<i64>,
+    /// The organization's settings (`OrgSettings`), when there is one.
+    pub invitation_lifetime_secs: Option<i64>,
+    pub max_pending_invitations: Option<i64>,
+    pub max_members: Option<i64>,
+    pub members_may_invite: Option<bool>,
+    pub allowed_email_domains: Option<String>,
+    pub seats: Option<i64>,
+    /// Its kept counts: members, and invitations pending and not expired.
+    pub member_count: Option<i64>,
+    pub pending: Option<i64>,
+    /// The account's organizations, for the switcher: a JSON array of [slug, name].
+    pub org_links: String,
 }
 
-pub async fn find_in_org(db: &Db, id: i64, slug: &str) -> sqlx::Result<Option<InOrg>> {
-    on_db!(db, pool => sqlx::query_as(
+impl InOrg {
+    /// The account's organizations, for the switcher.
+    pub fn org_links(&self) -> Result<Vec<OrgLink>, serde_json::Error> {
+        let pairs: Vec<(String, String)> = serde_json::from_str(&self.org_links)?;
+        Ok(pairs
+            .into_iter()
+            .map(|(slug, name)| OrgLink { slug, name })
+            .collect())
+    }
+
+    /// The organization's kept counts: (members, pending invitations).
+    pub fn counts(&self) -> Option<(i64, i64)> {
+        Some((self.member_count?, self.pending?))
+    }
+
+    /// The organization and its settings, when the slug named one.
+    pub fn org(&self) -> Option<(Org, OrgSettings)> {
+        let org = Org {
+            id: self.org_id?,
+            name: self.org_name.clone()?,
+            slug: self.org_slug.clone()?,
+        };
+        let settings = OrgSettings {
+            name: org.name.clone(),
+            invitation_lifetime_secs: self.invitation_lifetime_secs?,
+            max_pending_invitations: self.max_pending_invitations?,
+            max_members: self.max_members?,
+            members_may_invite: self.members_may_invite?,
+            allowed_email_domains: self.allowed_email_domains.clone()?,
+            seats: self.seats,
+        };
+        Some((org, settings))
+    }
+}
+
+pub async fn find_in_org(db: &Db, id: i64, slug: &str, now: i64) -> sqlx::Result<Option<InOrg>> {
+    // The switcher's organizations, in its order, as a JSON array of [slug, name] pairs.
+    let (array, pair) = match db {
+        Db::Sqlite(_) => ("json_group_array", "json_array"),
+        Db::Postgres(_) => ("json_agg", "json_build_array"),
+    };
+    let sql = format!(
         "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
          u.sessions_valid_after, o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
-         m.id AS membership_id, m.role, m.status AS member_status, m.last_active_at \
+         m.id AS membership_id, m.role, m.status AS member_status, m.last_active_at, \
+         o.invitation_lifetime_secs, o.max_pending_invitations, o.max_members, \
+         o.members_may_invite, o.allowed_email_domains, o.seats, \
+         CAST(o.member_count AS BIGINT) AS member_count, CAST({pending} AS BIGINT) AS pending, \
+         (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
+          FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
+          WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links \
          FROM users u LEFT JOIN organizations o ON o.slug = $2 \
          LEFT JOIN memberships m ON m.org_id = o.id AND m.user_id = u.id WHERE u.id = $1",
-    )
-    .bind(id)
-    .bind(slug)
-    .fetch_optional(pool)
-    .await)
+        pending = super::invitations::pending_not_expired("o.id", "$3"),
+    );
+    on_db!(db, pool => sqlx::query_as(&sql)
+        .bind(id)
+        .bind(slug)
+        .bind(now)
+        .fetch_optional(pool)
+        .await)
 }
 
 pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
@@ -107,12 +169,13 @@ pub async fn record_sign_in(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> 
 }
 
 /// One row of the instance's Users page.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct Listed {
     pub id: i64,
     pub email: String,
     pub name: String,
     pub status: String,
+    #[serde(deserialize_with = "super::json_bool")]
     pub is_instance_admin: bool,
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
@@ -226,14 +289,23 @@ pub async fn list_matching(
         "SELECT id, email, name, status, is_instance_admin, created_at, last_sign_in_at \
          FROM users WHERE {clause} ORDER BY email_normalized LIMIT $1 OFFSET $2"
     );
-    on_db!(db, pool => {
-        let mut query = sqlx::query_as(&sql).bind(limit).bind(offset);
-        for value in &binds {
-            query = query.bind(*value);
-        }
-        query.fetch_all(pool).await
-    })
+    let values: Vec<Bind> = [Bind::Int(limit), Bind::Int(offset)]
+        .into_iter()
+        .chain(binds.iter().map(|v| Bind::Text(v.to_string())))
+        .collect();
+    super::fetch_list(db, &sql, LISTED_COLUMNS, &values, true).await
 }
+
+/// The columns of `Listed`, as `list_matching` selects them.
+const LISTED_COLUMNS: &[&str] = &[
+    "id",
+    "email",
+    "name",
+    "status",
+    "is_instance_admin",
+    "created_at",
+    "last_sign_in_at",
+];
 
 /// An account read inside a transaction, locked against concurrent changes on
 /// PostgreSQL (SQLite's write transaction already excludes other writers).

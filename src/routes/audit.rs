@@ -244,7 +244,7 @@ async fn list_org_events(
     Query(form): Query<FilterForm>,
 ) -> Result<Response> {
     auditor(&member)?;
-    let ctx = PageCtx::for_org(&state, &member, "audit").await?;
+    let ctx = PageCtx::for_org(&member, "audit").await?;
     let base = format!("/orgs/{}/audit", member.org.slug);
     let title = format!("Audit log of {}", member.org.name);
     render_list(&state, ctx, Scope::Org(member.org.id), base, title, form).await

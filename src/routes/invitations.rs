@@ -141,7 +141,7 @@ async fn report_created(
     summary: impl FnOnce(&[invite::Created]) -> String,
 ) -> Result<Response> {
     if !state.mailer.is_enabled() && !created.is_empty() {
-        let ctx = PageCtx::for_org(state, member, "invitations").await?;
+        let ctx = PageCtx::for_org(member, "invitations").await?;
         return Ok(InvitationLinksPage {
             ctx,
             slug: member.org.slug.clone(),
@@ -211,9 +211,13 @@ async fn invitations_page(
     errors: FieldErrors,
     problems: Vec<(String, String)>,
 ) -> Result<InvitationsPage> {
-    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    let settings = &member.settings;
     let now = state.clock.now();
-    let total = db::invitations::count(&state.db, member.org.id, status, now).await?;
+    // The pending ones were counted with the membership; nothing has changed since.
+    let total = match status {
+        Status::Pending => member.counts.1,
+        _ => db::invitations::count(&state.db, member.org.id, status, now).await?,
+    };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = page.clamp(1, pages);
     let rows = db::invitations::list(
@@ -230,7 +234,7 @@ async fn invitations_page(
         .map(|r| InvitationView::new(r, now, member))
         .collect();
     Ok(InvitationsPage {
-        ctx: PageCtx::for_org(state, member, "invitations").await?,
+        ctx: PageCtx::for_org(member, "invitations").await?,
         slug: member.org.slug.clone(),
         roles: permissions::invitable_roles(member.role, settings.members_may_invite),
         form,
@@ -285,7 +289,7 @@ async fn create_invitations(
     member: OrgMember,
     Form(form): Form<InviteForm>,
 ) -> Result<Response> {
-    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    let settings = &member.settings;
     if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
         return Err(AppError::Forbidden);
     }
@@ -750,7 +754,7 @@ async fn manage_invitations(
         invite::Manage::Revoke => "Revoke",
     };
     if form.confirm.as_deref() != Some("yes") {
-        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+        let ctx = PageCtx::for_org(&member, "invitations").await?;
         let (slug, action) = (member.org.slug.clone(), action.as_str());
         return Ok(if is_htmx {
             ConfirmManageDialog {
@@ -798,7 +802,7 @@ async fn manage_invitations(
     let n = targets.len();
     let plural = if n == 1 { "invitation" } else { "invitations" };
     if action == invite::Manage::Resend && !state.mailer.is_enabled() {
-        let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+        let ctx = PageCtx::for_org(&member, "invitations").await?;
         return Ok(InvitationLinksPage {
             ctx,
             slug: member.org.slug.clone(),
@@ -883,7 +887,7 @@ async fn preview_csv(
     member: OrgMember,
     mut multipart: axum::extract::Multipart,
 ) -> Result<Response> {
-    let settings = db::orgs::settings(&state.db, member.org.id).await?;
+    let settings = &member.settings;
     if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
         return Err(AppError::Forbidden);
     }
@@ -960,7 +964,7 @@ async fn preview_csv(
     let plan = invite::plan(
         &mut tx,
         member.org.id,
-        &settings,
+        settings,
         member.role,
         &csv_requests(&pairs, default_role),
         now,
@@ -983,7 +987,7 @@ async fn preview_csv(
             what: planned.outcome.describe(),
         })
         .collect::<Vec<_>>();
-    let ctx = PageCtx::for_org(&state, &member, "invitations").await?;
+    let ctx = PageCtx::for_org(&member, "invitations").await?;
     Ok(CsvPreviewPage {
         ctx,
         slug: member.org.slug.clone(),

@@ -301,15 +301,19 @@ struct Found {
     /// The page's number, within the pages there are.
     page: i64,
     listing: Listing,
-    /// The members and invitations that match, when counted apart from the page.
-    counts: Option<(i64, i64)>,
 }
 
 /// Finds the page `q` asks for. A search counts its matches in the query of its page
-/// (finding them is its cost) and goes by page number; otherwise the kept counts come
-/// first, then the page: after or before a "Next" or "Previous" link's cursor, or by
-/// its number.
-async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Result<Found> {
+/// (finding them is its cost) and goes by page number; otherwise the counts come first
+/// (`kept`, the organization's, when nothing is filtered), then the page: after or
+/// before a "Next" or "Previous" link's cursor, or by its number.
+async fn find_page(
+    state: &AppState,
+    org_id: i64,
+    kept: (i64, i64),
+    now: i64,
+    q: &ListQuery,
+) -> Result<Found> {
     let db = &state.db;
     let (mut listing, page) = q.listing();
     let by_page = |page: i64, total: Option<i64>| Start::Offset {
@@ -326,17 +330,17 @@ async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Re
                 matching,
                 page,
                 listing,
-                counts: None,
             });
         }
         // No rows on the first page: none match. On a later one: none match, or the
         // page is past the last one.
-        let (members, invitations) = if page == 1 {
-            (0, 0)
+        let matching = if page == 1 {
+            0
         } else {
-            db::memberships::count_filtered(db, org_id, now, &listing.filter).await?
+            let (members, invitations) =
+                db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+            members + invitations
         };
-        let matching = members + invitations;
         let last = pages_of(matching);
         let rows = if page > last && matching > 0 {
             listing.start = by_page(last, None);
@@ -349,11 +353,13 @@ async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Re
             matching,
             page: page.min(last),
             listing,
-            counts: Some((members, invitations)),
         });
     }
-    let (members, invitations) =
-        db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+    let (members, invitations) = if listing.filter == Filter::default() {
+        kept
+    } else {
+        db::memberships::count_filtered(db, org_id, now, &listing.filter).await?
+    };
     let matching = members + invitations;
     let mut page = page.min(pages_of(matching));
     let mut rows = Vec::new();
@@ -377,7 +383,6 @@ async fn find_page(state: &AppState, org_id: i64, now: i64, q: &ListQuery) -> Re
         matching,
         page,
         listing,
-        counts: Some((members, invitations)),
     })
 }
 
@@ -389,13 +394,12 @@ async fn list_members(
 ) -> Result<Response> {
     let now = state.clock.now();
     let org_id = member.org.id;
-    let found = find_page(&state, org_id, now, &q).await?;
+    let found = find_page(&state, org_id, member.counts, now, &q).await?;
     let Found {
         rows,
         matching,
         page,
         listing,
-        counts,
     } = found;
     let pages = pages_of(matching);
     // Searches page by number: their matches are found anew for each page anyway.
@@ -404,8 +408,8 @@ async fn list_members(
             .map(|row| Cursor::of(row, listing.sort).param())
     };
     let (first, last) = (place(rows.first()), place(rows.last()));
-    let ctx = PageCtx::for_org(&state, &member, "members").await?;
-    let settings = db::orgs::settings(&state.db, org_id).await?;
+    let ctx = PageCtx::for_org(&member, "members").await?;
+    let settings = &member.settings;
     let seats = match settings.seats {
         Some(seats) => Some((
             db::memberships::count_seats(&state.db, org_id).await?,
@@ -444,10 +448,7 @@ async fn list_members(
     {
         return Ok(MembersResults { r }.into_response());
     }
-    let (member_count, pending) = match counts {
-        Some(counts) if listing.filter == Filter::default() => counts,
-        _ => db::memberships::count_filtered(&state.db, org_id, now, &Filter::default()).await?,
-    };
+    let (member_count, pending) = member.counts;
     let can_invite =
         !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
     Ok(MembersPage {
@@ -516,7 +517,6 @@ impl Confirm {
 
 /// Renders a confirmation as a dialog (htmx) or a page, with `status`.
 async fn render_confirm(
-    state: &AppState,
     member: &OrgMember,
     headers: &HeaderMap,
     status: StatusCode,
@@ -526,7 +526,7 @@ async fn render_confirm(
         let body = MemberDialog { d }.render()?;
         return Ok((status, axum::response::Html(body)).into_response());
     }
-    let ctx = PageCtx::for_org(state, member, "members").await?;
+    let ctx = PageCtx::for_org(member, "members").await?;
     Ok((status, MemberConfirmPage { ctx, d }).into_response())
 }
 
@@ -622,7 +622,7 @@ async fn confirm_change_role(
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, "role").await?;
-    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, &headers, StatusCode::OK, d).await
 }
 
 #[derive(Deserialize)]
@@ -641,14 +641,7 @@ async fn change_role(
     let mut d = confirmation(&state, &member, id, "role").await?;
     let Ok(role) = form.role.parse::<Role>() else {
         d.errors.add("role", "Choose one of the offered roles.");
-        return render_confirm(
-            &state,
-            &member,
-            &headers,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            d,
-        )
-        .await;
+        return render_confirm(&member, &headers, StatusCode::UNPROCESSABLE_ENTITY, d).await;
     };
     let email = d.email().to_string();
     match make_change(&state, &member, id, Change::Role(role), &email).await? {
@@ -673,7 +666,7 @@ async fn confirm_set_status(
     Path((_, id, status)): Path<(String, i64, String)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, status_kind(&status)?).await?;
-    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, &headers, StatusCode::OK, d).await
 }
 
 async fn set_status(
@@ -701,7 +694,7 @@ async fn confirm_remove_member(
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, "remove").await?;
-    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, &headers, StatusCode::OK, d).await
 }
 
 #[derive(Deserialize)]
@@ -727,23 +720,12 @@ async fn remove_member(
         Err(refusal) => {
             d.errors.add("confirm_email", refusal.message(&email));
             d.typed = form.confirm_email;
-            render_confirm(
-                &state,
-                &member,
-                &headers,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                d,
-            )
-            .await
+            render_confirm(&member, &headers, StatusCode::UNPROCESSABLE_ENTITY, d).await
         }
     }
 }
 
-async fn confirm_leave(
-    State(state): State<AppState>,
-    member: OrgMember,
-    headers: HeaderMap,
-) -> Result<Response> {
+async fn confirm_leave(member: OrgMember, headers: HeaderMap) -> Result<Response> {
     let d = Confirm {
         kind: "leave",
         title: format!("Leave {}?", member.org.name),
@@ -756,7 +738,7 @@ async fn confirm_leave(
         errors: FieldErrors::default(),
         typed: String::new(),
     };
-    render_confirm(&state, &member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, &headers, StatusCode::OK, d).await
 }
 
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
@@ -868,7 +850,7 @@ async fn manage_seats(
         if is_htmx {
             return Ok(axum::response::Html(SeatDialog { s }.render()?).into_response());
         }
-        let ctx = PageCtx::for_org(&state, &member, "members").await?;
+        let ctx = PageCtx::for_org(&member, "members").await?;
         return Ok(SeatConfirmPage { ctx, s }.into_response());
     }
     match members::set_seats(&state, &member.acting(), &form.ids, assign).await? {

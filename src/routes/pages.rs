@@ -38,20 +38,20 @@ pub struct PageCtx {
 impl PageCtx {
     /// Context for a page seen by `user` (if signed in) outside any organization.
     pub async fn load(state: &AppState, session: &Session, user: Option<&User>) -> Result<PageCtx> {
-        Self::build(state, session, user, None).await
+        let orgs = match user {
+            Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
+            None => Vec::new(),
+        };
+        Self::build(session, user, orgs, None).await
     }
 
     /// Context for the `section` page of the member's organization.
-    pub async fn for_org(
-        state: &AppState,
-        member: &OrgMember,
-        section: &'static str,
-    ) -> Result<PageCtx> {
+    pub async fn for_org(member: &OrgMember, section: &'static str) -> Result<PageCtx> {
         let user = &member.current.user;
         let mut ctx = Self::build(
-            state,
             &member.current.session,
             Some(user),
+            member.orgs.clone(),
             Some(&member.org),
         )
         .await?;
@@ -62,16 +62,13 @@ impl PageCtx {
         Ok(ctx)
     }
 
+    /// The context for `user` (None: signed out), whose organizations are `orgs`.
     async fn build(
-        state: &AppState,
         session: &Session,
         user: Option<&User>,
+        orgs: Vec<OrgLink>,
         current_org: Option<&Org>,
     ) -> Result<PageCtx> {
-        let orgs = match user {
-            Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
-            None => Vec::new(),
-        };
         Ok(PageCtx {
             csrf: session::csrf_token(session).await?,
             user: user.map(|u| UserBadge {

@@ -40,13 +40,12 @@ fn require_owner(member: &OrgMember) -> Result<()> {
     }
 }
 
-async fn show_settings(State(state): State<AppState>, member: OrgMember) -> Result<SettingsPage> {
+async fn show_settings(member: OrgMember) -> Result<SettingsPage> {
     require_owner(&member)?;
-    let settings = db::orgs::settings(&state.db, member.org.id).await?;
     Ok(SettingsPage {
-        ctx: PageCtx::for_org(&state, &member, "settings").await?,
+        ctx: PageCtx::for_org(&member, "settings").await?,
         slug: member.org.slug.clone(),
-        form: SettingsForm::from_settings(&settings),
+        form: SettingsForm::from_settings(&member.settings),
         errors: FieldErrors::default(),
     })
 }
@@ -59,7 +58,7 @@ async fn update_settings(
     require_owner(&member)?;
     let settings = match form.parse() {
         Ok(settings) => settings,
-        Err(errors) => return with_errors(&state, &member, form, errors).await,
+        Err(errors) => return with_errors(&member, form, errors).await,
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -74,7 +73,7 @@ async fn update_settings(
                 "seats",
                 format!("{assigned} seats are assigned now. Revoke some first, or choose at least {assigned}."),
             );
-            return with_errors(&state, &member, form, errors).await;
+            return with_errors(&member, form, errors).await;
         }
     }
     if before != settings {
@@ -100,13 +99,12 @@ async fn update_settings(
 
 /// The form again, as typed, with its field messages; nothing was saved.
 async fn with_errors(
-    state: &AppState,
     member: &OrgMember,
     form: SettingsForm,
     errors: FieldErrors,
 ) -> Result<Response> {
     let page = SettingsPage {
-        ctx: PageCtx::for_org(state, member, "settings").await?,
+        ctx: PageCtx::for_org(member, "settings").await?,
         slug: member.org.slug.clone(),
         form,
         errors,

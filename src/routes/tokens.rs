@@ -90,7 +90,7 @@ async fn list_tokens(State(state): State<AppState>, member: OrgMember) -> Result
         .map(|t| TokenView::new(t, now))
         .collect();
     Ok(OrgTokensPage {
-        ctx: PageCtx::for_org(&state, &member, "tokens").await?,
+        ctx: PageCtx::for_org(&member, "tokens").await?,
         org_name: member.org.name.clone(),
         tokens,
         revoke_base: format!("/orgs/{}/tokens", member.org.slug),

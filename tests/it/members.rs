@@ -83,20 +83,23 @@ async fn someone_in_several_organizations_gets_a_switcher(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
+    // Created out of name order: the switcher lists by name.
     let mut tx = app.state.db.begin().await.unwrap();
-    let other = db::orgs::insert(&mut tx, "Difference Engines", app.state.clock.now())
+    for name in ["Difference Engines", "Abacus Works"] {
+        let other = db::orgs::insert(&mut tx, name, app.state.clock.now())
+            .await
+            .unwrap();
+        db::memberships::insert(
+            &mut tx,
+            other.id,
+            admin.id,
+            Role::Viewer,
+            None,
+            app.state.clock.now(),
+        )
         .await
         .unwrap();
-    db::memberships::insert(
-        &mut tx,
-        other.id,
-        admin.id,
-        Role::Viewer,
-        None,
-        app.state.clock.now(),
-    )
-    .await
-    .unwrap();
+    }
     tx.commit().await.unwrap();
 
     let (_, html) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
@@ -105,7 +108,7 @@ async fn someone_in_several_organizations_gets_a_switcher(backend: Backend) {
     assert!(texts(&single, ".org-switcher").is_empty());
     assert_eq!(
         texts(&html, ".org-switcher a"),
-        vec!["Analytical Engines", "Difference Engines"]
+        vec!["Abacus Works", "Analytical Engines", "Difference Engines"]
     );
     assert!(html.contains(r#"aria-current="page">Analytical Engines"#));
     assert_eq!(status, 200);
