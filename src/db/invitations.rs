@@ -245,11 +245,13 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<Vec<Row>> {
     let sql = format!(
-        "{ROW_SELECT} WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
+        "{ROW_SELECT} WHERE i.org_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC \
+         LIMIT {limit} OFFSET {offset}",
         status_condition(status)
     );
-    let values = [org_id, now, limit, offset].map(Bind::Int);
-    super::fetch_list(db, &sql, ROW_COLUMNS, &values, true).await
+    // Limits are written in, as in `memberships::list`: the first page stays prepared.
+    let values = [org_id, now].map(Bind::Int);
+    super::fetch_list(db, &sql, ROW_COLUMNS, &values, offset == 0).await
 }
 
 /// The columns of `Row`, as `ROW_SELECT` selects them.

@@ -429,7 +429,6 @@ pub async fn list(
         (Sort::LastActive, true) => " NULLS LAST",
         _ => "",
     };
-    let n = values.len();
     // A counted listing reads every match; otherwise PostgreSQL cuts each half first.
     let cut = matches!(db, Db::Postgres(_)) && !listing.counted;
     let count = if listing.counted {
@@ -440,22 +439,28 @@ pub async fn list(
     let half = |select: String| {
         if cut {
             format!(
-                "SELECT * FROM ({select} ORDER BY k {dir}{nulls}, id {dir} LIMIT ${}) AS h",
-                n + 3
+                "SELECT * FROM ({select} ORDER BY k {dir}{nulls}, id {dir} LIMIT {}) AS h",
+                offset + limit
             )
         } else {
             select
         }
     };
     let halves: Vec<String> = [
+        // An invitation's own columns come with it: its half reads its row anyway (for the
+        // expiry), while a join back to the invitations made PostgreSQL scan them all.
         members.map(|w| {
             half(format!(
-                "SELECT 'm' AS kind, m.id AS id, {member_key} AS k FROM memberships m WHERE {w}"
+                "SELECT 'm' AS kind, m.id AS id, {member_key} AS k, CAST(NULL AS TEXT) AS i_email, \
+                 CAST(NULL AS TEXT) AS i_role, CAST(NULL AS BIGINT) AS i_created_at, \
+                 CAST(NULL AS BIGINT) AS i_invited_by FROM memberships m WHERE {w}"
             ))
         }),
         invitations.map(|w| {
             half(format!(
-                "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k FROM invitations i WHERE {w}"
+                "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k, i.email AS i_email, \
+                 i.role AS i_role, i.created_at AS i_created_at, i.invited_by AS i_invited_by \
+                 FROM invitations i WHERE {w}"
             ))
         }),
     ]
@@ -464,30 +469,28 @@ pub async fn list(
     .collect();
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
-        "WITH page AS (SELECT kind, id, k{count} FROM ({halves}) AS r \
-           ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT ${limit_n} OFFSET ${offset_n}) \
-         SELECT p.kind, p.id, COALESCE(u.email, i.email) AS email, COALESCE(u.name, '') AS name, \
-           COALESCE(m.role, i.role) AS role, COALESCE(m.status, 'invited') AS status, \
-           COALESCE(m.joined_at, i.created_at) AS joined_at, m.last_active_at, \
-           COALESCE(u.auth_method, '') AS auth_method, i.invited_by, \
+        "WITH page AS (SELECT kind, id, k, i_email, i_role, i_created_at, i_invited_by{count} \
+           FROM ({halves}) AS r \
+           ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT {limit} OFFSET {offset}) \
+         SELECT p.kind, p.id, COALESCE(u.email, p.i_email) AS email, COALESCE(u.name, '') AS name, \
+           COALESCE(m.role, p.i_role) AS role, COALESCE(m.status, 'invited') AS status, \
+           COALESCE(m.joined_at, p.i_created_at) AS joined_at, m.last_active_at, \
+           COALESCE(u.auth_method, '') AS auth_method, p.i_invited_by AS invited_by, \
            COALESCE(m.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, p.matching, \
            CAST($2 AS BIGINT) AS now \
          FROM page p \
          LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
          LEFT JOIN users u ON u.id = m.user_id \
-         LEFT JOIN invitations i ON p.kind = 'i' AND i.id = p.id \
          ORDER BY p.k {dir}{nulls}, p.id {dir}, p.kind {kind_dir}",
         halves = halves.join(" UNION ALL "),
-        limit_n = n + 1,
-        offset_n = n + 2,
     );
-    // A search's plan depends on what it looks for (on PostgreSQL a cached generic plan
-    // would walk every member in order), so its statement is planned each time.
-    let persistent = listing.filter.search.is_none();
-    values.extend([Bind::Int(limit), Bind::Int(offset)]);
-    if cut {
-        values.push(Bind::Int(offset + limit));
-    }
+    // The limits are written into the statement (they are numbers): with them as
+    // parameters PostgreSQL guesses a tenth of the rows for a generic plan, finds it
+    // dearer than planning with the values, and so planned every page anew. A first page
+    // and every page from a cursor (offset 0) is one statement, kept prepared; a page by
+    // number, and a search, whose plan depends on what it looks for (a generic plan would
+    // walk every member in order), are planned each time.
+    let persistent = listing.filter.search.is_none() && offset == 0;
     let mut rows: Vec<MemberRow> =
         super::fetch_list(db, &sql, MEMBER_ROW, &values, persistent).await?;
     if backwards {

@@ -282,18 +282,16 @@ pub async fn list_matching(
     offset: i64,
 ) -> sqlx::Result<Vec<Listed>> {
     let (clause, binds) = match search {
-        Some(s) => s.clause(db, 3),
+        Some(s) => s.clause(db, 1),
         None => ("TRUE".to_string(), Vec::new()),
     };
+    // Limits are written in, as in `memberships::list`: the first page stays prepared.
     let sql = format!(
         "SELECT id, email, name, status, is_instance_admin, created_at, last_sign_in_at \
-         FROM users WHERE {clause} ORDER BY email_normalized LIMIT $1 OFFSET $2"
+         FROM users WHERE {clause} ORDER BY email_normalized LIMIT {limit} OFFSET {offset}"
     );
-    let values: Vec<Bind> = [Bind::Int(limit), Bind::Int(offset)]
-        .into_iter()
-        .chain(binds.iter().map(|v| Bind::Text(v.to_string())))
-        .collect();
-    super::fetch_list(db, &sql, LISTED_COLUMNS, &values, true).await
+    let values: Vec<Bind> = binds.iter().map(|v| Bind::Text(v.to_string())).collect();
+    super::fetch_list(db, &sql, LISTED_COLUMNS, &values, offset == 0).await
 }
 
 /// The columns of `Listed`, as `list_matching` selects them.

@@ -173,7 +173,8 @@ impl ListQuery {
             },
             counted: false,
         };
-        (listing, self.page.unwrap_or(1).max(1))
+        // No organization has a billion pages; the bound keeps the offset far from overflow.
+        (listing, self.page.unwrap_or(1).clamp(1, 1_000_000_000))
     }
 
     /// Where a "Next" or "Previous" link says the page starts, if it does.
