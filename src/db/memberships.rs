@@ -328,6 +328,13 @@ fn conditions(
     let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
     (members, invitations, values)
 }
+/// Whether the statement of a listing or count can be kept prepared. On PostgreSQL a
+/// search's plan depends on what it looks for (a generic plan would walk every member in
+/// order), so it is planned each time; SQLite plans once whatever the values.
+fn keeps_plan(db: &Db, filter: &Filter) -> bool {
+    matches!(db, Db::Sqlite(_)) || filter.search.is_none()
+}
+
 /// How many rows match the filter: (members, pending invitations).
 pub async fn count_filtered(
     db: &Db,
@@ -360,7 +367,7 @@ pub async fn count_filtered(
     let sql = format!(
         "SELECT CAST({members} AS BIGINT), CAST({invitations} AS BIGINT), CAST($2 AS BIGINT)"
     );
-    let persistent = filter.search.is_none();
+    let persistent = keeps_plan(db, filter);
     let (m, i, _): (i64, i64, i64) = on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &values)
         .persistent(persistent)
         .fetch_one(pool)
@@ -488,9 +495,8 @@ pub async fn list(
     // parameters PostgreSQL guesses a tenth of the rows for a generic plan, finds it
     // dearer than planning with the values, and so planned every page anew. A first page
     // and every page from a cursor (offset 0) is one statement, kept prepared; a page by
-    // number, and a search, whose plan depends on what it looks for (a generic plan would
-    // walk every member in order), are planned each time.
-    let persistent = listing.filter.search.is_none() && offset == 0;
+    // number is planned each time.
+    let persistent = offset == 0 && keeps_plan(db, &listing.filter);
     let mut rows: Vec<MemberRow> =
         super::fetch_list(db, &sql, MEMBER_ROW, &values, persistent).await?;
     if backwards {
