@@ -247,7 +247,7 @@ pub async fn list(
     // On SQLite, `+` keeps the expiry of the pending ones a filter, so that the newest
     // are walked in the index's order instead of every pending one found and sorted.
     let condition = match (db, status) {
-        (Db::Sqlite(_), Status::Pending) => "i.state = 'pending' AND +i.expires_at > $2",
+        (Db::Sqlite(..), Status::Pending) => "i.state = 'pending' AND +i.expires_at > $2",
         _ => status_condition(status),
     };
     let sql = format!(

@@ -287,7 +287,7 @@ fn conditions(
     // order of the sort's index, and only as far as the page needs, rather than every
     // pending one found by its expiry and sorted.
     let expiry = match db {
-        Db::Sqlite(_) => "+i.expires_at > $2",
+        Db::Sqlite(..) => "+i.expires_at > $2",
         Db::Postgres(_) => "i.expires_at > $2",
     };
     let mut invitations = format!("i.org_id = $1 AND i.state = 'pending' AND {expiry}");
@@ -308,7 +308,7 @@ fn conditions(
             .replace('_', "\\_");
         values.push(Bind::Text(format!("%{escaped}%")));
         let n = values.len();
-        if let (Db::Sqlite(_), Some(terms)) = (db, trigram_terms(search)) {
+        if let (Db::Sqlite(..), Some(terms)) = (db, trigram_terms(search)) {
             // The index finds the members with every trigram of the search; LIKE then
             // keeps those where they make the substring. `+` keeps SQLite from walking
             // the organization's index instead: matches first, then their organization.
@@ -332,7 +332,7 @@ fn conditions(
 /// search's plan depends on what it looks for (a generic plan would walk every member in
 /// order), so it is planned each time; SQLite plans once whatever the values.
 fn keeps_plan(db: &Db, filter: &Filter) -> bool {
-    matches!(db, Db::Sqlite(_)) || filter.search.is_none()
+    matches!(db, Db::Sqlite(..)) || filter.search.is_none()
 }
 
 /// How many rows match the filter: (members, pending invitations).

@@ -13,6 +13,7 @@ pub mod setup_tokens;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::Deserialize as _;
 use std::time::Duration;
@@ -20,25 +21,52 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A connection pool on one of the two supported backends.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Writer),
     Postgres(PgPool),
 }
 
-/// An open transaction on one of the two supported backends.
+/// An open transaction on one of the two supported backends; on SQLite, with the
+/// writer's turn it holds until it ends.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(Transaction<'static, Sqlite>, OwnedSemaphorePermit),
     Postgres(Transaction<'static, Postgres>),
 }
+
+/// The turn of SQLite's one writer, handed out in the process in order. SQLite lets one
+/// connection write at a time; the others wait in its busy handler, which sleeps (1 ms,
+/// then longer, up to 100 ms) and tries again, so under load the lock sat free while its
+/// waiters slept. Roster's writes queue here first and find the lock free: transactions
+/// hold the turn until they end, a single write (`Db::writer_turn`) while it runs.
+#[derive(Clone, Debug)]
+pub struct Writer(Arc<Semaphore>);
+
+impl Writer {
+    fn new() -> Writer {
+        Writer(Arc::new(Semaphore::new(1)))
+    }
+
+    /// Waits for the turn as long as SQLite's busy handler would have (`busy_timeout`).
+    async fn turn(&self) -> sqlx::Result<OwnedSemaphorePermit> {
+        match tokio::time::timeout(BUSY_TIMEOUT, self.0.clone().acquire_owned()).await {
+            Ok(Ok(turn)) => Ok(turn),
+            _ => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+}
+
+/// How long a writer waits for SQLite's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$pool` bound to the backend's pool (`&Pool<_>`, an executor).
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -49,7 +77,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+            $crate::db::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -66,6 +94,7 @@ async fn touch(db: &Db, table: &str, column: &str, id: i64, now: i64) -> sqlx::R
     let sql = format!(
         "UPDATE {table} SET {column} = $1 WHERE id = $2 AND ({column} IS NULL OR {column} <= $3)"
     );
+    let _turn = db.writer_turn().await?;
     on_db!(db, pool => sqlx::query(&sql)
         .bind(now)
         .bind(id)
@@ -120,7 +149,7 @@ where
         + Unpin,
 {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let fields: Vec<String> = columns.iter().map(|c| format!("'{c}', r.{c}")).collect();
             let sql = format!(
                 "SELECT json_group_array(json_object({})) FROM ({sql}) AS r",
@@ -164,7 +193,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(BUSY_TIMEOUT);
             // A pooled connection is not pinged before each use: that round trip to the
             // connection's thread (or, on PostgreSQL, to the server) doubled the cost of
             // every short query. A broken connection fails its query instead.
@@ -173,7 +202,7 @@ impl Db {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, Writer::new()))
         } else {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -189,7 +218,7 @@ impl Db {
     /// Applies the backend's migrations (idempotent).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Db::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -204,13 +233,24 @@ impl Db {
             // return the connection to the pool inside the transaction, holding SQLite's
             // write lock, and every later write would fail. Begun in a task of its own,
             // the transaction either reaches the caller or is dropped, so rolled back.
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, writer) => {
+                let turn = writer.turn().await?;
                 let pool = pool.clone();
                 let begun = tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await });
-                Tx::Sqlite(begun.await.map_err(|_| sqlx::Error::WorkerCrashed)??)
+                Tx::Sqlite(begun.await.map_err(|_| sqlx::Error::WorkerCrashed)??, turn)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// Waits for SQLite's writer turn (see `Writer`) before a write outside a
+    /// transaction; the turn ends when the returned value is dropped. Nothing on
+    /// PostgreSQL, whose writers lock rows, not the database.
+    pub(crate) async fn writer_turn(&self) -> sqlx::Result<Option<OwnedSemaphorePermit>> {
+        match self {
+            Db::Sqlite(_, writer) => writer.turn().await.map(Some),
+            Db::Postgres(_) => Ok(None),
+        }
     }
 
     /// Answers whether the database can run a query now.
@@ -240,7 +280,7 @@ impl Tx {
 
     pub async fn commit(self) -> sqlx::Result<()> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }

@@ -96,13 +96,14 @@ pub async fn claim(db: &Db, now: i64, lease_secs: i64, limit: i64) -> sqlx::Resu
     const DUE: &str = "SELECT id FROM outbox WHERE sent_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= $1 \
                        AND (claimed_until IS NULL OR claimed_until <= $1) ORDER BY next_attempt_at, id LIMIT $3";
     let lock = match db {
-        Db::Sqlite(_) => "",
+        Db::Sqlite(..) => "",
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
     };
     let sql = format!(
         "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 WHERE id IN ({DUE}{lock}) \
          RETURNING id, recipient, subject, text_body, html_body, attempts"
     );
+    let _turn = db.writer_turn().await?;
     on_db!(db, pool => sqlx::query_as(&sql)
         .bind(now)
         .bind(now + lease_secs)
@@ -112,6 +113,7 @@ pub async fn claim(db: &Db, now: i64, lease_secs: i64, limit: i64) -> sqlx::Resu
 }
 
 pub async fn mark_sent(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
+    let _turn = db.writer_turn().await?;
     on_db!(db, pool => sqlx::query(
         "UPDATE outbox SET sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
     )
@@ -137,6 +139,7 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, retry: Retry) -> sqlx::R
         Retry::At(at) => (Some(at), None),
         Retry::GiveUp(at) => (None, Some(at)),
     };
+    let _turn = db.writer_turn().await?;
     on_db!(db, pool => sqlx::query(
         "UPDATE outbox SET last_error = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
          gave_up_at = $3, claimed_until = NULL WHERE id = $4",

@@ -98,7 +98,7 @@ impl InOrg {
 pub async fn find_in_org(db: &Db, id: i64, slug: &str, now: i64) -> sqlx::Result<Option<InOrg>> {
     // The switcher's organizations, in its order, as a JSON array of [slug, name] pairs.
     let (array, pair) = match db {
-        Db::Sqlite(_) => ("json_group_array", "json_array"),
+        Db::Sqlite(..) => ("json_group_array", "json_array"),
         Db::Postgres(_) => ("json_agg", "json_build_array"),
     };
     let sql = format!(
@@ -204,7 +204,7 @@ impl Search {
         // database: SQLite's LOWER() folds ASCII letters only, PostgreSQL's all of them.
         let email = text.to_lowercase();
         let name = match db {
-            Db::Sqlite(_) => text.to_ascii_lowercase(),
+            Db::Sqlite(..) => text.to_ascii_lowercase(),
             Db::Postgres(_) => text.to_lowercase(),
         };
         Some(Search {
@@ -221,7 +221,7 @@ impl Search {
     /// both expressions that way.
     fn clause(&self, db: &Db, first: usize) -> (String, Vec<&str>) {
         let c = match db {
-            Db::Sqlite(_) => "",
+            Db::Sqlite(..) => "",
             Db::Postgres(_) => " COLLATE \"C\"",
         };
         let mut binds: Vec<&str> = Vec::with_capacity(4);

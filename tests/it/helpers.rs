@@ -477,7 +477,7 @@ pub fn location(response: &reqwest::Response) -> String {
 /// Runs a statement directly against the test's database (to arrange or break state).
 pub async fn exec_sql(db: &roster::db::Db, sql: &str) {
     match db {
-        roster::db::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         roster::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .unwrap();
@@ -486,7 +486,7 @@ pub async fn exec_sql(db: &roster::db::Db, sql: &str) {
 /// Reads one number from the test's database.
 pub async fn scalar_i64(db: &roster::db::Db, sql: &str) -> i64 {
     match db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
@@ -494,7 +494,7 @@ pub async fn scalar_i64(db: &roster::db::Db, sql: &str) -> i64 {
 /// Reads one piece of text from the test's database.
 pub async fn scalar_text(db: &roster::db::Db, sql: &str) -> String {
     match db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
         roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }

@@ -243,7 +243,7 @@ async fn stored_invitations(db: &Db) -> Vec<Stored> {
                        o.recipient, o.text_body \
                        FROM invitations i LEFT JOIN outbox o ON o.id = i.outbox_id ORDER BY i.id";
     let rows: Vec<Row> = match db {
-        Db::Sqlite(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
+        Db::Sqlite(pool, _) => sqlx::query_as(SQL).fetch_all(pool).await,
         Db::Postgres(pool) => sqlx::query_as(SQL).fetch_all(pool).await,
     }
     .unwrap();

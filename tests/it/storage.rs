@@ -1,7 +1,10 @@
 //! Storage when a request is dropped (its client gone) while its transaction begins:
 //! no pooled connection is left inside a transaction, so later writes still succeed.
+//! On SQLite, writes wait their turn behind an open transaction instead of failing.
 
 use std::time::Duration;
+
+use roster::db::{self, outbox::NewMessage};
 
 use crate::helpers::*;
 
@@ -30,4 +33,51 @@ async fn a_transaction_dropped_while_it_begins_leaves_no_connection_inside_it(ba
     );
 }
 
-crate::on_both_backends!(a_transaction_dropped_while_it_begins_leaves_no_connection_inside_it,);
+async fn writes_wait_their_turn_behind_an_open_transaction(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let db = app.state.db.clone();
+    let now = app.state.clock.now();
+    let message = NewMessage {
+        recipient: "ada@example.com".into(),
+        subject: "Hello".into(),
+        text_body: "Hello".into(),
+        html_body: "<p>Hello</p>".into(),
+    };
+    let mut tx = db.begin().await.unwrap();
+    let id = db::outbox::enqueue(&mut tx, &message, now).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // A transaction that writes and stays open, and 32 single writes meanwhile.
+    let mut open = db.begin().await.unwrap();
+    db::outbox::enqueue(&mut open, &message, now).await.unwrap();
+    let writes: Vec<_> = (0..32)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db::outbox::mark_sent(&db, id, now).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if matches!(backend, Backend::Sqlite) {
+        // SQLite has one writer: they queue behind the transaction.
+        assert!(writes.iter().all(|w| !w.is_finished()));
+    }
+    open.commit().await.unwrap();
+    for write in writes {
+        tokio::time::timeout(Duration::from_secs(5), write)
+            .await
+            .expect("a write waited more than 5 s after the transaction ended")
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        scalar_i64(&db, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").await,
+        1
+    );
+}
+
+crate::on_both_backends!(
+    a_transaction_dropped_while_it_begins_leaves_no_connection_inside_it,
+    writes_wait_their_turn_behind_an_open_transaction,
+);

@@ -426,7 +426,7 @@ async fn check_invitations(
            AND o.recipient = i.email WHERE i.email LIKE {like}) AS BIGINT)"
         .replace("{like}", &like);
     let (invitations, distinct, emails, linked): (i64, i64, i64, i64) = match db {
-        Db::Sqlite(pool) => sqlx::query_as(&sql).fetch_one(pool).await?,
+        Db::Sqlite(pool, _) => sqlx::query_as(&sql).fetch_one(pool).await?,
         Db::Postgres(pool) => sqlx::query_as(&sql).fetch_one(pool).await?,
     };
     anyhow::ensure!(

@@ -215,7 +215,7 @@ fn member_role(i: u64) -> &'static str {
 /// Runs `statements` in one transaction.
 async fn execute(db: &Db, statements: &[String]) -> anyhow::Result<()> {
     match db {
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let mut tx = pool.begin().await?;
             for sql in statements {
                 sqlx::raw_sql(sql).execute(&mut *tx).await?;
@@ -236,7 +236,7 @@ async fn execute(db: &Db, statements: &[String]) -> anyhow::Result<()> {
 /// One number that `sql` selects.
 pub async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
     Ok(match db {
-        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
+        Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_one(pool).await?,
         Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await?,
     })
 }
@@ -244,7 +244,7 @@ pub async fn count(db: &Db, sql: &str) -> anyhow::Result<i64> {
 async fn user_ids(db: &Db) -> anyhow::Result<HashMap<String, i64>> {
     let sql = "SELECT email_normalized, id FROM users";
     let rows: Vec<(String, i64)> = match db {
-        Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
+        Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await?,
         Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await?,
     };
     Ok(rows.into_iter().collect())
