@@ -174,7 +174,16 @@ fn commit() -> String {
             .unwrap_or_default()
     };
     let head = git(&["rev-parse", "--short", "HEAD"]);
-    let dirty = !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    // The report itself is rewritten after each database and size: not a change.
+    let dirty = !git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!benches/RESULTS.md",
+    ])
+    .is_empty();
     if dirty {
         format!("{head} with uncommitted changes")
     } else {
