@@ -14,10 +14,9 @@ pub mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;
-
-use serde::Deserialize as _;
 use std::time::Duration;
 
+use serde::Deserialize as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -133,7 +132,8 @@ pub(crate) use {bind_all, on_db, on_tx};
 /// connection on a thread of its own and hands every row of a result over to the waiting
 /// task by itself, so a page of 50 rows cost dozens of thread wake-ups, more than its
 /// query. `columns` names the columns of `sql` that `T` reads; the order of the rows is
-/// the order `sql` gives them (an aggregate reads an ordered subquery in its order).
+/// the order `sql` gives them (SQLite keeps a subquery's ORDER BY under any aggregate
+/// but count, min and max, for this use).
 /// PostgreSQL's rows arrive together on its socket and are read as they are.
 pub(crate) async fn fetch_list<T>(
     db: &Db,
@@ -170,7 +170,7 @@ where
     }
 }
 
-/// Reads a boolean that SQLite's JSON gives as 0 or 1 (PostgreSQL's as true or false).
+/// Reads a boolean that SQLite's JSON gives as 0 or 1.
 pub(crate) fn json_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
