@@ -267,6 +267,16 @@ async fn next_and_previous_walk_every_order_without_losing_a_row(backend: Backen
     let beyond = shown(&app, &format!("{search}&page=9")).await;
     assert_eq!(beyond.pagination, "Page 3 of 3");
     assert_eq!(beyond.emails, found[100..].to_vec());
+    // A page number too large for any offset is the last page, searched or not.
+    let far = "page=9223372036854775807";
+    assert_eq!(
+        shown(&app, &format!("{search}&{far}")).await.pagination,
+        "Page 3 of 3"
+    );
+    assert_eq!(
+        shown(&app, &format!("{members}?{far}")).await.emails,
+        shown(&app, &format!("{members}?page=999")).await.emails
+    );
 
     let page_two = shown(&app, &format!("{members}?page=2")).await.emails;
     for broken in [
