@@ -1,7 +1,10 @@
 //! Inviting people and accepting invitations: the rules that need storage, each change
 //! in one transaction with its audit events and emails.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::oneshot;
 
 use crate::db::{self, Tx, audit, invitations::NewInvitation};
 use crate::domain::invitation::{Outcome, Status};
@@ -68,6 +71,66 @@ impl<'a> Inviter<'a> {
     }
 }
 
+/// What a plan is checked against in one organization: its counts for the limits and
+/// which of the requested addresses are taken, as read inside the transaction
+/// (`db::invitations::standing`) and as the plans before it in that transaction leave
+/// them.
+struct Known {
+    member_count: i64,
+    pending: i64,
+    members: HashSet<String>,
+    open: HashMap<String, db::invitations::Open>,
+}
+
+impl Known {
+    async fn read(tx: &mut Tx, org_id: i64, emails: &[String], now: i64) -> sqlx::Result<Known> {
+        let standing = db::invitations::standing(tx, org_id, emails, now).await?;
+        Ok(Known {
+            member_count: standing.member_count,
+            pending: standing.pending,
+            members: standing.members.into_iter().collect(),
+            open: standing
+                .open
+                .into_iter()
+                .map(|o| (o.email_normalized.clone(), o))
+                .collect(),
+        })
+    }
+
+    /// Counts the invitations `plan` creates, to expire at `expires_at`: they are
+    /// pending, and their addresses invited.
+    fn record(&mut self, plan: &Plan, expires_at: i64) {
+        for (row, email) in plan
+            .rows
+            .iter()
+            .filter_map(|r| Some((r, r.email.as_ref()?)))
+        {
+            if row.outcome.is_invite() {
+                self.pending += 1;
+                let normalized = email.normalized().to_string();
+                let id = row.replaces.unwrap_or_default();
+                self.open.insert(
+                    normalized.clone(),
+                    db::invitations::Open {
+                        id,
+                        email_normalized: normalized,
+                        expires_at,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The requested addresses that parse, normalized.
+fn normalized(requests: &[Request]) -> Vec<String> {
+    requests
+        .iter()
+        .filter_map(|r| Email::parse(&r.raw).ok())
+        .map(|e| e.normalized().to_string())
+        .collect()
+}
+
 /// Decides, inside `tx`, what inviting each request would do: the permission table, the
 /// organization's domains and limits, existing members and invitations, duplicates.
 pub async fn plan(
@@ -78,38 +141,33 @@ pub async fn plan(
     requests: &[Request],
     now: i64,
 ) -> sqlx::Result<Plan> {
-    let parsed: Vec<Option<Email>> = requests.iter().map(|r| Email::parse(&r.raw).ok()).collect();
-    let normalized: Vec<String> = parsed
-        .iter()
-        .flatten()
-        .map(|e| e.normalized().to_string())
-        .collect();
-    let members: HashSet<String> = db::memberships::member_emails(tx, org_id, &normalized)
-        .await?
-        .into_iter()
-        .collect();
-    let open: HashMap<String, db::invitations::Open> =
-        db::invitations::open_for_emails(tx, org_id, &normalized)
-            .await?
-            .into_iter()
-            .map(|o| (o.email_normalized.clone(), o))
-            .collect();
-    let (member_count, pending) = db::memberships::counts_for_limits(tx, org_id, now).await?;
-    let room_before = (settings.max_pending_invitations - pending)
-        .min(settings.max_members - member_count - pending)
+    let known = Known::read(tx, org_id, &normalized(requests), now).await?;
+    Ok(plan_against(&known, settings, inviter_role, requests, now))
+}
+
+fn plan_against(
+    known: &Known,
+    settings: &OrgSettings,
+    inviter_role: Role,
+    requests: &[Request],
+    now: i64,
+) -> Plan {
+    let room_before = (settings.max_pending_invitations - known.pending)
+        .min(settings.max_members - known.member_count - known.pending)
         .max(0);
     let mut room = room_before;
     let mut seen = HashSet::new();
     let mut rows = Vec::with_capacity(requests.len());
-    for (request, email) in requests.iter().zip(parsed) {
+    for request in requests {
+        let email = Email::parse(&request.raw);
         let mut replaces = None;
         let outcome = match &email {
             _ if request.bad_role.is_some() => {
                 Outcome::UnknownRole(request.bad_role.clone().unwrap_or_default())
             }
-            None => Outcome::Invalid(Email::parse(&request.raw).err().unwrap_or("not an address")),
-            Some(e) if !seen.insert(e.normalized().to_string()) => Outcome::Duplicate,
-            Some(_)
+            Err(reason) => Outcome::Invalid(reason),
+            Ok(e) if !seen.insert(e.normalized().to_string()) => Outcome::Duplicate,
+            Ok(_)
                 if !permissions::allows(
                     inviter_role,
                     Action::Invite {
@@ -120,9 +178,9 @@ pub async fn plan(
             {
                 Outcome::RoleNotAllowed(request.role)
             }
-            Some(e) if !settings.allows_domain(e.domain()) => Outcome::DomainNotAllowed,
-            Some(e) if members.contains(e.normalized()) => Outcome::AlreadyMember,
-            Some(e) => match open.get(e.normalized()) {
+            Ok(e) if !settings.allows_domain(e.domain()) => Outcome::DomainNotAllowed,
+            Ok(e) if known.members.contains(e.normalized()) => Outcome::AlreadyMember,
+            Ok(e) => match known.open.get(e.normalized()) {
                 Some(o) if o.expires_at > now => Outcome::AlreadyInvited,
                 existing => {
                     replaces = existing.map(|o| o.id);
@@ -137,13 +195,13 @@ pub async fn plan(
         };
         rows.push(Planned {
             raw: request.raw.clone(),
-            email,
+            email: email.ok(),
             role: request.role,
             outcome,
             replaces,
         });
     }
-    Ok(Plan { rows, room_before })
+    Plan { rows, room_before }
 }
 
 /// An invitation that was created, with its link (shown once when email is off).
@@ -153,8 +211,17 @@ pub struct Created {
     pub link: String,
 }
 
-/// An invitation being created: its row of the plan and its new link.
+/// A plan to carry out: whose, in which organization, under which settings.
+pub struct Carry<'a> {
+    pub org: &'a db::orgs::Org,
+    pub settings: &'a OrgSettings,
+    pub inviter: &'a Inviter<'a>,
+    pub plan: &'a Plan,
+}
+
+/// An invitation being created: its plan, its row of the plan and its new link.
 struct Creating<'p> {
+    carry: &'p Carry<'p>,
     row: &'p Planned,
     email: &'p Email,
     token_hash: String,
@@ -163,11 +230,6 @@ struct Creating<'p> {
 
 /// Creates an invitation for every `Invite` row of `plan` in `tx`: token, expiry, audit
 /// event and email (or, without SMTP, an audit event saying the link was shown).
-///
-/// The rows go in chunks, each step one statement for the whole chunk (the emails, the
-/// renewals, the new invitations, the audit events): a CSV file of ten thousand rows
-/// makes a few dozen round trips instead of three or four per row, and only one chunk's
-/// emails are held at once.
 pub async fn create(
     state: &AppState,
     tx: &mut Tx,
@@ -177,32 +239,67 @@ pub async fn create(
     plan: &Plan,
     now: i64,
 ) -> anyhow::Result<Vec<Created>> {
-    let invites: Vec<&Planned> = plan.rows.iter().filter(|r| r.outcome.is_invite()).collect();
-    let expires_at = now + settings.invitation_lifetime_secs;
-    let expires = crate::clock::exact(expires_at);
-    let mut created = Vec::with_capacity(invites.len());
+    let carry = Carry {
+        org,
+        settings,
+        inviter,
+        plan,
+    };
+    let mut created = create_all(state, tx, &[carry], now).await?;
+    Ok(created.pop().unwrap_or_default())
+}
+
+/// Creates the invitations of several plans in `tx` (see `create`); what each created.
+///
+/// The rows go in chunks, each step one statement for the whole chunk (the emails, the
+/// renewals, the new invitations, the audit events), whichever plan they come from: a
+/// CSV file of ten thousand rows, or a hundred people inviting at once, makes a few
+/// round trips instead of three or four per invitation, and only one chunk's emails are
+/// held at once.
+pub async fn create_all(
+    state: &AppState,
+    tx: &mut Tx,
+    carries: &[Carry<'_>],
+    now: i64,
+) -> anyhow::Result<Vec<Vec<Created>>> {
+    let expiry: Vec<(i64, String)> = carries
+        .iter()
+        .map(|c| {
+            let at = now + c.settings.invitation_lifetime_secs;
+            (at, crate::clock::exact(at))
+        })
+        .collect();
+    let invites: Vec<(usize, &Planned)> = carries
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.plan.rows.iter().map(move |row| (i, row)))
+        .filter(|(_, row)| row.outcome.is_invite())
+        .collect();
+    let mut created: Vec<Vec<Created>> = carries.iter().map(|_| Vec::new()).collect();
     for chunk in invites.chunks(db::ROW_CHUNK) {
-        let creating: Vec<Creating> = chunk
+        let creating: Vec<(usize, Creating)> = chunk
             .iter()
-            .map(|row| {
+            .map(|&(i, row)| {
                 let (link_token, token_hash) = token::generate();
-                Creating {
+                let creating = Creating {
+                    carry: &carries[i],
                     row,
                     email: row.email.as_ref().expect("an invite row has an address"),
                     token_hash,
                     link: format!("{}/invitations/{link_token}", state.public_url()),
-                }
+                };
+                (i, creating)
             })
             .collect();
         let messages: Vec<messages::Invitation> = creating
             .iter()
-            .map(|c| messages::Invitation {
+            .map(|(i, c)| messages::Invitation {
                 to: c.email.to_string(),
-                org_name: org.name.clone(),
-                inviter_name: inviter.name.to_string(),
+                org_name: c.carry.org.name.clone(),
+                inviter_name: c.carry.inviter.name.to_string(),
                 role: c.row.role.label(),
                 link: c.link.clone(),
-                expires: expires.clone(),
+                expires: expiry[*i].1.clone(),
             })
             .collect();
         // The emails first, so that each invitation is written once, with its outbox id.
@@ -210,59 +307,64 @@ pub async fn create(
         let new: Vec<NewInvitation> = creating
             .iter()
             .zip(&outbox_ids)
-            .map(|(c, &outbox_id)| NewInvitation {
-                org_id: org.id,
+            .map(|((i, c), &outbox_id)| NewInvitation {
+                org_id: c.carry.org.id,
                 email: c.email,
                 role: c.row.role,
-                invited_by: inviter.user_id,
+                invited_by: c.carry.inviter.user_id,
                 token_hash: &c.token_hash,
                 now,
-                expires_at,
+                expires_at: expiry[*i].0,
                 outbox_id,
             })
             .collect();
         // An expired invitation to the same address is renewed in place.
-        let renewals: Vec<(i64, NewInvitation)> = chunk
+        let renewals: Vec<(i64, NewInvitation)> = creating
             .iter()
             .zip(&new)
-            .filter_map(|(row, &n)| row.replaces.map(|id| (id, n)))
+            .filter_map(|((_, c), &n)| c.row.replaces.map(|id| (id, n)))
             .collect();
-        let fresh: Vec<NewInvitation> = chunk
+        let fresh: Vec<NewInvitation> = creating
             .iter()
             .zip(&new)
-            .filter(|(row, _)| row.replaces.is_none())
+            .filter(|((_, c), _)| c.row.replaces.is_none())
             .map(|(_, &n)| n)
             .collect();
         db::invitations::renew_all(tx, &renewals).await?;
         let mut fresh_ids = db::invitations::insert_all(tx, &fresh).await?.into_iter();
-        let ids: Vec<i64> = chunk
+        let ids: Vec<i64> = creating
             .iter()
-            .map(|row| {
-                row.replaces
+            .map(|(_, c)| {
+                c.row
+                    .replaces
                     .unwrap_or_else(|| fresh_ids.next().expect("an id per new invitation"))
             })
             .collect();
         let mut events = Vec::with_capacity(2 * chunk.len());
-        for ((c, &id), outbox_id) in creating.iter().zip(&ids).zip(&outbox_ids) {
+        for (((_, c), &id), outbox_id) in creating.iter().zip(&ids).zip(&outbox_ids) {
+            let org_id = c.carry.org.id;
+            let actor = c.carry.inviter.actor;
             events.push(
-                audit::Event::new(audit::Action::InvitationCreated, inviter.actor)
-                    .in_org(org.id)
+                audit::Event::new(audit::Action::InvitationCreated, actor)
+                    .in_org(org_id)
                     .target("invitation", Some(id), Some(c.email.normalized()))
                     .after(c.row.role.as_str()),
             );
             if outbox_id.is_none() {
                 events.push(
-                    audit::Event::new(audit::Action::InvitationLinkShown, inviter.actor)
-                        .in_org(org.id)
+                    audit::Event::new(audit::Action::InvitationLinkShown, actor)
+                        .in_org(org_id)
                         .target("invitation", Some(id), Some(c.email.normalized())),
                 );
             }
         }
         audit::record_all(tx, &events, now).await?;
-        created.extend(creating.into_iter().map(|c| Created {
-            email: c.email.to_string(),
-            link: c.link,
-        }));
+        for (i, c) in creating {
+            created[i].push(Created {
+                email: c.email.to_string(),
+                link: c.link,
+            });
+        }
     }
     Ok(created)
 }
@@ -270,6 +372,10 @@ pub async fn create(
 /// Plans `requests` and creates their invitations in one transaction: all of them when
 /// every address can be invited (otherwise none), or with `partial` those that can.
 /// Returns the plan, which says what happened to each address, and what was created.
+///
+/// Invitations asked for while another batch is being written wait for it, then go
+/// together in one transaction (`Queue`): each plan as if they had been made one after
+/// another, in the order they were asked for.
 pub async fn invite(
     state: &AppState,
     org: &db::orgs::Org,
@@ -277,17 +383,172 @@ pub async fn invite(
     requests: &[Request],
     partial: bool,
 ) -> anyhow::Result<(Plan, Vec<Created>)> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let settings = db::orgs::settings_for_update(&mut tx, org.id).await?;
-    let plan = plan(&mut tx, org.id, &settings, inviter.role, requests, now).await?;
-    if !partial && !plan.all_invite() {
-        return Ok((plan, Vec::new()));
+    let (reply, answer) = oneshot::channel();
+    let job = Job {
+        org: org.clone(),
+        user_id: inviter.user_id,
+        name: inviter.name.to_string(),
+        role: inviter.role,
+        actor: inviter.actor.clone(),
+        requests: requests.to_vec(),
+        partial,
+        reply,
+    };
+    if state.invitations.push(job) {
+        tokio::spawn(write_waiting(state.clone()));
     }
-    let created = create(state, &mut tx, org, &settings, inviter, &plan, now).await?;
+    answer
+        .await
+        .map_err(|_| anyhow::anyhow!("the invitations could not be written"))?
+}
+
+/// Invitations waiting to be written, and whether a task is writing them.
+#[derive(Default)]
+pub struct Queue(Mutex<Waiting>);
+
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    writing: bool,
+}
+
+/// How many addresses one batch plans at most (besides its first request's).
+const BATCH_ADDRESSES: usize = 1_000;
+
+/// Invitations asked for by one request.
+struct Job {
+    org: db::orgs::Org,
+    user_id: i64,
+    name: String,
+    role: Role,
+    actor: audit::Actor,
+    requests: Vec<Request>,
+    partial: bool,
+    reply: oneshot::Sender<anyhow::Result<(Plan, Vec<Created>)>>,
+}
+
+impl Queue {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a job; true when no task is writing, and the caller must start one.
+    fn push(&self, job: Job) -> bool {
+        let mut waiting = self.waiting();
+        waiting.jobs.push_back(job);
+        !std::mem::replace(&mut waiting.writing, true)
+    }
+
+    /// The next batch, in the order asked for; None (and no task writing) when none wait.
+    fn next_batch(&self) -> Option<Vec<Job>> {
+        let mut waiting = self.waiting();
+        let mut batch: Vec<Job> = Vec::new();
+        let mut addresses = 0;
+        while let Some(job) = waiting.jobs.front() {
+            if !batch.is_empty() && addresses + job.requests.len() > BATCH_ADDRESSES {
+                break;
+            }
+            addresses += job.requests.len();
+            batch.extend(waiting.jobs.pop_front());
+        }
+        if batch.is_empty() {
+            waiting.writing = false;
+            return None;
+        }
+        Some(batch)
+    }
+}
+
+/// Lets another task write if this one panicked.
+struct Unstick<'a>(&'a Queue);
+
+impl Drop for Unstick<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.waiting().writing = false;
+        }
+    }
+}
+
+/// Writes batches of waiting invitations until none wait.
+async fn write_waiting(state: AppState) {
+    let _unstick = Unstick(&state.invitations);
+    while let Some(batch) = state.invitations.next_batch() {
+        match write_batch(&state, &batch).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(result));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "invitations could not be written");
+                for job in batch {
+                    let _ = job.reply.send(Err(anyhow::anyhow!("{err:#}")));
+                }
+            }
+        }
+    }
+}
+
+/// Plans every job of `batch` and creates their invitations in one transaction. The
+/// organizations are locked in the order of their ids, so that batches in several
+/// processes cannot deadlock.
+async fn write_batch(state: &AppState, batch: &[Job]) -> anyhow::Result<Vec<(Plan, Vec<Created>)>> {
+    let now = state.clock.now();
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| batch[i].org.id);
+    let mut tx = state.db.begin().await?;
+    let mut plans: Vec<Option<Plan>> = batch.iter().map(|_| None).collect();
+    let mut settings: HashMap<i64, OrgSettings> = HashMap::new();
+    for group in order.chunk_by(|&a, &b| batch[a].org.id == batch[b].org.id) {
+        let org_id = batch[group[0]].org.id;
+        let org_settings = db::orgs::settings_for_update(&mut tx, org_id).await?;
+        let emails: Vec<String> = group
+            .iter()
+            .flat_map(|&i| normalized(&batch[i].requests))
+            .collect();
+        let mut known = Known::read(&mut tx, org_id, &emails, now).await?;
+        for &i in group {
+            let job = &batch[i];
+            let plan = plan_against(&known, &org_settings, job.role, &job.requests, now);
+            if job.partial || plan.all_invite() {
+                known.record(&plan, now + org_settings.invitation_lifetime_secs);
+            }
+            plans[i] = Some(plan);
+        }
+        settings.insert(org_id, org_settings);
+    }
+    let plans: Vec<Plan> = plans.into_iter().flatten().collect();
+    let inviters: Vec<Inviter> = batch
+        .iter()
+        .map(|job| Inviter {
+            user_id: job.user_id,
+            name: &job.name,
+            role: job.role,
+            actor: &job.actor,
+        })
+        .collect();
+    let writing: Vec<usize> = (0..batch.len())
+        .filter(|&i| batch[i].partial || plans[i].all_invite())
+        .collect();
+    let carries: Vec<Carry> = writing
+        .iter()
+        .map(|&i| Carry {
+            org: &batch[i].org,
+            settings: &settings[&batch[i].org.id],
+            inviter: &inviters[i],
+            plan: &plans[i],
+        })
+        .collect();
+    let mut created = create_all(state, &mut tx, &carries, now).await?.into_iter();
     tx.commit().await?;
     state.mailer.wake();
-    Ok((plan, created))
+    let mut results: Vec<(Plan, Vec<Created>)> =
+        plans.into_iter().map(|plan| (plan, Vec::new())).collect();
+    for i in writing {
+        results[i].1 = created.next().unwrap_or_default();
+    }
+    Ok(results)
 }
 
 /// Why an invitation cannot be accepted or declined.

@@ -16,6 +16,8 @@ pub struct AppState {
     pub public_origin: Arc<str>,
     /// Requests per API token and minute, in this process; None: unlimited.
     pub api_limiter: Option<Arc<crate::routes::api::Limiter>>,
+    /// Invitations waiting to be written together (`invitations::invite`).
+    pub invitations: Arc<crate::invitations::Queue>,
 }
 
 impl AppState {
@@ -32,6 +34,7 @@ impl AppState {
             clock,
             public_origin: public_origin.into(),
             api_limiter,
+            invitations: Arc::default(),
         })
     }
 

@@ -123,37 +123,104 @@ pub async fn finish(tx: &mut Tx, id: i64, state: Status, now: i64) -> sqlx::Resu
 }
 
 /// An open invitation for one of the requested addresses.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, serde::Deserialize)]
 pub struct Open {
     pub id: i64,
     pub email_normalized: String,
     pub expires_at: i64,
 }
 
-/// The open (pending, possibly expired) invitations of an organization for `emails`
-/// (normalized).
-pub async fn open_for_emails(
+/// What inviting needs to know about an organization, read inside the transaction that
+/// invites (after its lock): its counts for the limits and which requested addresses
+/// are taken.
+#[derive(Clone, Debug, Default)]
+pub struct Standing {
+    /// Members, any status.
+    pub member_count: i64,
+    /// Invitations pending and not expired.
+    pub pending: i64,
+    /// Which requested addresses already belong to members.
+    pub members: Vec<String>,
+    /// The open (pending, possibly expired) invitations to requested addresses.
+    pub open: Vec<Open>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StandingRow {
+    member_count: i64,
+    pending: i64,
+    members: String,
+    open: String,
+}
+
+/// The organization's standing for inviting `emails` (normalized): one statement per
+/// `IN_CHUNK` addresses, so that a typed invitation costs one round trip. The counts
+/// come from the organization's kept counts (migrations 0009 and 0010).
+pub async fn standing(
     tx: &mut Tx,
     org_id: i64,
     emails: &[String],
-) -> sqlx::Result<Vec<Open>> {
-    let mut found = Vec::new();
-    for chunk in emails.chunks(IN_CHUNK) {
+    now: i64,
+) -> sqlx::Result<Standing> {
+    // Without statistics SQLite would walk every member of the organization once several
+    // addresses are asked for, and every pending invitation: the members are found from
+    // the addresses' accounts, the invitations through their addresses' index.
+    let (array, tuple, by_email) = match tx {
+        Tx::Sqlite(..) => (
+            "json_group_array",
+            "json_array",
+            "INDEXED BY invitations_org_pending_email",
+        ),
+        Tx::Postgres(_) => ("json_agg", "json_build_array", ""),
+    };
+    let chunks: Vec<&[String]> = if emails.is_empty() {
+        vec![&[]]
+    } else {
+        emails.chunks(IN_CHUNK).collect()
+    };
+    let mut standing = Standing::default();
+    for chunk in chunks {
+        let list = if chunk.is_empty() {
+            "NULL".to_string()
+        } else {
+            placeholders(3, chunk.len())
+        };
         let sql = format!(
-            "SELECT id, email_normalized, expires_at FROM invitations \
-             WHERE org_id = $1 AND state = 'pending' AND email_normalized IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT CAST(o.member_count AS BIGINT) AS member_count, \
+             CAST({pending} AS BIGINT) AS pending, \
+             (SELECT COALESCE(CAST({array}(u.email_normalized) AS TEXT), '[]') \
+              FROM memberships m JOIN users u ON u.id = m.user_id \
+              WHERE m.org_id = $1 AND m.user_id IN \
+              (SELECT id FROM users WHERE email_normalized IN ({list}))) AS members, \
+             (SELECT COALESCE(CAST({array}({tuple}(i.id, i.email_normalized, i.expires_at)) AS TEXT), '[]') \
+              FROM invitations i {by_email} \
+              WHERE i.org_id = $1 AND i.state = 'pending' AND i.email_normalized IN ({list})) AS open \
+             FROM organizations o WHERE o.id = $1",
+            pending = pending_not_expired("$1", "$2"),
         );
-        let rows: Vec<Open> = on_tx!(tx, conn => {
-            let mut query = sqlx::query_as(&sql).bind(org_id);
+        let row: StandingRow = on_tx!(tx, conn => {
+            let mut query = sqlx::query_as(&sql).bind(org_id).bind(now);
             for email in chunk {
                 query = query.bind(email);
             }
-            query.fetch_all(&mut *conn).await
+            query.fetch_one(&mut *conn).await
         })?;
-        found.extend(rows);
+        let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
+        let members: Vec<String> = serde_json::from_str(&row.members).map_err(decode)?;
+        let open: Vec<(i64, String, i64)> = serde_json::from_str(&row.open).map_err(decode)?;
+        standing.member_count = row.member_count;
+        standing.pending = row.pending;
+        standing.members.extend(members);
+        standing.open.extend(
+            open.into_iter()
+                .map(|(id, email_normalized, expires_at)| Open {
+                    id,
+                    email_normalized,
+                    expires_at,
+                }),
+        );
     }
-    Ok(found)
+    Ok(standing)
 }
 
 /// The invitations of organization `org_id` that are pending and not expired at `now`

@@ -678,46 +678,6 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
     Ok(())
 }
 
-/// Members (any status) and invitations pending and not expired at `now`, in one round
-/// trip, for the invitation limits: both from the organization's kept counts (migrations
-/// 0009 and 0010).
-pub async fn counts_for_limits(tx: &mut Tx, org_id: i64, now: i64) -> sqlx::Result<(i64, i64)> {
-    let sql = format!(
-        "SELECT CAST(member_count AS BIGINT), CAST({} AS BIGINT) FROM organizations WHERE id = $1",
-        super::invitations::pending_not_expired("$1", "$2")
-    );
-    on_tx!(tx, conn => sqlx::query_as(&sql)
-        .bind(org_id)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await)
-}
-
-/// Which of `emails` (normalized) already belong to members of the organization.
-pub async fn member_emails(
-    tx: &mut Tx,
-    org_id: i64,
-    emails: &[String],
-) -> sqlx::Result<Vec<String>> {
-    let mut found = Vec::new();
-    for chunk in emails.chunks(super::IN_CHUNK) {
-        let sql = format!(
-            "SELECT u.email_normalized FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = $1 AND u.email_normalized IN ({})",
-            super::placeholders(2, chunk.len())
-        );
-        let rows: Vec<String> = on_tx!(tx, conn => {
-            let mut query = sqlx::query_scalar(&sql).bind(org_id);
-            for email in chunk {
-                query = query.bind(email);
-            }
-            query.fetch_all(&mut *conn).await
-        })?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
 /// One member of the organization as the Members page shows them.
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow>> {
     on_db!(db, pool => sqlx::query_as(

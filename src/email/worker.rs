@@ -70,11 +70,15 @@ impl Worker {
     }
 
     /// Claims and delivers one batch of due messages; returns how many it attempted.
+    /// Failures are recorded one by one, deliveries together once the batch is done (a
+    /// process that stops meanwhile leaves them claimed, and they are sent again when
+    /// the claim lapses).
     pub async fn deliver_due(&self) -> sqlx::Result<usize> {
         let batch = outbox::claim(&self.db, self.clock.now(), LEASE_SECS, BATCH).await?;
         let count = batch.len();
         let mut waiting = batch.into_iter();
         let mut tasks = JoinSet::new();
+        let mut sent = Vec::with_capacity(count);
         loop {
             // As many deliveries at once as there are pooled connections, so that each
             // message reuses one.
@@ -86,19 +90,23 @@ impl Worker {
             let Some(result) = tasks.join_next().await else {
                 break;
             };
-            if let Err(err) = result.unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string()))) {
-                tracing::error!(error = %err, "outbox: could not record a delivery");
+            match result.unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string()))) {
+                Ok(Some(id)) => sent.push(id),
+                Ok(None) => {}
+                Err(err) => tracing::error!(error = %err, "outbox: could not record a failure"),
             }
         }
+        outbox::mark_sent(&self.db, &sent, self.clock.now()).await?;
         Ok(count)
     }
 
-    async fn deliver_one(&self, message: outbox::Message) -> sqlx::Result<()> {
+    /// Delivers one message: its id once sent; a failure is recorded here.
+    async fn deliver_one(&self, message: outbox::Message) -> sqlx::Result<Option<i64>> {
         let domain = domain_of(&message.recipient);
         match self.mailer.deliver(&message).await {
             Ok(()) => {
                 tracing::info!(id = message.id, domain, "email sent");
-                outbox::mark_sent(&self.db, message.id, self.clock.now()).await
+                Ok(Some(message.id))
             }
             Err(err) => {
                 let now = self.clock.now();
@@ -108,7 +116,9 @@ impl Worker {
                     Retry::At(now + self.backoff_secs(message.attempts))
                 };
                 tracing::warn!(id = message.id, domain, attempts = message.attempts, ?retry, error = %err.message, "email delivery failed");
-                outbox::mark_failed(&self.db, message.id, &err.message, retry).await
+                outbox::mark_failed(&self.db, message.id, &err.message, retry)
+                    .await
+                    .map(|()| None)
             }
         }
     }

@@ -312,6 +312,72 @@ async fn a_limit_reached_halfway_sends_nothing_and_says_how_many_fit(backend: Ba
     );
 }
 
+/// Invitations asked for at the same moment, by two people, are planned one after
+/// another (they may be written together): the limit holds, an address is invited once,
+/// every invitation has its one audit event and names who sent it.
+async fn invitations_asked_for_at_once_are_planned_one_after_another(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "grace@example.com", "Grace", Role::Admin)
+        .await;
+    let grace = std::sync::Arc::new(app.browser_for("grace@example.com").await);
+    let db = app.state.db.clone();
+    exec_sql(&db, "UPDATE organizations SET max_pending_invitations = 6").await;
+    let ada = std::sync::Arc::new(app);
+
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let (who, client) = if i % 2 == 0 {
+            (ADMIN_EMAIL, ada.clone())
+        } else {
+            ("grace@example.com", grace.clone())
+        };
+        let email = if i % 4 == 3 {
+            "same@example.com".to_string()
+        } else {
+            format!("person{i}@example.com")
+        };
+        requests.spawn(async move {
+            let status = invite(&client, &email, "member").await.status().as_u16();
+            (email, who, status)
+        });
+    }
+    let mut sent = Vec::new();
+    while let Some(answer) = requests.join_next().await {
+        let (email, who, status) = answer.unwrap();
+        match status {
+            200 => sent.push((email, who)),
+            422 => {}
+            other => panic!("{email}: answered {other}"),
+        }
+    }
+
+    assert_eq!(sent.len(), 6, "as many as the limit lets through: {sent:?}");
+    let same = sent.iter().filter(|(e, _)| e == "same@example.com").count();
+    assert!(same <= 1, "one invitation to an address asked for 4 times");
+    assert_eq!(invitation_count(ada.as_ref()).await, 6);
+    let distinct = "SELECT COUNT(DISTINCT email_normalized) FROM invitations";
+    assert_eq!(scalar_i64(&db, distinct).await, 6);
+    let kept = "SELECT pending_count FROM organizations";
+    assert_eq!(scalar_i64(&db, kept).await, 6);
+    let events = "SELECT COUNT(*) FROM audit_events WHERE action = 'invitation.created'";
+    assert_eq!(scalar_i64(&db, events).await, 6);
+    for (email, who) in sent {
+        let inviter = format!(
+            "SELECT u.email FROM invitations i JOIN users u ON u.id = i.invited_by \
+             WHERE i.email_normalized = '{email}'"
+        );
+        assert_eq!(scalar_text(&db, &inviter).await, who, "{email}");
+        let actor = format!(
+            "SELECT actor_email FROM audit_events \
+             WHERE action = 'invitation.created' AND target_email = '{email}'"
+        );
+        assert_eq!(scalar_text(&db, &actor).await, who, "{email}");
+    }
+}
+
 async fn accepting_while_signed_in_as_someone_else_is_refused(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -575,9 +641,10 @@ async fn assert_pending_counts(app: &TestApp, pending: i64, open: i64, step: &st
     let open_in_tx = db::invitations::count_pending(&mut tx, org_id, now)
         .await
         .unwrap();
-    let (_, open_for_limits) = db::memberships::counts_for_limits(&mut tx, org_id, now)
+    let open_for_limits = db::invitations::standing(&mut tx, org_id, &[], now)
         .await
-        .unwrap();
+        .unwrap()
+        .pending;
     drop(tx);
     assert_eq!(
         (open_counted, open_read, open_in_tx, open_for_limits),
@@ -682,6 +749,7 @@ crate::on_both_backends!(
     billing_and_viewers_cannot_invite,
     each_bad_address_is_named_and_nothing_is_sent,
     a_limit_reached_halfway_sends_nothing_and_says_how_many_fit,
+    invitations_asked_for_at_once_are_planned_one_after_another,
     accepting_while_signed_in_as_someone_else_is_refused,
     an_expired_invitation_cannot_be_accepted,
     unknown_and_malformed_links_get_the_same_answer,
