@@ -424,8 +424,11 @@ struct Job {
     actor: audit::Actor,
     requests: Vec<Request>,
     partial: bool,
-    reply: oneshot::Sender<anyhow::Result<(Plan, Vec<Created>)>>,
+    reply: oneshot::Sender<Answer>,
 }
+
+/// What a request's invitations came to: its plan and what was created.
+type Answer = anyhow::Result<(Plan, Vec<Created>)>;
 
 impl Queue {
     fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
@@ -791,4 +794,63 @@ pub async fn manage(
     tx.commit().await?;
     state.mailer.wake();
     Ok(Ok(links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(addresses: usize) -> (Job, oneshot::Receiver<Answer>) {
+        let (reply, answer) = oneshot::channel();
+        let request = Request {
+            raw: "someone@example.com".into(),
+            role: Role::Member,
+            bad_role: None,
+        };
+        let job = Job {
+            org: db::orgs::Org {
+                id: 1,
+                name: "Org".into(),
+                slug: "org".into(),
+            },
+            user_id: 1,
+            name: "Ada".into(),
+            role: Role::Owner,
+            actor: audit::Actor::default(),
+            requests: vec![request; addresses],
+            partial: false,
+            reply,
+        };
+        (job, answer)
+    }
+
+    #[test]
+    fn the_first_job_starts_a_writer_and_batches_stop_at_the_address_cap() {
+        let queue = Queue::default();
+        let sizes = [1, 600, 400, 1, BATCH_ADDRESSES + 5, 2];
+        let mut answers = Vec::new();
+        let mut starts = Vec::new();
+        for size in sizes {
+            let (job, answer) = job(size);
+            answers.push(answer);
+            starts.push(queue.push(job));
+        }
+        assert_eq!(starts, [true, false, false, false, false, false]);
+
+        let batch = |queue: &Queue| -> Option<Vec<usize>> {
+            queue
+                .next_batch()
+                .map(|jobs| jobs.iter().map(|j| j.requests.len()).collect())
+        };
+        // In the order asked for; a batch takes more only while they fit.
+        assert_eq!(batch(&queue), Some(vec![1, 600]));
+        assert_eq!(batch(&queue), Some(vec![400, 1]));
+        // A request larger than the cap goes alone.
+        assert_eq!(batch(&queue), Some(vec![BATCH_ADDRESSES + 5]));
+        assert_eq!(batch(&queue), Some(vec![2]));
+        assert_eq!(batch(&queue), None);
+        // Nothing waits and no task writes: the next request starts one again.
+        let (job, _answer) = job(1);
+        assert!(queue.push(job));
+    }
 }
