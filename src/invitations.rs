@@ -100,24 +100,18 @@ impl Known {
     /// Counts the invitations `plan` creates, to expire at `expires_at`: they are
     /// pending, and their addresses invited.
     fn record(&mut self, plan: &Plan, expires_at: i64) {
-        for (row, email) in plan
-            .rows
-            .iter()
-            .filter_map(|r| Some((r, r.email.as_ref()?)))
-        {
-            if row.outcome.is_invite() {
-                self.pending += 1;
-                let normalized = email.normalized().to_string();
-                let id = row.replaces.unwrap_or_default();
-                self.open.insert(
-                    normalized.clone(),
-                    db::invitations::Open {
-                        id,
-                        email_normalized: normalized,
-                        expires_at,
-                    },
-                );
-            }
+        let invited = plan.rows.iter().filter(|r| r.outcome.is_invite());
+        for (row, email) in invited.filter_map(|r| Some((r, r.email.as_ref()?))) {
+            self.pending += 1;
+            let normalized = email.normalized().to_string();
+            self.open.insert(
+                normalized.clone(),
+                db::invitations::Open {
+                    id: row.replaces.unwrap_or_default(),
+                    email_normalized: normalized,
+                    expires_at,
+                },
+            );
         }
     }
 }
@@ -219,9 +213,10 @@ pub struct Carry<'a> {
     pub plan: &'a Plan,
 }
 
-/// An invitation being created: its plan, its row of the plan and its new link.
+/// An invitation being created: which plan (an index into the carries), its row of the
+/// plan and its new link.
 struct Creating<'p> {
-    carry: &'p Carry<'p>,
+    plan: usize,
     row: &'p Planned,
     email: &'p Email,
     token_hash: String,
@@ -277,29 +272,28 @@ pub async fn create_all(
         .collect();
     let mut created: Vec<Vec<Created>> = carries.iter().map(|_| Vec::new()).collect();
     for chunk in invites.chunks(db::ROW_CHUNK) {
-        let creating: Vec<(usize, Creating)> = chunk
+        let creating: Vec<Creating> = chunk
             .iter()
-            .map(|&(i, row)| {
+            .map(|&(plan, row)| {
                 let (link_token, token_hash) = token::generate();
-                let creating = Creating {
-                    carry: &carries[i],
+                Creating {
+                    plan,
                     row,
                     email: row.email.as_ref().expect("an invite row has an address"),
                     token_hash,
                     link: format!("{}/invitations/{link_token}", state.public_url()),
-                };
-                (i, creating)
+                }
             })
             .collect();
         let messages: Vec<messages::Invitation> = creating
             .iter()
-            .map(|(i, c)| messages::Invitation {
+            .map(|c| messages::Invitation {
                 to: c.email.to_string(),
-                org_name: c.carry.org.name.clone(),
-                inviter_name: c.carry.inviter.name.to_string(),
+                org_name: carries[c.plan].org.name.clone(),
+                inviter_name: carries[c.plan].inviter.name.to_string(),
                 role: c.row.role.label(),
                 link: c.link.clone(),
-                expires: expiry[*i].1.clone(),
+                expires: expiry[c.plan].1.clone(),
             })
             .collect();
         // The emails first, so that each invitation is written once, with its outbox id.
@@ -307,14 +301,14 @@ pub async fn create_all(
         let new: Vec<NewInvitation> = creating
             .iter()
             .zip(&outbox_ids)
-            .map(|((i, c), &outbox_id)| NewInvitation {
-                org_id: c.carry.org.id,
+            .map(|(c, &outbox_id)| NewInvitation {
+                org_id: carries[c.plan].org.id,
                 email: c.email,
                 role: c.row.role,
-                invited_by: c.carry.inviter.user_id,
+                invited_by: carries[c.plan].inviter.user_id,
                 token_hash: &c.token_hash,
                 now,
-                expires_at: expiry[*i].0,
+                expires_at: expiry[c.plan].0,
                 outbox_id,
             })
             .collect();
@@ -322,28 +316,28 @@ pub async fn create_all(
         let renewals: Vec<(i64, NewInvitation)> = creating
             .iter()
             .zip(&new)
-            .filter_map(|((_, c), &n)| c.row.replaces.map(|id| (id, n)))
+            .filter_map(|(c, &n)| c.row.replaces.map(|id| (id, n)))
             .collect();
         let fresh: Vec<NewInvitation> = creating
             .iter()
             .zip(&new)
-            .filter(|((_, c), _)| c.row.replaces.is_none())
+            .filter(|(c, _)| c.row.replaces.is_none())
             .map(|(_, &n)| n)
             .collect();
         db::invitations::renew_all(tx, &renewals).await?;
         let mut fresh_ids = db::invitations::insert_all(tx, &fresh).await?.into_iter();
         let ids: Vec<i64> = creating
             .iter()
-            .map(|(_, c)| {
+            .map(|c| {
                 c.row
                     .replaces
                     .unwrap_or_else(|| fresh_ids.next().expect("an id per new invitation"))
             })
             .collect();
         let mut events = Vec::with_capacity(2 * chunk.len());
-        for (((_, c), &id), outbox_id) in creating.iter().zip(&ids).zip(&outbox_ids) {
-            let org_id = c.carry.org.id;
-            let actor = c.carry.inviter.actor;
+        for ((c, &id), outbox_id) in creating.iter().zip(&ids).zip(&outbox_ids) {
+            let org_id = carries[c.plan].org.id;
+            let actor = carries[c.plan].inviter.actor;
             events.push(
                 audit::Event::new(audit::Action::InvitationCreated, actor)
                     .in_org(org_id)
@@ -359,8 +353,8 @@ pub async fn create_all(
             }
         }
         audit::record_all(tx, &events, now).await?;
-        for (i, c) in creating {
-            created[i].push(Created {
+        for c in creating {
+            created[c.plan].push(Created {
                 email: c.email.to_string(),
                 link: c.link,
             });

@@ -344,6 +344,11 @@ async fn invitations_asked_for_at_once_are_planned_one_after_another(backend: Ba
             (email, who, status)
         });
     }
+    // Grace, an Admin, may not invite an Owner, whatever she is batched with.
+    let owner_asked = {
+        let grace = grace.clone();
+        tokio::spawn(async move { invite(&grace, "boss@example.com", "owner").await.status() })
+    };
     let mut sent = Vec::new();
     while let Some(answer) = requests.join_next().await {
         let (email, who, status) = answer.unwrap();
@@ -354,6 +359,11 @@ async fn invitations_asked_for_at_once_are_planned_one_after_another(backend: Ba
         }
     }
 
+    assert_eq!(
+        owner_asked.await.unwrap(),
+        422,
+        "an Admin inviting an Owner"
+    );
     assert_eq!(sent.len(), 6, "as many as the limit lets through: {sent:?}");
     let same = sent.iter().filter(|(e, _)| e == "same@example.com").count();
     assert!(same <= 1, "one invitation to an address asked for 4 times");
