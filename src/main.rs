@@ -75,7 +75,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 async fn command_state(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    AppState::new(db, config, Clock::default())
+    AppState::new(db, config, Clock::default()).await
 }
 
 async fn create_admin(config: Config, args: CreateAdmin) -> anyhow::Result<()> {

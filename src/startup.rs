@@ -40,7 +40,7 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (--bind): {e}", config.bind))?;
         // With port 0 the system picks one; links must name the real one.
         config.bind = listener.local_addr()?;
-        let state = AppState::new(db, config, clock)?;
+        let state = AppState::new(db, config, clock).await?;
         let setup_url = first_run::issue_setup_link(&state).await?;
         if let Some(url) = &setup_url {
             tracing::info!(

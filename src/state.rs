@@ -18,10 +18,14 @@ pub struct AppState {
     pub api_limiter: Option<Arc<crate::routes::api::Limiter>>,
     /// Invitations waiting to be written together (`invitations::invite`).
     pub invitations: Arc<crate::invitations::Queue>,
+    /// Signs the cookie of flash messages (`auth::flash`); the same in every instance.
+    pub flash_key: Arc<tower_cookies::Key>,
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
+    /// The state for `db` (migrated), reading the installation's secrets from it.
+    pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
+        let flash_key = crate::auth::flash::load_key(&db, clock.now()).await?;
         let mailer = Mailer::new(&config)?;
         let public_origin = url::Url::parse(&config.public_url())?
             .origin()
@@ -35,6 +39,7 @@ impl AppState {
             public_origin: public_origin.into(),
             api_limiter,
             invitations: Arc::default(),
+            flash_key,
         })
     }
 

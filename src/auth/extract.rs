@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path};
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
+use super::flash::Flashes;
 use super::session;
 use crate::db::orgs::{Org, OrgLink};
 use crate::db::{self, audit::Actor, memberships::Membership, users::User};
@@ -36,6 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 pub struct CurrentUser {
     pub user: User,
     pub session: Session,
+    pub flashes: Flashes,
     pub ip: String,
 }
 
@@ -79,6 +81,7 @@ impl CurrentUser {
         let session = Session::from_request_parts(parts, state)
             .await
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
+        let flashes = Flashes::from_request_parts(parts, state).await?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp("unknown".into()));
@@ -101,7 +104,15 @@ impl CurrentUser {
         match found {
             Some((user, in_org)) => {
                 session::keep_alive(&session, state.clock.now()).await?;
-                Ok((CurrentUser { user, session, ip }, in_org))
+                Ok((
+                    CurrentUser {
+                        user,
+                        session,
+                        flashes,
+                        ip,
+                    },
+                    in_org,
+                ))
             }
             None => {
                 let next = parts

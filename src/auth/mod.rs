@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod extract;
+pub mod flash;
 pub mod session;
 pub mod store;
 pub mod throttle;

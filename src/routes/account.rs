@@ -53,7 +53,13 @@ struct AccountPage {
 
 impl AccountPage {
     async fn load(state: &AppState, current: &CurrentUser) -> Result<AccountPage> {
-        let mut ctx = PageCtx::load(state, &current.session, Some(&current.user)).await?;
+        let mut ctx = PageCtx::load(
+            state,
+            &current.session,
+            &current.flashes,
+            Some(&current.user),
+        )
+        .await?;
         ctx.section = "account";
         Ok(AccountPage {
             ctx,
@@ -174,7 +180,7 @@ async fn change_name(
     } else {
         "Name saved."
     };
-    session::flash(&current.session, "success", message).await?;
+    current.flashes.add("success", message);
     Ok(Redirect::to("/account").into_response())
 }
 
@@ -220,12 +226,10 @@ async fn change_password(
     // Every session signed in before `now` has ended; this one starts again under a new id.
     // Sessions of this same second ended too; this one starts again just after them.
     session::sign_in(&current.session, user.id, now + 1).await?;
-    session::flash(
-        &current.session,
+    current.flashes.add(
         "success",
         "Password changed. Every other session of your account was signed out.",
-    )
-    .await?;
+    );
     Ok(Redirect::to("/account").into_response())
 }
 

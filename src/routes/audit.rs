@@ -255,7 +255,7 @@ async fn list_instance_events(
     InstanceAdmin(admin): InstanceAdmin,
     Query(form): Query<FilterForm>,
 ) -> Result<Response> {
-    let mut ctx = PageCtx::load(&state, &admin.session, Some(&admin.user)).await?;
+    let mut ctx = PageCtx::load(&state, &admin.session, &admin.flashes, Some(&admin.user)).await?;
     ctx.section = "audit";
     let title = "Audit log of this instance".to_string();
     render_list(

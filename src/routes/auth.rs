@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
+use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, session, throttle};
 use crate::db::{self, audit};
 use crate::domain::{Email, password};
@@ -70,7 +71,13 @@ async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Res
     match orgs.first() {
         Some(org) => Ok(Redirect::to(&format!("/orgs/{}/members", org.slug)).into_response()),
         None => {
-            let ctx = PageCtx::load(&state, &current.session, Some(&current.user)).await?;
+            let ctx = PageCtx::load(
+                &state,
+                &current.session,
+                &current.flashes,
+                Some(&current.user),
+            )
+            .await?;
             Ok(NoOrganizationPage { ctx }.into_response())
         }
     }
@@ -79,12 +86,13 @@ async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Res
 async fn show_sign_in(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     Query(q): Query<SignInQuery>,
 ) -> Result<Response> {
     if CurrentUser::from_session(&state, &session).await?.is_some() {
         return Ok(Redirect::to(safe_next(&q.next).unwrap_or("/")).into_response());
     }
-    let ctx = PageCtx::load(&state, &session, None).await?;
+    let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
     Ok(SignInPage {
         ctx,
         email: q.email,
@@ -97,11 +105,13 @@ async fn show_sign_in(
 async fn sign_in(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     ClientIp(ip): ClientIp,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
     let now = state.clock.now();
-    let refuse = |status, message: String| refused(&state, &session, status, &form, message);
+    let refuse =
+        |status, message: String| refused(&state, &session, &flashes, status, &form, message);
     let Ok(email) = Email::parse(&form.email) else {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -158,11 +168,12 @@ async fn sign_in(
 async fn refused(
     state: &AppState,
     session: &Session,
+    flashes: &Flashes,
     status: StatusCode,
     form: &SignInForm,
     message: String,
 ) -> Result<Response> {
-    let ctx = PageCtx::load(state, session, None).await?;
+    let ctx = PageCtx::load(state, session, flashes, None).await?;
     let page = SignInPage {
         ctx,
         email: form.email.trim().to_string(),
@@ -183,7 +194,7 @@ async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result
     audit::record(&mut tx, &event, state.clock.now()).await?;
     tx.commit().await?;
     session::sign_out(&current.session).await?;
-    session::flash(&current.session, "success", "You have signed out.").await?;
+    current.flashes.add("success", "You have signed out.");
     Ok(Redirect::to("/sign-in").into_response())
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
+use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
 use crate::db::{self, audit, invitations::Row};
@@ -149,7 +150,7 @@ async fn report_created(
         }
         .into_response());
     }
-    session::flash(&member.current.session, "success", summary(&created)).await?;
+    member.current.flashes.add("success", summary(&created));
     Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response())
 }
 
@@ -433,12 +434,13 @@ fn closed_text(
 async fn landing(
     state: &AppState,
     session: &Session,
+    flashes: &Flashes,
     token: &str,
     signup: SignupForm,
     errors: FieldErrors,
 ) -> Result<Response> {
     let user = CurrentUser::from_session(state, session).await?;
-    let ctx = PageCtx::load(state, session, user.as_ref()).await?;
+    let ctx = PageCtx::load(state, session, flashes, user.as_ref()).await?;
     let mut page = InvitationPage {
         ctx,
         token: token.to_string(),
@@ -493,10 +495,16 @@ async fn landing(
 }
 
 /// The landing page with nothing typed yet.
-async fn plain_landing(state: &AppState, session: &Session, token: &str) -> Result<Response> {
+async fn plain_landing(
+    state: &AppState,
+    session: &Session,
+    flashes: &Flashes,
+    token: &str,
+) -> Result<Response> {
     landing(
         state,
         session,
+        flashes,
         token,
         SignupForm::default(),
         FieldErrors::default(),
@@ -507,14 +515,16 @@ async fn plain_landing(state: &AppState, session: &Session, token: &str) -> Resu
 async fn show_invitation(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    plain_landing(&state, &session, &token).await
+    plain_landing(&state, &session, &flashes, &token).await
 }
 
 async fn accept_invitation(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
     Form(form): Form<SignupForm>,
@@ -522,7 +532,7 @@ async fn accept_invitation(
     let details = match invite::open_by_token(&state, &token).await? {
         Ok(details) => details,
         Err(_) => {
-            return plain_landing(&state, &session, &token).await;
+            return plain_landing(&state, &session, &flashes, &token).await;
         }
     };
     let now = state.clock.now();
@@ -538,12 +548,12 @@ async fn accept_invitation(
             };
             if !invite::accept(&state, &mut tx, &details, u.id, &actor, now).await? {
                 drop(tx);
-                return already_member(&session, &details.org_slug).await;
+                return already_member(&flashes, &details.org_slug).await;
             }
             u.id
         }
         Some(_) => {
-            return plain_landing(&state, &session, &token).await;
+            return plain_landing(&state, &session, &flashes, &token).await;
         }
         None => {
             if db::users::find_by_email(&state.db, &invited)
@@ -573,7 +583,7 @@ async fn accept_invitation(
                     name: form.name,
                     ..Default::default()
                 };
-                return landing(&state, &session, &token, typed, errors).await;
+                return landing(&state, &session, &flashes, &token, typed, errors).await;
             };
             let user_id = db::users::insert(
                 &mut tx,
@@ -597,7 +607,7 @@ async fn accept_invitation(
             audit::record(&mut tx, &event, now).await?;
             if !invite::accept(&state, &mut tx, &details, user_id, &actor, now).await? {
                 drop(tx);
-                return plain_landing(&state, &session, &token).await;
+                return plain_landing(&state, &session, &flashes, &token).await;
             }
             user_id
         }
@@ -607,35 +617,26 @@ async fn accept_invitation(
     if CurrentUser::from_session(&state, &session).await?.is_none() {
         session::sign_in(&session, user_id, now).await?;
     }
-    session::flash(
-        &session,
-        "success",
-        format!("Welcome to {}.", details.org_name),
-    )
-    .await?;
+    flashes.add("success", format!("Welcome to {}.", details.org_name));
     Ok(Redirect::to(&format!("/orgs/{}/members", details.org_slug)).into_response())
 }
 
-async fn already_member(session: &Session, slug: &str) -> Result<Response> {
-    session::flash(
-        session,
-        "success",
-        "You are already a member of this organization.",
-    )
-    .await?;
+async fn already_member(flashes: &Flashes, slug: &str) -> Result<Response> {
+    flashes.add("success", "You are already a member of this organization.");
     Ok(Redirect::to(&format!("/orgs/{slug}/members")).into_response())
 }
 
 async fn decline_invitation(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Result<Response> {
     let details = match invite::open_by_token(&state, &token).await? {
         Ok(details) => details,
         Err(_) => {
-            return plain_landing(&state, &session, &token).await;
+            return plain_landing(&state, &session, &flashes, &token).await;
         }
     };
     let user = CurrentUser::from_session(&state, &session).await?;
@@ -643,7 +644,7 @@ async fn decline_invitation(
         .as_ref()
         .is_some_and(|u| !u.email.eq_ignore_ascii_case(&details.email))
     {
-        return plain_landing(&state, &session, &token).await;
+        return plain_landing(&state, &session, &flashes, &token).await;
     }
     let actor = audit::Actor {
         user_id: user.as_ref().map(|u| u.id),
@@ -654,12 +655,10 @@ async fn decline_invitation(
     let mut tx = state.db.begin().await?;
     invite::decline(&mut tx, &details, &actor, now).await?;
     tx.commit().await?;
-    session::flash(
-        &session,
+    flashes.add(
         "success",
         format!("You declined the invitation to {}.", details.org_name),
-    )
-    .await?;
+    );
     Ok(Redirect::to(&format!("/invitations/{token}")).into_response())
 }
 
@@ -737,12 +736,10 @@ async fn manage_invitations(
         ));
     }
     if ids.is_empty() {
-        session::flash(
-            &member.current.session,
-            "error",
-            "Select at least one invitation first.",
-        )
-        .await?;
+        member
+            .current
+            .flashes
+            .add("error", "Select at least one invitation first.");
         return Ok(Redirect::to(&back).into_response());
     }
     let targets = db::invitations::find_many(&state.db, member.org.id, &ids).await?;
@@ -795,7 +792,7 @@ async fn manage_invitations(
                 ),
                 invite::ManageRefusal::Forbidden => unreachable!("handled above"),
             };
-            session::flash(&member.current.session, "error", text).await?;
+            member.current.flashes.add("error", text);
             return Ok(Redirect::to(&back).into_response());
         }
     };
@@ -814,7 +811,7 @@ async fn manage_invitations(
         invite::Manage::Resend => format!("Resent {n} {plural}. Earlier links no longer work."),
         invite::Manage::Revoke => format!("Revoked {n} {plural}."),
     };
-    session::flash(&member.current.session, "success", text).await?;
+    member.current.flashes.add("success", text);
     Ok(Redirect::to(&back).into_response())
 }
 

@@ -576,7 +576,7 @@ async fn confirmation(
 
 /// Says what happened: a flash message, then back to the Members page.
 async fn done(member: &OrgMember, kind: &str, text: String) -> Result<Response> {
-    session::flash(&member.current.session, kind, text).await?;
+    member.current.flashes.add(kind, text);
     Ok(Redirect::to(&format!("/orgs/{}/members", member.org.slug)).into_response())
 }
 
@@ -745,12 +745,9 @@ async fn confirm_leave(member: OrgMember, headers: HeaderMap) -> Result<Response
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
     match members::leave(&state, &member.acting()).await? {
         Ok(()) => {
-            session::flash(
-                &member.current.session,
-                "success",
+            member.current.flashes.add("success",
                 format!("You left {}.", member.org.name),
-            )
-            .await?;
+            );
             Ok(Redirect::to("/").into_response())
         }
         Err(Refusal::LastOwner) => {

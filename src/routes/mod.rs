@@ -111,7 +111,7 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 /// A flash message for htmx to show in `#flash`, in place of the request's own target.
 pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) -> Response {
-    let flash = crate::auth::session::Flash {
+    let flash = crate::auth::flash::Flash {
         kind: kind.into(),
         text: text.into(),
     };

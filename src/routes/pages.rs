@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use tower_sessions::Session;
 
 use crate::auth::OrgMember;
-use crate::auth::session::{self, Flash};
+use crate::auth::flash::{Flash, Flashes};
+use crate::auth::session;
 use crate::db::{self, orgs::Org, orgs::OrgLink, users::User};
 use crate::domain::permissions::{self, Action};
 use crate::error::Result;
@@ -37,12 +38,17 @@ pub struct PageCtx {
 
 impl PageCtx {
     /// Context for a page seen by `user` (if signed in) outside any organization.
-    pub async fn load(state: &AppState, session: &Session, user: Option<&User>) -> Result<PageCtx> {
+    pub async fn load(
+        state: &AppState,
+        session: &Session,
+        flashes: &Flashes,
+        user: Option<&User>,
+    ) -> Result<PageCtx> {
         let orgs = match user {
             Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
             None => Vec::new(),
         };
-        Self::build(session, user, orgs, None).await
+        Self::build(session, flashes, user, orgs, None).await
     }
 
     /// Context for the `section` page of the member's organization.
@@ -50,6 +56,7 @@ impl PageCtx {
         let user = &member.current.user;
         let mut ctx = Self::build(
             &member.current.session,
+            &member.current.flashes,
             Some(user),
             member.orgs.clone(),
             Some(&member.org),
@@ -65,6 +72,7 @@ impl PageCtx {
     /// The context for `user` (None: signed out), whose organizations are `orgs`.
     async fn build(
         session: &Session,
+        flashes: &Flashes,
         user: Option<&User>,
         orgs: Vec<OrgLink>,
         current_org: Option<&Org>,
@@ -85,7 +93,7 @@ impl PageCtx {
             can_edit_settings: false,
             can_see_audit: false,
             can_manage_tokens: false,
-            flashes: session::take_flashes(session).await?,
+            flashes: flashes.take(),
         })
     }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get};
 
 use super::pages::PageCtx;
-use crate::auth::{OrgMember, session};
+use crate::auth::OrgMember;
 use crate::db::{self, audit};
 use crate::domain::FieldErrors;
 use crate::domain::permissions::{self, Action};
@@ -93,7 +93,7 @@ async fn update_settings(
     } else {
         "Settings saved."
     };
-    session::flash(&member.current.session, "success", message).await?;
+    member.current.flashes.add("success", message);
     Ok(Redirect::to(&format!("/orgs/{}/settings", member.org.slug)).into_response())
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
+use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, session};
 use crate::db;
 use crate::domain::{FieldErrors, token};
@@ -60,10 +61,11 @@ async fn check_open(state: &AppState, token: &str) -> Result<()> {
 async fn show_setup(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response> {
     check_open(&state, &q.token).await?;
-    let ctx = PageCtx::load(&state, &session, None).await?;
+    let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
     Ok(SetupPage {
         ctx,
         token: q.token,
@@ -76,6 +78,7 @@ async fn show_setup(
 async fn submit_setup(
     State(state): State<AppState>,
     session: Session,
+    flashes: Flashes,
     ClientIp(ip): ClientIp,
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
@@ -83,7 +86,7 @@ async fn submit_setup(
     let account = match form.account.parse() {
         Ok(account) => account,
         Err(errors) => {
-            let ctx = PageCtx::load(&state, &session, None).await?;
+            let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
             let typed = FirstAccountForm {
                 password: String::new(),
                 password_confirm: String::new(),
@@ -112,11 +115,9 @@ async fn submit_setup(
         Err(SetupError::Other(err)) => return Err(err.into()),
     };
     session::sign_in(&session, created.user_id, state.clock.now()).await?;
-    session::flash(
-        &session,
+    flashes.add(
         "success",
         "Roster is set up. You are the Owner of your organization and an instance admin.",
-    )
-    .await?;
+    );
     Ok(Redirect::to(&format!("/orgs/{}/members", created.org_slug)).into_response())
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::pages::PageCtx;
-use crate::auth::{CurrentUser, OrgMember, session};
+use crate::auth::{CurrentUser, OrgMember};
 use crate::clock;
 use crate::db::{self, api_tokens::Listed};
 use crate::domain::permissions::{self, Action};
@@ -111,7 +111,7 @@ pub async fn revoke_and_flash(
         "Revoked the API token \u{201c}{}\u{201d} of {}. It no longer works.",
         revoked.name, revoked.user_email
     );
-    session::flash(&current.session, "success", text).await?;
+    current.flashes.add("success", text);
     Ok(())
 }
 

@@ -212,7 +212,7 @@ fn wants_fragment(headers: &HeaderMap) -> bool {
 }
 
 async fn users_ctx(state: &AppState, admin: &CurrentUser) -> Result<PageCtx> {
-    let mut ctx = PageCtx::load(state, &admin.session, Some(&admin.user)).await?;
+    let mut ctx = PageCtx::load(state, &admin.session, &admin.flashes, Some(&admin.user)).await?;
     ctx.section = "users";
     Ok(ctx)
 }
@@ -261,7 +261,7 @@ async fn report(
         }
         Ok(done) => ("success", done_message(change, &done, id == admin.user.id)),
     };
-    session::flash(&admin.session, kind, text).await?;
+    admin.flashes.add(kind, text);
     // Revoking one's own instance admin leaves this page out of reach.
     let back = if change == Change::RevokeAdmin && id == admin.user.id && kind == "success" {
         "/".to_string()
@@ -479,7 +479,7 @@ async fn create_organization(
                         "/admin/users".to_string(),
                     )
                 };
-                session::flash(&admin.session, "success", text).await?;
+                admin.flashes.add("success", text);
                 return Ok(Redirect::to(&to).into_response());
             }
             Err(NotCreated::NotAdmin) => return Err(AppError::Forbidden),

@@ -86,8 +86,9 @@ async fn two_workers_on_one_outbox_send_each_message_once(backend: Backend) {
     let mut workers = Vec::new();
     for _ in 0..2 {
         let db = Db::connect(app.db_url()).await.unwrap();
-        let state =
-            roster::state::AppState::new(db, config.clone(), app.state.clock.clone()).unwrap();
+        let state = roster::state::AppState::new(db, config.clone(), app.state.clock.clone())
+            .await
+            .unwrap();
         workers.push(Worker::for_state(&state));
     }
     let queueing = workers[0].clone();

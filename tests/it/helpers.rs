@@ -174,7 +174,24 @@ impl TestApp {
 
     /// Roster on an existing test database.
     pub async fn spawn_on(db: TestDb, extra: &[&str]) -> TestApp {
-        let app = Application::build(config(&db.url, extra), Clock::default())
+        let url = db.url.clone();
+        Self::serve(&url, extra, Some(db), new_client()).await
+    }
+
+    /// A second Roster on the same database, reached by this same browser, as behind a
+    /// load balancer (cookies are kept per host, whatever the port).
+    pub async fn another_instance(&self) -> TestApp {
+        Self::serve(&self.db_url, &[], None, self.client.clone()).await
+    }
+
+    /// Starts Roster on `db_url`; `db`, if given, is dropped with it.
+    async fn serve(
+        db_url: &str,
+        extra: &[&str],
+        db: Option<TestDb>,
+        client: reqwest::Client,
+    ) -> TestApp {
+        let app = Application::build(config(db_url, extra), Clock::default())
             .await
             .unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -184,14 +201,13 @@ impl TestApp {
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
-        let db_url = db.url.clone();
         TestApp {
             address,
-            client: new_client(),
+            client,
             state,
             setup_url,
-            db: Some(db),
-            db_url,
+            db,
+            db_url: db_url.to_string(),
             stop: Some(stop),
             server: Some(server),
         }

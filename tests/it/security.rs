@@ -194,6 +194,96 @@ async fn a_member_of_another_organization_gets_a_404(backend: Backend) {
     assert_eq!(status, 404);
 }
 
+/// The `Set-Cookie` line of `response` for the cookie `name`, if it sets one.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+/// The value a `Set-Cookie` line gives its cookie.
+fn cookie_value(line: &str) -> &str {
+    line.split(';')
+        .next()
+        .and_then(|c| c.split_once('='))
+        .map_or("", |(_, v)| v)
+}
+
+async fn a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let members = location(&app.set_up().await);
+    let other = app.another_instance().await;
+
+    let (status, page) = other.get_html(&members).await;
+    let (_, again) = app.get_html(&members).await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&page, ".flash-success"),
+        ["Roster is set up. You are the Owner of your organization and an instance admin."]
+    );
+    assert!(texts(&again, ".flash").is_empty(), "shown once");
+}
+
+async fn a_flash_cookie_altered_in_the_browser_is_not_shown(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.get(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let signed_out = app.post_form("/sign-out", &[]).await;
+    let line = set_cookie(&signed_out, "roster_flash").expect("sign-out leaves a message");
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Lax"),
+        "{line}"
+    );
+    let genuine = cookie_value(&line).to_string();
+    // The signature (44 characters) stays; the message is rewritten.
+    let payload =
+        base64_url(r#"[{"kind":"error","text":"Call +1 555 0100 to keep your account."}]"#);
+    let altered = format!("{}{payload}", &genuine[..44]);
+    let unsigned = payload.clone();
+    let plain = reqwest::Client::builder().build().unwrap();
+    let sign_in_page = |value: String| {
+        plain
+            .get(app.url("/sign-in"))
+            .header("cookie", format!("roster_flash={value}"))
+            .send()
+    };
+
+    let shown = sign_in_page(genuine.clone()).await.unwrap();
+    let removed = set_cookie(&shown, "roster_flash");
+    let removed = removed.as_deref().map(cookie_value);
+    let shown = shown.text().await.unwrap();
+    let mut refused = Vec::new();
+    for forged in [altered, unsigned] {
+        let response = sign_in_page(forged).await.unwrap();
+        let removal = set_cookie(&response, "roster_flash");
+        let removal = removal.as_deref().map(cookie_value).map(str::to_string);
+        refused.push((removal, texts(&response.text().await.unwrap(), ".flash")));
+    }
+
+    assert_eq!(texts(&shown, ".flash-success"), ["You have signed out."]);
+    assert_eq!(removed, Some(""), "taken from the browser once shown");
+    for (removal, flashes) in refused {
+        assert!(flashes.is_empty(), "{flashes:?}");
+        assert_eq!(removal.as_deref(), Some(""), "a forged cookie is dropped");
+    }
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
 crate::on_both_backends!(
     pages_need_a_session,
     a_missing_or_wrong_csrf_token_is_refused,
@@ -203,4 +293,6 @@ crate::on_both_backends!(
     responses_carry_the_security_headers,
     oversized_bodies_are_refused,
     a_member_of_another_organization_gets_a_404,
+    a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page,
+    a_flash_cookie_altered_in_the_browser_is_not_shown,
 );
