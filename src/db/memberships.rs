@@ -319,15 +319,32 @@ fn conditions(
                 values.len()
             ));
         }
-        members.push_str(&format!(
-            " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
-        ));
+        members.push_str(&match db {
+            Db::Sqlite(..) => format!(
+                " AND (m.sort_email LIKE ${n} ESCAPE '\\' OR m.sort_name LIKE ${n} ESCAPE '\\')"
+            ),
+            // The expression of the trigram index (migration 0014).
+            Db::Postgres(_) => {
+                format!(" AND (m.sort_email || chr(1) || m.sort_name) LIKE ${n} ESCAPE '\\'")
+            }
+        });
         invitations.push_str(&format!(" AND i.email_normalized LIKE ${n} ESCAPE '\\'"));
     }
     let members = (filter.status != Some("invited")).then(|| format!("{org}{members}"));
     let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
     (members, invitations, values)
 }
+/// The invitations half's table. A search reads every pending invitation of the
+/// organization; on SQLite it reads their addresses from their index, and a row only
+/// for an address that matches, rather than every pending row found by its expiry (half
+/// the time, with 1,000 pending).
+fn invitations_table(db: &Db, filter: &Filter) -> &'static str {
+    match (db, &filter.search) {
+        (Db::Sqlite(..), Some(_)) => "invitations i INDEXED BY invitations_org_pending_email",
+        _ => "invitations i",
+    }
+}
+
 /// Whether the statement of a listing or count can be kept prepared. On PostgreSQL a
 /// search's plan depends on what it looks for (a generic plan would walk every member in
 /// order), so it is planned each time; SQLite plans once whatever the values.
@@ -361,7 +378,10 @@ pub async fn count_filtered(
         Some(_) if filter.role.is_none() && filter.search.is_none() => {
             super::invitations::pending_not_expired("$1", "$2")
         }
-        Some(w) => format!("(SELECT COUNT(*) FROM invitations i WHERE {w})"),
+        Some(w) => format!(
+            "(SELECT COUNT(*) FROM {} WHERE {w})",
+            invitations_table(db, filter)
+        ),
     };
     // $2 is selected so that it is used even when the invitations are filtered out.
     let sql = format!(
@@ -464,10 +484,11 @@ pub async fn list(
             ))
         }),
         invitations.map(|w| {
+            let table = invitations_table(db, &listing.filter);
             half(format!(
                 "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k, i.email AS i_email, \
                  i.role AS i_role, i.created_at AS i_created_at, i.invited_by AS i_invited_by \
-                 FROM invitations i WHERE {w}"
+                 FROM {table} WHERE {w}"
             ))
         }),
     ]

@@ -385,6 +385,10 @@ async fn members_page_searches_filters_and_sorts(backend: Backend) {
         "the viewer is active right now; Bob never was"
     );
     assert!(listed(&app, "q=nobody").await.is_empty());
+    assert!(
+        listed(&app, "q=.comzoe").await.is_empty() && listed(&app, "q=com+zoe").await.is_empty(),
+        "no match across the end of an email and the start of a name"
+    );
     let (_, html) = app
         .get_html(&format!("/orgs/{ORG_SLUG}/members?q=nobody"))
         .await;
