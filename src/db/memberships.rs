@@ -334,6 +334,7 @@ fn conditions(
     let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
     (members, invitations, values)
 }
+
 /// The invitations half's table. A search reads every pending invitation of the
 /// organization; on SQLite it reads their addresses from their index, and a row only
 /// for an address that matches, rather than every pending row found by its expiry (half

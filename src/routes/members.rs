@@ -745,9 +745,8 @@ async fn confirm_leave(member: OrgMember, headers: HeaderMap) -> Result<Response
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
     match members::leave(&state, &member.acting()).await? {
         Ok(()) => {
-            member.current.flashes.add("success",
-                format!("You left {}.", member.org.name),
-            );
+            let text = format!("You left {}.", member.org.name);
+            member.current.flashes.add("success", text);
             Ok(Redirect::to("/").into_response())
         }
         Err(Refusal::LastOwner) => {
