@@ -241,21 +241,6 @@ pub struct Listed {
     pub after_value: Option<String>,
 }
 
-/// The columns of `Listed`, as `LISTED` selects them.
-const LISTED_COLUMNS: &[&str] = &[
-    "id",
-    "at",
-    "org_id",
-    "actor_email",
-    "actor_name",
-    "action",
-    "target_kind",
-    "target_email",
-    "ip",
-    "before_value",
-    "after_value",
-];
-
 const LISTED: &str = "SELECT e.id, e.at, e.org_id, e.actor_email, u.name AS actor_name, \
                       e.action, e.target_kind, e.target_email, e.ip, e.before_value, e.after_value \
                       FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id";
@@ -317,7 +302,7 @@ pub async fn page(
 ) -> sqlx::Result<Vec<Listed>> {
     let (sql, binds) = select(scope, filter, after);
     let sql = format!("{sql} LIMIT {limit}");
-    super::fetch_list(db, &sql, LISTED_COLUMNS, &binds, true).await
+    super::fetch_list(db, &sql, &binds, true).await
 }
 
 /// Sends every event matching the filter, newest first, to `rows` as the database yields

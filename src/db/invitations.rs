@@ -323,25 +323,8 @@ pub async fn list(
     );
     // Limits are written in, as in `memberships::list`: the first page stays prepared.
     let values = [org_id, now].map(Bind::Int);
-    super::fetch_list(db, &sql, ROW_COLUMNS, &values, offset == 0).await
+    super::fetch_list(db, &sql, &values, offset == 0).await
 }
-
-/// The columns of `Row`, as `ROW_SELECT` selects them.
-const ROW_COLUMNS: &[&str] = &[
-    "id",
-    "invited_by",
-    "email",
-    "role",
-    "state",
-    "created_at",
-    "last_sent_at",
-    "expires_at",
-    "inviter_name",
-    "outbox_id",
-    "sent_at",
-    "gave_up_at",
-    "last_error",
-];
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
     i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \

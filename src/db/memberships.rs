@@ -49,23 +49,6 @@ pub struct MemberRow {
     pub matching: Option<i64>,
 }
 
-/// The columns of `MemberRow`, as `list` selects them.
-const MEMBER_ROW: &[&str] = &[
-    "kind",
-    "id",
-    "email",
-    "name",
-    "role",
-    "status",
-    "joined_at",
-    "last_active_at",
-    "auth_method",
-    "invited_by",
-    "has_seat",
-    "sort_key",
-    "matching",
-];
-
 impl MemberRow {
     pub fn is_invitation(&self) -> bool {
         self.kind == "i"
@@ -519,8 +502,7 @@ pub async fn list(
     // and every page from a cursor (offset 0) is one statement, kept prepared; a page by
     // number is planned each time.
     let persistent = offset == 0 && keeps_plan(db, &listing.filter);
-    let mut rows: Vec<MemberRow> =
-        super::fetch_list(db, &sql, MEMBER_ROW, &values, persistent).await?;
+    let mut rows: Vec<MemberRow> = super::fetch_list(db, &sql, &values, persistent).await?;
     if backwards {
         rows.reverse();
     }

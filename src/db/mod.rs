@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize as _;
+use serde_aux::serde_introspection::serde_introspect;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -127,19 +127,21 @@ macro_rules! bind_all {
 
 pub(crate) use {bind_all, on_db, on_tx};
 
-/// Every row of `sql` (with `values` bound in order), for a list of many rows.
+/// Every row of `sql` (with `values` bound in order), for a list of many rows; `sql`
+/// selects (at least) a column for each field of `T`, by the field's name.
 ///
 /// On SQLite the rows come back as one JSON array in a single row: sqlx runs each SQLite
 /// connection on a thread of its own and hands every row of a result over to the waiting
 /// task by itself, so a page of 50 rows cost dozens of thread wake-ups, more than its
-/// query. `columns` names the columns of `sql` that `T` reads; the order of the rows is
-/// the order `sql` gives them (SQLite keeps a subquery's ORDER BY under any aggregate
-/// but count, min and max, for this use).
+/// query. Each row is an array of `T`'s fields in the order `T` declares them (serde
+/// reads a struct from such an array), which is half the JSON of an object with their
+/// names to build and to read. The order of the rows is the order `sql` gives them
+/// (SQLite keeps a subquery's ORDER BY under any aggregate but count, min and max, for
+/// this use).
 /// PostgreSQL's rows arrive together on its socket and are read as they are.
 pub(crate) async fn fetch_list<T>(
     db: &Db,
     sql: &str,
-    columns: &[&str],
     values: &[Bind],
     persistent: bool,
 ) -> sqlx::Result<Vec<T>>
@@ -151,9 +153,12 @@ where
 {
     match db {
         Db::Sqlite(pool, _) => {
-            let fields: Vec<String> = columns.iter().map(|c| format!("'{c}', r.{c}")).collect();
+            let fields: Vec<String> = serde_introspect::<T>()
+                .iter()
+                .map(|field| format!("r.{field}"))
+                .collect();
             let sql = format!(
-                "SELECT json_group_array(json_object({})) FROM ({sql}) AS r",
+                "SELECT json_group_array(json_array({})) FROM ({sql}) AS r",
                 fields.join(", ")
             );
             let json: String = bind_all!(sqlx::query_scalar(&sql), values)
@@ -171,18 +176,31 @@ where
     }
 }
 
-/// Reads a boolean that SQLite's JSON gives as 0 or 1.
+/// Reads a boolean that SQLite's JSON gives as 0 or 1 (and PostgreSQL's as a boolean).
+/// A visitor of its own: an untagged enum buffered every value and built an error
+/// message for each integer before trying the next variant.
 pub(crate) fn json_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Flag {
-        Bool(bool),
-        Int(i64),
+    struct Flag;
+    impl serde::de::Visitor<'_> for Flag {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a boolean, or 0 or 1")
+        }
+
+        fn visit_bool<E>(self, b: bool) -> Result<bool, E> {
+            Ok(b)
+        }
+
+        fn visit_i64<E>(self, i: i64) -> Result<bool, E> {
+            Ok(i != 0)
+        }
+
+        fn visit_u64<E>(self, i: u64) -> Result<bool, E> {
+            Ok(i != 0)
+        }
     }
-    Ok(match Flag::deserialize(d)? {
-        Flag::Bool(b) => b,
-        Flag::Int(i) => i != 0,
-    })
+    d.deserialize_any(Flag)
 }
 
 impl Db {
@@ -382,6 +400,22 @@ mod tests {
         assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a")]).is_err());
         assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a"), pair(2, "a")]).is_err());
         assert!(ids_in_order(["a", "b"].into_iter(), vec![pair(1, "a"), pair(2, "c")]).is_err());
+    }
+
+    #[test]
+    fn a_json_flag_is_read_from_a_boolean_or_a_number() {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            #[serde(deserialize_with = "json_bool")]
+            flag: bool,
+        }
+        let flag = |json: &str| serde_json::from_str::<Row>(json).map(|row| row.flag);
+
+        assert!(flag(r#"{"flag": true}"#).unwrap());
+        assert!(!flag(r#"{"flag": false}"#).unwrap());
+        assert!(flag(r#"{"flag": 1}"#).unwrap());
+        assert!(!flag(r#"{"flag": 0}"#).unwrap());
+        assert!(flag(r#"{"flag": "yes"}"#).is_err());
     }
 
     #[test]

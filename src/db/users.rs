@@ -291,19 +291,8 @@ pub async fn list_matching(
          FROM users WHERE {clause} ORDER BY email_normalized LIMIT {limit} OFFSET {offset}"
     );
     let values: Vec<Bind> = binds.iter().map(|v| Bind::Text(v.to_string())).collect();
-    super::fetch_list(db, &sql, LISTED_COLUMNS, &values, offset == 0).await
+    super::fetch_list(db, &sql, &values, offset == 0).await
 }
-
-/// The columns of `Listed`, as `list_matching` selects them.
-const LISTED_COLUMNS: &[&str] = &[
-    "id",
-    "email",
-    "name",
-    "status",
-    "is_instance_admin",
-    "created_at",
-    "last_sign_in_at",
-];
 
 /// An account read inside a transaction, locked against concurrent changes on
 /// PostgreSQL (SQLite's write transaction already excludes other writers).
