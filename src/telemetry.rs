@@ -1,6 +1,7 @@
 use tracing_subscriber::EnvFilter;
 
-/// Logs to stderr with the given filter (e.g. `info`, `roster=debug`). Call once.
+/// Logs to stdout with the given filter (e.g. `info`, `roster=debug`). Call once. (Errors
+/// before logging starts go to stderr.)
 pub fn init(filter: &str) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(filter)
         .map_err(|e| anyhow::anyhow!("invalid --log filter {filter:?}: {e}"))?;
