@@ -27,11 +27,7 @@ impl Clock {
 /// for a year outside 0–9999).
 pub fn exact(unix: i64) -> String {
     written(unix, |out, t| {
-        date(out, t);
-        out.push(' ');
-        two_digits(out, t.hour());
-        out.push(':');
-        two_digits(out, t.minute());
+        to_the_minute(out, t, ' ');
         out.push_str(" UTC");
     })
 }
@@ -40,11 +36,7 @@ pub fn exact(unix: i64) -> String {
 /// `2026-11-23T14:05:09Z` (empty for a year outside 0–9999, which RFC 3339 cannot write).
 pub fn iso(unix: i64) -> String {
     written(unix, |out, t| {
-        date(out, t);
-        out.push('T');
-        two_digits(out, t.hour());
-        out.push(':');
-        two_digits(out, t.minute());
+        to_the_minute(out, t, 'T');
         out.push(':');
         two_digits(out, t.second());
         out.push('Z');
@@ -64,8 +56,8 @@ fn written(unix: i64, write: impl Fn(&mut String, &OffsetDateTime)) -> String {
     out
 }
 
-/// `2026-11-23`.
-fn date(out: &mut String, t: &OffsetDateTime) {
+/// `2026-11-23 14:05`, with `separator` between the date and the time.
+fn to_the_minute(out: &mut String, t: &OffsetDateTime, separator: char) {
     let (year, month, day) = t.to_calendar_date();
     let year = year as u16;
     two_digits(out, (year / 100) as u8);
@@ -74,6 +66,10 @@ fn date(out: &mut String, t: &OffsetDateTime) {
     two_digits(out, month.into());
     out.push('-');
     two_digits(out, day);
+    out.push(separator);
+    two_digits(out, t.hour());
+    out.push(':');
+    two_digits(out, t.minute());
 }
 
 /// `n` (below 100) as two digits.
