@@ -153,13 +153,9 @@ where
 {
     match db {
         Db::Sqlite(pool, _) => {
-            let fields: Vec<String> = serde_introspect::<T>()
-                .iter()
-                .map(|field| format!("r.{field}"))
-                .collect();
             let sql = format!(
-                "SELECT json_group_array(json_array({})) FROM ({sql}) AS r",
-                fields.join(", ")
+                "SELECT json_group_array(json_array(r.{})) FROM ({sql}) AS r",
+                serde_introspect::<T>().join(", r.")
             );
             let json: String = bind_all!(sqlx::query_scalar(&sql), values)
                 .persistent(persistent)
@@ -176,7 +172,7 @@ where
     }
 }
 
-/// Reads a boolean that SQLite's JSON gives as 0 or 1 (and PostgreSQL's as a boolean).
+/// Reads a boolean that SQLite's JSON gives as 0 or 1 (or as true or false).
 /// A visitor of its own: an untagged enum buffered every value and built an error
 /// message for each integer before trying the next variant.
 pub(crate) fn json_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
