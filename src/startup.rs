@@ -96,6 +96,7 @@ impl Application {
             .config
             .audit_retention_days
             .map(|days| tokio::spawn(apply_retention(state.clone(), days)));
+        let merge = tokio::spawn(merge_search_index(state.clone()));
         let app = routes::app(state.clone(), store);
         axum::serve(
             listener,
@@ -109,6 +110,7 @@ impl Application {
             tracing::warn!("the outbox worker did not stop in time");
         }
         cleanup.abort();
+        merge.abort();
         if let Some(retention) = retention {
             retention.abort();
         }
@@ -128,6 +130,31 @@ async fn apply_retention(state: AppState, days: u32) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, days, "audit retention"),
             Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
+    }
+}
+
+/// Merges the members' search index (`db::memberships::merge_search_step`), at start
+/// and then once an hour, a step at a time: writers queue for the writer's turn, and
+/// take it between steps.
+async fn merge_search_index(state: AppState) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let started = std::time::Instant::now();
+        let mut steps = 0u32;
+        loop {
+            match db::memberships::merge_search_step(&state.db).await {
+                Ok(true) => steps += 1,
+                Ok(false) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "merging the search index failed");
+                    break;
+                }
+            }
+        }
+        if steps > 0 {
+            tracing::info!(steps, elapsed = ?started.elapsed(), "search index merged");
         }
     }
 }

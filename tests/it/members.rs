@@ -474,6 +474,61 @@ async fn a_renamed_member_is_found_and_sorted_by_the_new_name(backend: Backend) 
     );
 }
 
+/// Merging the search index (SQLite's, in bounded steps) leaves one segment that finds
+/// what the many did, and members added after it are found too.
+async fn the_merged_search_index_finds_what_it_found_before(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    // A transaction each, as members join: a segment of the index each.
+    for i in 0..40 {
+        app.add_member(
+            ORG_SLUG,
+            &format!("person{i:02}@example.com"),
+            &format!("Person {i} Lovelace"),
+            Role::Member,
+        )
+        .await;
+    }
+    let searches = ["q=person1", "q=lovelace&sort=email", "q=son3", "q=nobody"];
+    let mut before = Vec::new();
+    for search in searches {
+        before.push(listed(&app, search).await);
+    }
+    assert_eq!(before[0].len(), 10, "person10 to person19");
+    let db = &app.state.db;
+    let segments = "SELECT COUNT(DISTINCT segid) FROM member_search_idx";
+    let sqlite = matches!(backend, Backend::Sqlite);
+    if sqlite {
+        assert!(scalar_i64(db, segments).await > 1);
+    }
+
+    let mut steps = 0;
+    while db::memberships::merge_search_step(db).await.unwrap() {
+        steps += 1;
+        assert!(steps < 100, "the merge ends");
+    }
+
+    if sqlite {
+        assert!(steps > 0);
+        assert_eq!(scalar_i64(db, segments).await, 1);
+        exec_sql(
+            db,
+            "INSERT INTO member_search (member_search) VALUES ('integrity-check')",
+        )
+        .await;
+    } else {
+        assert_eq!(steps, 0, "nothing to merge on PostgreSQL");
+    }
+    for (search, found) in searches.iter().zip(&before) {
+        assert_eq!(&listed(&app, search).await, found, "{search}");
+    }
+    app.add_member(ORG_SLUG, "grace@example.com", "Grace Hopper", Role::Member)
+        .await;
+    assert_eq!(listed(&app, "q=hopper").await, vec!["grace@example.com"]);
+}
+
 crate::on_both_backends!(
     members_page_lists_each_member_with_role_status_and_joined,
     members_page_paginates,
@@ -484,4 +539,5 @@ crate::on_both_backends!(
     an_htmx_search_gets_only_the_results,
     last_active_is_recorded_at_most_once_a_minute,
     a_renamed_member_is_found_and_sorted_by_the_new_name,
+    the_merged_search_index_finds_what_it_found_before,
 );
