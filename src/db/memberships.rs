@@ -375,8 +375,8 @@ fn invitations_table(db: &Db, filter: &Filter) -> &'static str {
 
 /// Whether the statement of a listing or count can be kept prepared. On PostgreSQL a
 /// search's plan depends on what it looks for (a generic plan would walk every member in
-/// order), so it is planned each time, unless its pattern is hidden (`hides_pattern`);
-/// SQLite plans once whatever the values.
+/// order), so it is planned each time; `list` keeps a counted search's statement when
+/// its pattern is hidden (`hides_pattern`). SQLite plans once whatever the values.
 fn keeps_plan(db: &Db, filter: &Filter) -> bool {
     matches!(db, Db::Sqlite(..)) || filter.search.is_none()
 }
