@@ -20,6 +20,8 @@ pub struct AppState {
     pub invitations: Arc<crate::invitations::Queue>,
     /// Signs the cookie of flash messages (`auth::flash`); the same in every instance.
     pub flash_key: Arc<tower_cookies::Key>,
+    /// The account of each session seen signed in (`auth::store::SessionUsers`).
+    pub session_users: Arc<crate::auth::store::SessionUsers>,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
             api_limiter,
             invitations: Arc::default(),
             flash_key,
+            session_users: Arc::default(),
         })
     }
 

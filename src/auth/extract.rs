@@ -9,6 +9,7 @@ use tower_sessions::Session;
 
 use super::flash::Flashes;
 use super::session;
+use super::store::{self, Store};
 use crate::db::orgs::{Org, OrgLink};
 use crate::db::{self, audit::Actor, memberships::Membership, users::User};
 use crate::domain::{Role, settings::OrgSettings};
@@ -85,16 +86,41 @@ impl CurrentUser {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp("unknown".into()));
-        let found = match session::signed_in(&session).await? {
+        let now = state.clock.now();
+        // A session seen before is read with its account and the organization, in one
+        // query; its record then answers the session's first read.
+        let mut preloaded = None;
+        if let (Some(slug), Some(id)) = (slug, session.id())
+            && let Some(user_id) = state.session_users.user_of(id)
+            && let Some(in_org) =
+                db::users::find_in_org(&state.db, user_id, slug, now, Some(&id.to_string())).await?
+            && let Some(record) = in_org.session_data.as_deref().and_then(store::decode)
+        {
+            preloaded = Some((record, in_org));
+        }
+        let (signed_in, preloaded) = match preloaded {
+            Some((record, in_org)) => (
+                Store::preloaded(record, session::signed_in(&session)).await?,
+                Some(in_org),
+            ),
+            None => (session::signed_in(&session).await?, None),
+        };
+        let found = match signed_in {
             None => None,
             Some((user_id, signed_in_at)) => {
-                let found = match slug {
-                    Some(slug) => {
-                        db::users::find_in_org(&state.db, user_id, slug, state.clock.now())
+                let found = match (slug, preloaded) {
+                    (Some(_), Some(in_org)) if in_org.user.id == user_id => {
+                        Some((in_org.user.clone(), Some(in_org)))
+                    }
+                    (Some(slug), _) => {
+                        if let Some(id) = session.id() {
+                            state.session_users.remember(id, user_id);
+                        }
+                        db::users::find_in_org(&state.db, user_id, slug, now, None)
                             .await?
                             .map(|in_org| (in_org.user.clone(), Some(in_org)))
                     }
-                    None => db::users::find(&state.db, user_id)
+                    (None, _) => db::users::find(&state.db, user_id)
                         .await?
                         .map(|user| (user, None)),
                 };
@@ -103,7 +129,7 @@ impl CurrentUser {
         };
         match found {
             Some((user, in_org)) => {
-                session::keep_alive(&session, state.clock.now()).await?;
+                session::keep_alive(&session, now).await?;
                 Ok((
                     CurrentUser {
                         user,

@@ -1,5 +1,9 @@
 //! The session store of the backend in use: sessions live in the same database.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,6 +49,54 @@ impl Store {
     }
 }
 
+tokio::task_local! {
+    /// A session's record read with the request's authorization (`Store::preloaded`),
+    /// which `load` gives instead of reading it again.
+    static PRELOADED: RefCell<Option<Record>>;
+}
+
+impl Store {
+    /// Runs `read`, a session's first read of its record, with `record` as what loading
+    /// that session finds: the record came with the query that authorizes the request
+    /// (`db::users::find_in_org`), so it is not read a second time.
+    pub async fn preloaded<F: Future>(record: Record, read: F) -> F::Output {
+        PRELOADED.scope(RefCell::new(Some(record)), read).await
+    }
+}
+
+/// A stored session record, as tower-sessions-sqlx-store encodes it.
+pub fn decode(data: &[u8]) -> Option<Record> {
+    rmp_serde::from_slice(data).ok()
+}
+
+/// The account of each session this process has seen signed in, so that the next request
+/// of the session reads its record with its account (`Store::preloaded`). A session's
+/// account never changes (signing in starts a new session), and the record read decides
+/// anyway: this only says which account to read with it. Sessions ended elsewhere are
+/// seen as such, their rows being gone.
+#[derive(Debug, Default)]
+pub struct SessionUsers(Mutex<HashMap<Id, i64>>);
+
+/// Sessions remembered at most; past it, the process starts over (a session forgotten
+/// costs one more query on its next request).
+const SESSIONS_REMEMBERED: usize = 10_000;
+
+impl SessionUsers {
+    pub fn user_of(&self, session: Id) -> Option<i64> {
+        self.0.lock().ok()?.get(&session).copied()
+    }
+
+    pub fn remember(&self, session: Id, user_id: i64) {
+        let Ok(mut users) = self.0.lock() else {
+            return;
+        };
+        if users.len() >= SESSIONS_REMEMBERED && !users.contains_key(&session) {
+            users.clear();
+        }
+        users.insert(session, user_id);
+    }
+}
+
 #[async_trait]
 impl SessionStore for Store {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
@@ -68,6 +120,10 @@ impl SessionStore for Store {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let preloaded = PRELOADED.try_with(|p| p.borrow_mut().take_if(|r| r.id == *id));
+        if let Ok(Some(record)) = preloaded {
+            return Ok(Some(record));
+        }
         match self {
             Store::Sqlite(s, _) => s.load(id).await,
             Store::Postgres(s) => s.load(id).await,

@@ -316,6 +316,15 @@ pub enum LockScope {
 }
 
 /// Tells whether a database URL names SQLite (otherwise it must be PostgreSQL).
+/// The table the session store (`auth::store`, tower-sessions-sqlx-store with its
+/// default names) keeps sessions in.
+pub fn sessions_table(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(..) => "tower_sessions",
+        Db::Postgres(_) => "\"tower_sessions\".\"session\"",
+    }
+}
+
 pub fn is_sqlite_url(url: &str) -> bool {
     url.starts_with("sqlite:")
 }

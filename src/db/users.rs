@@ -58,6 +58,9 @@ pub struct InOrg {
     pub pending: Option<i64>,
     /// The account's organizations, for the switcher: a JSON array of [slug, name].
     pub org_links: String,
+    /// The stored record of the session asked for with it, while that session lasts:
+    /// as the session store keeps it (`auth::store::decode`).
+    pub session_data: Option<Vec<u8>>,
 }
 
 impl InOrg {
@@ -95,7 +98,16 @@ impl InOrg {
     }
 }
 
-pub async fn find_in_org(db: &Db, id: i64, slug: &str, now: i64) -> sqlx::Result<Option<InOrg>> {
+/// The account `id` in the organization `slug` (see `InOrg`), and with `session` the
+/// record of that session if it has not expired: an organization's page is then
+/// authorized in one query, its session read with it.
+pub async fn find_in_org(
+    db: &Db,
+    id: i64,
+    slug: &str,
+    now: i64,
+    session: Option<&str>,
+) -> sqlx::Result<Option<InOrg>> {
     // The switcher's organizations, in its order, as a JSON array of [slug, name] pairs.
     let (array, pair) = match db {
         Db::Sqlite(..) => ("json_group_array", "json_array"),
@@ -110,15 +122,21 @@ pub async fn find_in_org(db: &Db, id: i64, slug: &str, now: i64) -> sqlx::Result
          CAST(o.member_count AS BIGINT) AS member_count, CAST({pending} AS BIGINT) AS pending, \
          (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
           FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
-          WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links \
+          WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links, \
+         (SELECT s.data FROM {sessions} s WHERE s.id = $4 AND s.expiry_date > $5) AS session_data \
          FROM users u LEFT JOIN organizations o ON o.slug = $2 \
          LEFT JOIN memberships m ON m.org_id = o.id AND m.user_id = u.id WHERE u.id = $1",
         pending = super::invitations::pending_not_expired("o.id", "$3"),
+        sessions = super::sessions_table(db),
     );
+    // The session store's own test of expiry, with the same type of value.
+    let session_now = time::OffsetDateTime::now_utc();
     on_db!(db, pool => sqlx::query_as(&sql)
         .bind(id)
         .bind(slug)
         .bind(now)
+        .bind(session)
+        .bind(session_now)
         .fetch_optional(pool)
         .await)
 }

@@ -195,6 +195,8 @@ async fn a_new_password_replaces_the_old_ends_other_sessions_and_is_emailed(back
         303
     );
     assert_eq!(elsewhere.get("/account").await.status(), 200);
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    assert_eq!(elsewhere.get(&members).await.status(), 200);
     // The other session was signed in within the same second as the change: it ends too.
 
     let response = app
@@ -216,6 +218,8 @@ async fn a_new_password_replaces_the_old_ends_other_sessions_and_is_emailed(back
     let ended = elsewhere.get("/account").await;
     assert_eq!(ended.status(), 303, "the other session has ended");
     assert_eq!(location(&ended), "/sign-in?next=%2Faccount");
+    // Its instance had seen it on an organization's page, which reads it with the account.
+    assert_eq!(elsewhere.get(&members).await.status(), 303);
     let old = app.new_browser().sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(old.status(), 422, "the old password no longer works");
     let new = app.new_browser().sign_in(ADMIN_EMAIL, NEW_PASSWORD).await;

@@ -514,3 +514,22 @@ pub async fn scalar_text(db: &roster::db::Db, sql: &str) -> String {
         roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
     }
 }
+
+/// The `Set-Cookie` line of `response` for the cookie `name`, if it sets one.
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_string)
+}
+
+/// The value a `Set-Cookie` line gives its cookie.
+pub fn cookie_value(line: &str) -> &str {
+    line.split(';')
+        .next()
+        .and_then(|c| c.split_once('='))
+        .map_or("", |(_, v)| v)
+}

@@ -194,25 +194,6 @@ async fn a_member_of_another_organization_gets_a_404(backend: Backend) {
     assert_eq!(status, 404);
 }
 
-/// The `Set-Cookie` line of `response` for the cookie `name`, if it sets one.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_string)
-}
-
-/// The value a `Set-Cookie` line gives its cookie.
-fn cookie_value(line: &str) -> &str {
-    line.split(';')
-        .next()
-        .and_then(|c| c.split_once('='))
-        .map_or("", |(_, v)| v)
-}
-
 async fn a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page(
     backend: Backend,
 ) {

@@ -162,7 +162,55 @@ async fn repeated_failures_are_throttled_per_address(backend: Backend) {
     assert_eq!(throttled.status(), 429);
 }
 
+async fn a_session_signed_out_on_one_instance_is_refused_by_another_that_served_it(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let other = app.another_instance().await;
+    let browser = app.new_browser();
+    let signed_in = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let line = set_cookie(&signed_in, "roster_session").expect("signing in sets the session");
+    let cookie = format!("roster_session={}", cookie_value(&line));
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let visit = |instance: &TestApp| {
+        plain
+            .get(instance.url(&members))
+            .header("cookie", cookie.clone())
+            .send()
+    };
+
+    // The second visit reads the session with its account, the instance having seen it.
+    let first = visit(&other).await.unwrap().text().await.unwrap();
+    let second = visit(&other).await.unwrap();
+    assert_eq!(second.status(), 200);
+    let second = second.text().await.unwrap();
+    assert!(
+        texts(&second, ".who")
+            .iter()
+            .any(|t| t.contains("Ada Lovelace"))
+    );
+    assert_eq!(
+        meta_csrf(&second),
+        meta_csrf(&first),
+        "the session's own token"
+    );
+    let out = browser.post_form("/sign-out", &[]).await;
+    assert_eq!(location(&out), "/sign-in");
+
+    let after = visit(&other).await.unwrap();
+    assert_eq!(after.status(), 303, "ended on every instance");
+    assert!(location(&after).starts_with("/sign-in"));
+}
+
 crate::on_both_backends!(
+    a_session_signed_out_on_one_instance_is_refused_by_another_that_served_it,
     sign_in_lands_on_the_members_page_and_sign_out_ends_the_session,
     sign_in_returns_to_the_page_asked_for,
     wrong_password_and_unknown_email_get_the_same_answer,
