@@ -530,6 +530,31 @@ pub async fn list(
             select
         }
     };
+    // A page that reads no more than a page from each half (a first page, a page from a
+    // cursor) carries the members' own columns in their half, which reads their rows
+    // anyway; other pages skip rows by the index alone and join the page's members back
+    // (reading every skipped member's row would cost more than the join).
+    let wide = offset == 0 && !listing.counted;
+    let (member_columns, no_member_columns, page_columns, m, join) = if wide {
+        (
+            ", m.user_id AS user_id, m.role AS role, m.status AS status, m.joined_at AS joined_at, \
+             m.last_active_at AS last_active_at, m.has_seat AS has_seat",
+            ", CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TEXT) AS role, \
+             CAST(NULL AS TEXT) AS status, CAST(NULL AS BIGINT) AS joined_at, \
+             CAST(NULL AS BIGINT) AS last_active_at, CAST(NULL AS BOOLEAN) AS has_seat",
+            ", user_id, role, status, joined_at, last_active_at, has_seat",
+            "p",
+            "",
+        )
+    } else {
+        (
+            "",
+            "",
+            "",
+            "m",
+            "LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id",
+        )
+    };
     let halves: Vec<String> = [
         // An invitation's own columns come with it: its half reads its row anyway (for the
         // expiry), while a join back to the invitations made PostgreSQL scan them all.
@@ -537,15 +562,15 @@ pub async fn list(
             half(format!(
                 "SELECT 'm' AS kind, m.id AS id, {member_key} AS k, CAST(NULL AS TEXT) AS i_email, \
                  CAST(NULL AS TEXT) AS i_role, CAST(NULL AS BIGINT) AS i_created_at, \
-                 CAST(NULL AS BIGINT) AS i_invited_by FROM memberships m WHERE {w}"
+                 CAST(NULL AS BIGINT) AS i_invited_by{member_columns} FROM memberships m WHERE {w}"
             ))
         }),
         invitations.map(|w| {
             let table = invitations_table(db, &listing.filter);
             half(format!(
                 "SELECT 'i' AS kind, i.id AS id, {invitation_key} AS k, i.email AS i_email, \
-                 i.role AS i_role, i.created_at AS i_created_at, i.invited_by AS i_invited_by \
-                 FROM {table} WHERE {w}"
+                 i.role AS i_role, i.created_at AS i_created_at, i.invited_by AS i_invited_by\
+                 {no_member_columns} FROM {table} WHERE {w}"
             ))
         }),
     ]
@@ -554,18 +579,18 @@ pub async fn list(
     .collect();
     // `now` is selected so that $2 is used even when the invitations are filtered out.
     let sql = format!(
-        "WITH page AS (SELECT kind, id, k, i_email, i_role, i_created_at, i_invited_by{count} \
+        "WITH page AS (SELECT kind, id, k, i_email, i_role, i_created_at, i_invited_by\
+           {page_columns}{count} \
            FROM ({halves}) AS r \
            ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT {limit} OFFSET {offset}) \
          SELECT p.kind, p.id, COALESCE(u.email, p.i_email) AS email, COALESCE(u.name, '') AS name, \
-           COALESCE(m.role, p.i_role) AS role, COALESCE(m.status, 'invited') AS status, \
-           COALESCE(m.joined_at, p.i_created_at) AS joined_at, m.last_active_at, \
+           COALESCE({m}.role, p.i_role) AS role, COALESCE({m}.status, 'invited') AS status, \
+           COALESCE({m}.joined_at, p.i_created_at) AS joined_at, {m}.last_active_at, \
            COALESCE(u.auth_method, '') AS auth_method, p.i_invited_by AS invited_by, \
-           COALESCE(m.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, p.matching, \
+           COALESCE({m}.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, p.matching, \
            CAST($2 AS BIGINT) AS now \
-         FROM page p \
-         LEFT JOIN memberships m ON p.kind = 'm' AND m.id = p.id \
-         LEFT JOIN users u ON u.id = m.user_id \
+         FROM page p {join} \
+         LEFT JOIN users u ON u.id = {m}.user_id \
          ORDER BY p.k {dir}{nulls}, p.id {dir}, p.kind {kind_dir}",
         halves = halves.join(" UNION ALL "),
     );
