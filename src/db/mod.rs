@@ -315,7 +315,6 @@ pub enum LockScope {
     InstanceAdmins = 2,
 }
 
-/// Tells whether a database URL names SQLite (otherwise it must be PostgreSQL).
 /// The table the session store (`auth::store`, tower-sessions-sqlx-store with its
 /// default names) keeps sessions in.
 pub fn sessions_table(db: &Db) -> &'static str {
@@ -325,6 +324,7 @@ pub fn sessions_table(db: &Db) -> &'static str {
     }
 }
 
+/// Tells whether a database URL names SQLite (otherwise it must be PostgreSQL).
 pub fn is_sqlite_url(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
