@@ -162,6 +162,37 @@ async fn repeated_failures_are_throttled_per_address(backend: Backend) {
     assert_eq!(throttled.status(), 429);
 }
 
+/// A signed-in session's cookie, sent by a client of its own to any instance.
+struct Carried {
+    cookie: String,
+    client: reqwest::Client,
+}
+
+impl Carried {
+    /// Signs `browser` in as the admin and keeps the session's cookie.
+    async fn sign_in(browser: &TestApp) -> Carried {
+        let signed_in = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let line = set_cookie(&signed_in, "roster_session").expect("signing in sets the session");
+        Carried {
+            cookie: format!("roster_session={}", cookie_value(&line)),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The Members page from `instance`, with the session.
+    async fn members(&self, instance: &TestApp) -> reqwest::Response {
+        self.client
+            .get(instance.url(&format!("/orgs/{ORG_SLUG}/members")))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 async fn a_session_signed_out_on_one_instance_is_refused_by_another_that_served_it(
     backend: Backend,
 ) {
@@ -171,24 +202,11 @@ async fn a_session_signed_out_on_one_instance_is_refused_by_another_that_served_
     app.set_up().await;
     let other = app.another_instance().await;
     let browser = app.new_browser();
-    let signed_in = browser.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let line = set_cookie(&signed_in, "roster_session").expect("signing in sets the session");
-    let cookie = format!("roster_session={}", cookie_value(&line));
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let members = format!("/orgs/{ORG_SLUG}/members");
-    let visit = |instance: &TestApp| {
-        plain
-            .get(instance.url(&members))
-            .header("cookie", cookie.clone())
-            .send()
-    };
+    let session = Carried::sign_in(&browser).await;
 
     // The second visit reads the session with its account, the instance having seen it.
-    let first = visit(&other).await.unwrap().text().await.unwrap();
-    let second = visit(&other).await.unwrap();
+    let first = session.members(&other).await.text().await.unwrap();
+    let second = session.members(&other).await;
     assert_eq!(second.status(), 200);
     let second = second.text().await.unwrap();
     assert!(
@@ -204,13 +222,37 @@ async fn a_session_signed_out_on_one_instance_is_refused_by_another_that_served_
     let out = browser.post_form("/sign-out", &[]).await;
     assert_eq!(location(&out), "/sign-in");
 
-    let after = visit(&other).await.unwrap();
+    let after = session.members(&other).await;
     assert_eq!(after.status(), 303, "ended on every instance");
+    assert!(location(&after).starts_with("/sign-in"));
+}
+
+async fn an_expired_session_is_refused_by_an_instance_that_served_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let session = Carried::sign_in(&app.new_browser()).await;
+    assert_eq!(session.members(&app).await.status(), 200);
+    assert_eq!(session.members(&app).await.status(), 200);
+
+    // The store keeps the expiry as its own type: RFC 3339 text on SQLite.
+    let expire = match &app.state.db {
+        db::Db::Sqlite(..) => "UPDATE tower_sessions SET expiry_date = '2000-01-01T00:00:00Z'",
+        db::Db::Postgres(_) => {
+            "UPDATE \"tower_sessions\".\"session\" SET expiry_date = now() - interval '1 hour'"
+        }
+    };
+    exec_sql(&app.state.db, expire).await;
+
+    let after = session.members(&app).await;
+    assert_eq!(after.status(), 303);
     assert!(location(&after).starts_with("/sign-in"));
 }
 
 crate::on_both_backends!(
     a_session_signed_out_on_one_instance_is_refused_by_another_that_served_it,
+    an_expired_session_is_refused_by_an_instance_that_served_it,
     sign_in_lands_on_the_members_page_and_sign_out_ends_the_session,
     sign_in_returns_to_the_page_asked_for,
     wrong_password_and_unknown_email_get_the_same_answer,
