@@ -96,7 +96,7 @@ pub async fn create(
     setup_token_hash: Option<&str>,
     ip: Option<String>,
 ) -> Result<Created, SetupError> {
-    let password_hash = password::hash(&account.password);
+    let password_hash = state.passwords.hash(&account.password).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     match setup_token_hash {

@@ -97,6 +97,10 @@ impl Application {
             .audit_retention_days
             .map(|days| tokio::spawn(apply_retention(state.clone(), days)));
         let merge = tokio::spawn(merge_search_index(state.clone()));
+        let throttle_counts = tokio::spawn(crate::auth::throttle::forget_old_counts(
+            state.db.clone(),
+            state.clock.clone(),
+        ));
         let app = routes::app(state.clone(), store);
         axum::serve(
             listener,
@@ -111,6 +115,7 @@ impl Application {
         }
         cleanup.abort();
         merge.abort();
+        throttle_counts.abort();
         if let Some(retention) = retention {
             retention.abort();
         }

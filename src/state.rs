@@ -18,8 +18,11 @@ pub struct AppState {
     pub api_limiter: Option<Arc<crate::routes::api::Limiter>>,
     /// Invitations waiting to be written together (`invitations::invite`).
     pub invitations: Arc<crate::invitations::Queue>,
-    /// Signs the cookie of flash messages (`auth::flash`); the same in every instance.
-    pub flash_key: Arc<tower_cookies::Key>,
+    /// Signs Roster's own cookies (flash messages, `auth::flash`; known browsers,
+    /// `auth::device`); the same in every instance.
+    pub cookie_key: Arc<tower_cookies::Key>,
+    /// Hashes and checks passwords off the async workers (`auth::passwords`).
+    pub passwords: crate::auth::passwords::Passwords,
     /// The account of each session seen signed in (`auth::store::SessionUsers`).
     pub session_users: Arc<crate::auth::store::SessionUsers>,
 }
@@ -27,7 +30,7 @@ pub struct AppState {
 impl AppState {
     /// The state for `db` (migrated), reading the installation's secrets from it.
     pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
-        let flash_key = crate::auth::flash::load_key(&db, clock.now()).await?;
+        let cookie_key = crate::auth::flash::load_key(&db, clock.now()).await?;
         let mailer = Mailer::new(&config)?;
         let public_origin = url::Url::parse(&config.public_url())?
             .origin()
@@ -41,7 +44,8 @@ impl AppState {
             public_origin: public_origin.into(),
             api_limiter,
             invitations: Arc::default(),
-            flash_key,
+            cookie_key,
+            passwords: Default::default(),
             session_users: Arc::default(),
         })
     }

@@ -33,7 +33,7 @@ pub struct Flash {
     pub text: String,
 }
 
-/// The installation's key for flash cookies: created by the first instance to start,
+/// The installation's key for its signed cookies: created by the first instance to start,
 /// shared through the database by every other.
 pub async fn load_key(db: &Db, now: i64) -> anyhow::Result<Arc<Key>> {
     let fresh = URL_SAFE_NO_PAD.encode(Key::generate().master());
@@ -125,7 +125,7 @@ impl FromRequestParts<AppState> for Flashes {
             .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
         Ok(Flashes {
             cookies,
-            key: state.flash_key.clone(),
+            key: state.cookie_key.clone(),
             secure: state.config.secure_cookies,
         })
     }

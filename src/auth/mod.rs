@@ -2,8 +2,10 @@
 //! (CSRF, throttling) in front of state changes.
 
 pub mod csrf;
+pub mod device;
 pub mod extract;
 pub mod flash;
+pub mod passwords;
 pub mod session;
 pub mod store;
 pub mod throttle;

@@ -11,6 +11,7 @@ pub enum Action {
     SignedIn,
     SignedOut,
     SignInFailed,
+    SignInsPaused,
     TestEmailQueued,
     OrgSettingsChanged,
     InvitationCreated,
@@ -46,6 +47,7 @@ impl Action {
             Action::SignedIn => "session.signed_in",
             Action::SignedOut => "session.signed_out",
             Action::SignInFailed => "session.sign_in_failed",
+            Action::SignInsPaused => "session.sign_ins_paused",
             Action::TestEmailQueued => "email.test_queued",
             Action::OrgSettingsChanged => "organization.settings_changed",
             Action::InvitationCreated => "invitation.created",
@@ -165,35 +167,6 @@ pub async fn record_all(tx: &mut Tx, events: &[Event<'_>], now: i64) -> sqlx::Re
         })?;
     }
     Ok(())
-}
-
-/// Counts failed sign-ins since `since` for one account (normalized email) and one address.
-pub async fn count_failed_sign_ins(
-    db: &Db,
-    email: &str,
-    ip: &str,
-    since: i64,
-) -> sqlx::Result<(i64, i64)> {
-    let action = Action::SignInFailed.as_str();
-    on_db!(db, pool => {
-        let by_account: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND target_email = $2 AND at >= $3",
-        )
-        .bind(action)
-        .bind(email)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-        let by_address: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE action = $1 AND ip = $2 AND at >= $3",
-        )
-        .bind(action)
-        .bind(ip)
-        .bind(since)
-        .fetch_one(pool)
-        .await?;
-        Ok((by_account, by_address))
-    })
 }
 
 /// The most recent events of every scope, newest first.

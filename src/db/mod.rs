@@ -11,6 +11,7 @@ pub mod orgs;
 pub mod outbox;
 pub mod secrets;
 pub mod setup_tokens;
+pub mod throttle;
 pub mod users;
 
 use std::str::FromStr;

@@ -28,6 +28,7 @@ pub const INSTANCE_KINDS: &[(&str, &str)] = &[
     ("session.signed_in", "Signed in"),
     ("session.signed_out", "Signed out"),
     ("session.sign_in_failed", "Sign-in failed"),
+    ("session.sign_ins_paused", "Sign-ins paused"),
     ("user.signed_up", "Account created"),
     ("user.name_changed", "Name changed"),
     ("user.password_changed", "Password changed"),
@@ -87,6 +88,9 @@ pub fn describe(
         "session.signed_in" => format!("{actor} signed in"),
         "session.signed_out" => format!("{actor} signed out"),
         "session.sign_in_failed" => format!("A sign-in as {target} failed"),
+        "session.sign_ins_paused" => {
+            format!("Sign-ins as {target} were paused after repeated failures")
+        }
         "user.signed_up" => format!("{actor} created an account"),
         "user.name_changed" => format!(
             "{actor} changed their name from {} to {}",

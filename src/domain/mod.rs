@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod email;
 pub mod invitation;
+pub mod local_path;
 pub mod password;
 pub mod permissions;
 pub mod role;
@@ -11,6 +12,7 @@ pub mod settings;
 pub mod token;
 
 pub use email::Email;
+pub use local_path::LocalPath;
 pub use role::Role;
 
 use std::collections::BTreeMap;

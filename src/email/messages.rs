@@ -283,6 +283,34 @@ impl Email for PasswordChanged {
     }
 }
 
+/// Tells a person that sign-ins to their account were paused after repeated wrong
+/// passwords.
+pub struct SignInsPaused {
+    pub to: String,
+    pub name: String,
+    /// The address the last refused attempt came from.
+    pub address: String,
+    /// Until when, as `clock::exact` shows it.
+    pub until: String,
+}
+email_templates!(
+    SignInsPaused,
+    "emails/sign_ins_paused.txt",
+    "emails/sign_ins_paused.html"
+);
+
+impl Email for SignInsPaused {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Someone is trying to sign in to your Roster account".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
 /// Tells a member that they were given a seat in an organization, or that it was taken back.
 pub struct SeatChanged {
     pub to: String,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::pages::PageCtx;
 use super::tokens::{TokenView, revoke_and_flash};
-use crate::auth::{CurrentUser, session};
+use crate::auth::{CurrentUser, session, throttle};
 use crate::clock;
 use crate::db::{self, audit};
 use crate::domain::{FieldErrors, password, required_text};
@@ -118,12 +118,13 @@ struct PasswordForm {
 }
 
 impl PasswordForm {
-    /// Checks the form against the stored hash; the new password when all is well.
-    fn parse(&self, stored_hash: &str) -> std::result::Result<&str, FieldErrors> {
+    /// Checks the form, given whether the current password was right; the new password
+    /// when all is well.
+    fn parse(&self, current_matches: bool) -> std::result::Result<&str, FieldErrors> {
         let mut errors = FieldErrors::default();
         if self.current_password.is_empty() {
             errors.add("current_password", "Enter your current password.");
-        } else if !password::verify(&self.current_password, stored_hash) {
+        } else if !current_matches {
             errors.add("current_password", WRONG_CURRENT_PASSWORD);
         }
         if let Err(message) = password::check_new(&self.new_password) {
@@ -190,15 +191,45 @@ async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response> {
     let user = &current.user;
-    let new_password = match form.parse(&user.password_hash) {
+    let now = state.clock.now();
+    // Guessing the current password from a session left open is throttled like sign-in.
+    let mut confirmed = None;
+    if !form.current_password.is_empty() {
+        match throttle::password_confirmation(&state.db, user.id, now).await? {
+            Ok(attempt) => {
+                if state
+                    .passwords
+                    .verify(&form.current_password, &user.password_hash)
+                    .await
+                {
+                    confirmed = Some(attempt);
+                }
+            }
+            Err(throttled) => {
+                let mut errors = FieldErrors::default();
+                errors.add(
+                    "current_password",
+                    format!(
+                        "Too many wrong passwords. Try again in {} minute(s).",
+                        throttled.minutes_left(now)
+                    ),
+                );
+                let page = AccountPage::load(&state, &current).await?;
+                return Ok(page.refused("password", errors));
+            }
+        }
+    }
+    let new_password = match form.parse(confirmed.is_some()) {
         Ok(new_password) => new_password,
         Err(errors) => {
             let page = AccountPage::load(&state, &current).await?;
             return Ok(page.refused("password", errors));
         }
     };
-    let new_hash = password::hash(new_password);
-    let now = state.clock.now();
+    if let Some(attempt) = confirmed {
+        attempt.succeeded(&state.db).await?;
+    }
+    let new_hash = state.passwords.hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     // The hash verified above must still be the stored one: a change that came first wins.
     if !db::users::replace_password(&mut tx, user.id, &user.password_hash, &new_hash, now).await? {
@@ -293,18 +324,16 @@ mod tests {
 
     #[test]
     fn each_password_problem_lands_on_its_field() {
-        let stored = password::hash("the old passphrase");
-
         let good = password_form("the old passphrase", "a new passphrase", "a new passphrase");
-        assert_eq!(good.parse(&stored).ok(), Some("a new passphrase"));
+        assert_eq!(good.parse(true).ok(), Some("a new passphrase"));
 
         let wrong = password_form("not it", "a new passphrase", "a new passphrase");
-        let errors = wrong.parse(&stored).unwrap_err();
+        let errors = wrong.parse(false).unwrap_err();
         assert_eq!(errors.get("current_password"), Some(WRONG_CURRENT_PASSWORD));
         assert!(errors.get("new_password").is_none());
 
         let short = password_form("the old passphrase", "short", "short");
-        let errors = short.parse(&stored).unwrap_err();
+        let errors = short.parse(true).unwrap_err();
         assert!(errors.get("new_password").is_some());
         assert!(errors.get("current_password").is_none());
 
@@ -313,7 +342,7 @@ mod tests {
             "a new passphrase",
             "a new passphrase!",
         );
-        let errors = mismatch.parse(&stored).unwrap_err();
+        let errors = mismatch.parse(true).unwrap_err();
         assert!(errors.get("new_password_confirm").is_some());
         assert!(errors.get("new_password").is_none());
     }

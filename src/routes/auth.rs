@@ -3,7 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -11,10 +11,13 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
+use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, session, throttle};
+use crate::clock;
 use crate::db::{self, audit};
-use crate::domain::{Email, password};
+use crate::domain::{Email, LocalPath};
+use crate::email::messages::SignInsPaused;
 use crate::error::Result;
 use crate::state::AppState;
 
@@ -61,11 +64,6 @@ struct SignInForm {
     next: String,
 }
 
-/// Only paths on this site are followed after sign-in (no open redirect).
-fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with('/') && !next.starts_with("//") && !next.contains('\\')).then_some(next)
-}
-
 async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
     let orgs = db::orgs::list_for_user(&state.db, current.user.id).await?;
     match orgs.first() {
@@ -90,13 +88,13 @@ async fn show_sign_in(
     Query(q): Query<SignInQuery>,
 ) -> Result<Response> {
     if CurrentUser::from_session(&state, &session).await?.is_some() {
-        return Ok(Redirect::to(safe_next(&q.next).unwrap_or("/")).into_response());
+        return Ok(Redirect::to(LocalPath::or_home(&q.next).as_str()).into_response());
     }
     let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
     Ok(SignInPage {
         ctx,
         email: q.email,
-        next: q.next,
+        next: local_next(&q.next),
         error: None,
     }
     .into_response())
@@ -106,6 +104,7 @@ async fn sign_in(
     State(state): State<AppState>,
     session: Session,
     flashes: Flashes,
+    device: DeviceCookie,
     ClientIp(ip): ClientIp,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
@@ -119,16 +118,35 @@ async fn sign_in(
         )
         .await;
     };
-    if throttle::is_throttled(&state.db, email.normalized(), &ip, now).await? {
-        let minutes = throttle::WINDOW_SECS / 60;
-        let message = format!("Too many failed sign-ins. Wait {minutes} minutes, then try again.");
-        return refuse(StatusCode::TOO_MANY_REQUESTS, message).await;
-    }
+    let account = email.normalized();
+    let device_id = device.id_for(account);
+    let attempt =
+        match throttle::sign_in(&state.db, account, &ip, device_id.as_deref(), now).await? {
+            Ok(attempt) => attempt,
+            Err(throttled) => {
+                if throttled.alert {
+                    tell_of_paused_sign_ins(&state, &email, &ip, throttled.retry_at).await?;
+                }
+                let mut response =
+                    refuse(StatusCode::TOO_MANY_REQUESTS, throttled.message(now)).await?;
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(throttled.seconds_left(now)),
+                );
+                return Ok(response);
+            }
+        };
     let user = db::users::find_by_email(&state.db, &email).await?;
     let verified = match &user {
-        Some(u) => password::verify(&form.password, &u.password_hash) && u.is_active(),
+        Some(u) => {
+            state
+                .passwords
+                .verify(&form.password, &u.password_hash)
+                .await
+                && u.is_active()
+        }
         None => {
-            password::verify_nothing(&form.password);
+            state.passwords.verify_nothing(&form.password).await;
             false
         }
     };
@@ -141,7 +159,7 @@ async fn sign_in(
         let event = audit::Event::new(audit::Action::SignInFailed, &actor).target(
             "user",
             None,
-            Some(email.normalized()),
+            Some(account),
         );
         audit::record(&mut tx, &event, now).await?;
         tx.commit().await?;
@@ -156,12 +174,52 @@ async fn sign_in(
     let event = audit::Event::new(audit::Action::SignedIn, &actor).target(
         "user",
         Some(user.id),
-        Some(email.normalized()),
+        Some(account),
     );
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
+    attempt.succeeded(&state.db).await?;
+    device.remember(account, device_id);
     session::sign_in(&session, user.id, db::users::session_epoch(&user, now)).await?;
-    Ok(Redirect::to(safe_next(&form.next).unwrap_or("/")).into_response())
+    Ok(Redirect::to(LocalPath::or_home(&form.next).as_str()).into_response())
+}
+
+/// Records that sign-ins as `email` were paused, and tells the account's owner, if
+/// there is an active account with that address (the answer to the browser is the same
+/// either way).
+async fn tell_of_paused_sign_ins(
+    state: &AppState,
+    email: &Email,
+    ip: &str,
+    until: i64,
+) -> Result<()> {
+    let now = state.clock.now();
+    let user = db::users::find_by_email(&state.db, email)
+        .await?
+        .filter(|u| u.is_active());
+    let mut tx = state.db.begin().await?;
+    let actor = audit::Actor {
+        ip: Some(ip.to_string()),
+        ..Default::default()
+    };
+    let event = audit::Event::new(audit::Action::SignInsPaused, &actor).target(
+        "user",
+        user.as_ref().map(|u| u.id),
+        Some(email.normalized()),
+    );
+    audit::record(&mut tx, &event, now).await?;
+    if let Some(user) = &user {
+        let notice = SignInsPaused {
+            to: user.email.clone(),
+            name: user.name.clone(),
+            address: ip.to_string(),
+            until: clock::exact(until),
+        };
+        state.mailer.queue(&mut tx, &notice, now).await?;
+    }
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
 }
 
 /// The sign-in page again, with what was typed (never the password) and why it failed.
@@ -177,7 +235,7 @@ async fn refused(
     let page = SignInPage {
         ctx,
         email: form.email.trim().to_string(),
-        next: form.next.clone(),
+        next: local_next(&form.next),
         error: Some(message),
     };
     Ok((status, page).into_response())
@@ -198,16 +256,9 @@ async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result
     Ok(Redirect::to("/sign-in").into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert_eq!(safe_next("/orgs/a/members"), Some("/orgs/a/members"));
-        assert_eq!(safe_next("//evil.example"), None);
-        assert_eq!(safe_next("https://evil.example"), None);
-        assert_eq!(safe_next("/\\evil.example"), None);
-        assert_eq!(safe_next(""), None);
-    }
+/// The `next` the sign-in form carries on: a local path, or nothing.
+fn local_next(next: &str) -> String {
+    LocalPath::parse(next)
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_default()
 }

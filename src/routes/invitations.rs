@@ -589,7 +589,7 @@ async fn accept_invitation(
                 &mut tx,
                 &invited,
                 &name,
-                &password::hash(&form.password),
+                &state.passwords.hash(&form.password).await?,
                 false,
                 now,
             )

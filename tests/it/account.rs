@@ -322,6 +322,33 @@ async fn changes_without_the_csrf_token_are_refused(backend: Backend) {
     assert_eq!(stored_credentials(&app).await, before);
 }
 
+async fn guessing_the_current_password_is_throttled(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let before = stored_credentials(&app).await;
+    for _ in 0..roster::auth::throttle::PASSWORD_CONFIRMATION.hits {
+        let wrong = password_form("not my password", NEW_PASSWORD, NEW_PASSWORD);
+        assert_eq!(
+            app.post_form("/account/password", &wrong).await.status(),
+            422
+        );
+    }
+
+    let right = password_form(ADMIN_PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
+    let response = app.post_form("/account/password", &right).await;
+
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    let message = texts(&html, "#current_password-error");
+    assert!(
+        message[0].starts_with("Too many wrong passwords"),
+        "{message:?}"
+    );
+    assert_eq!(stored_credentials(&app).await, before, "nothing changed");
+}
+
 crate::on_both_backends!(
     a_new_name_shows_in_the_header_and_is_audited,
     an_unchanged_name_saves_nothing_and_writes_no_audit_event,
@@ -331,4 +358,5 @@ crate::on_both_backends!(
     any_signed_in_member_has_an_account_page,
     without_a_session_the_account_page_sends_you_to_sign_in,
     changes_without_the_csrf_token_are_refused,
+    guessing_the_current_password_is_throttled,
 );

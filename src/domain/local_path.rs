@@ -1,0 +1,110 @@
+//! Where to go after signing in: a path on this site, never another one (no open
+//! redirect).
+
+use percent_encoding::percent_decode_str;
+
+/// A path (with its query) on this site, safe to send as a `Location`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalPath(String);
+
+/// Longer values are not paths Roster makes.
+const MAX_LENGTH: usize = 2048;
+
+impl LocalPath {
+    /// Accepts only what a browser resolves to this site's origin whatever it drops or
+    /// unescapes on the way: printable ASCII (browsers strip tabs and newlines, so
+    /// `/\t/evil.example` becomes `//evil.example`), no backslash (read as a slash),
+    /// a single leading slash, and the same again once percent-decoded.
+    pub fn parse(input: &str) -> Option<LocalPath> {
+        if input.len() > MAX_LENGTH || !input.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        let decoded: Vec<u8> = percent_decode_str(input).collect();
+        for candidate in [input.as_bytes(), &decoded] {
+            let bad_byte = |b: &u8| b.is_ascii_control() || *b == b'\\';
+            if candidate.first() != Some(&b'/')
+                || candidate.get(1) == Some(&b'/')
+                || candidate.iter().any(bad_byte)
+            {
+                return None;
+            }
+        }
+        // The last word goes to a URL parser: the path resolved against this site must
+        // stay on it.
+        let base = url::Url::parse("http://roster.invalid/").expect("a valid base");
+        let resolved = base.join(input).ok()?;
+        (resolved.origin() == base.origin()).then(|| LocalPath(input.to_string()))
+    }
+
+    /// `input` if it is a local path, else the home page.
+    pub fn or_home(input: &str) -> LocalPath {
+        LocalPath::parse(input).unwrap_or_else(|| LocalPath("/".into()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_on_this_site_are_kept() {
+        for path in [
+            "/",
+            "/orgs/a/members",
+            "/orgs/a/members?page=2&q=ada%40example.com",
+            "/invitations/abc_DEF-123",
+            "/orgs/a/members?q=%C3%A9",
+        ] {
+            assert_eq!(
+                LocalPath::parse(path).as_ref().map(LocalPath::as_str),
+                Some(path)
+            );
+        }
+    }
+
+    #[test]
+    fn known_bypasses_go_home() {
+        for evil in [
+            "",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "\t/evil.example",
+            "/\n/evil.example",
+            "/%0a",
+            "/%0d%0aSet-Cookie:x=1",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%5Cevil.example",
+            "/%5cevil.example",
+            "//evil.example",
+            "///evil.example",
+            "/%2F/evil.example",
+            "/%2f%2fevil.example",
+            "https://evil.example",
+            "http:evil.example",
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "evil.example",
+            "/\u{FF0F}evil.example",
+            "/\u{2215}evil.example",
+            "/\u{2044}evil.example",
+            "/ /evil.example",
+            "/%00",
+            "/\0",
+            "/\u{7f}",
+        ] {
+            assert_eq!(LocalPath::parse(evil), None, "{evil:?}");
+            assert_eq!(LocalPath::or_home(evil).as_str(), "/", "{evil:?}");
+        }
+    }
+
+    #[test]
+    fn overlong_values_go_home() {
+        let long = format!("/{}", "a".repeat(MAX_LENGTH));
+        assert_eq!(LocalPath::parse(&long), None);
+    }
+}
