@@ -40,9 +40,13 @@ impl Backend {
 }
 
 /// The scenarios, by the name `--scenarios` takes, with what the report calls them.
-pub const SCENARIOS: [(&str, &str); 11] = [
+pub const SCENARIOS: [(&str, &str); 12] = [
     ("healthz", "Trivial route (`/healthz`)"),
     ("members", "Members page, first page"),
+    (
+        "members-sign-ins",
+        "Members page, first page, while 4 clients sign in",
+    ),
     ("members-deep", "Members page, 40 pages from the end"),
     ("members-middle", "Members page, the middle page by number"),
     ("members-search", "Members page, search by name"),
@@ -274,6 +278,25 @@ async fn run_case(
         }
         case.scenarios.push((key, measured));
     }
+    if args.runs("members-sign-ins") {
+        let load = wrk::Load {
+            url: format!("{}{members_path}", server.base),
+            headers: vec![cookie.clone()],
+            ..Default::default()
+        };
+        let storm = SignInStorm::start(&server.base, SIGN_IN_CLIENTS);
+        let measured = measure(&wrk, &load, args, &server).await?;
+        let signed_in = storm.stop().await;
+        eprintln!("   {signed_in} sign-ins during the members-sign-ins scenario");
+        let mut problems = measured.problems();
+        if signed_in == 0 {
+            problems.push("no sign-in succeeded during the run".into());
+        }
+        if !problems.is_empty() {
+            case.fail("members-sign-ins", problems.join("; "));
+        }
+        case.scenarios.push(("members-sign-ins", measured));
+    }
     if args.runs("csv") || args.runs("email") {
         match bulk_csv(args, &db, &browser, &csrf, &sink).await {
             Ok(bulk) => case.bulk = Some(bulk),
@@ -306,6 +329,52 @@ async fn run_case(
         bench_db.remove().await?;
     }
     Ok(case)
+}
+
+/// Clients signing in at once during the `members-sign-ins` scenario.
+const SIGN_IN_CLIENTS: usize = 4;
+
+/// Browsers signing in as the Owner over and over, each time as a new browser (a fresh
+/// session and form), with the right password: argon2's full cost on every request.
+struct SignInStorm {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    clients: tokio::task::JoinSet<u64>,
+}
+
+impl SignInStorm {
+    fn start(base: &str, clients: usize) -> SignInStorm {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..clients {
+            let (base, stop) = (base.to_string(), stop.clone());
+            set.spawn(async move {
+                let mut signed_in = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(browser) = Browser::new(&base) else {
+                        break;
+                    };
+                    if browser.sign_in_only(OWNER_EMAIL, OWNER_PASSWORD).await.is_ok() {
+                        signed_in += 1;
+                    }
+                }
+                signed_in
+            });
+        }
+        SignInStorm {
+            stop,
+            clients: set,
+        }
+    }
+
+    /// Stops the clients; how many sign-ins succeeded.
+    async fn stop(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut total = 0;
+        while let Some(count) = self.clients.join_next().await {
+            total += count.unwrap_or(0);
+        }
+        total
+    }
 }
 
 /// A warm-up, then the measured run.

@@ -258,6 +258,20 @@ fn targets(case: &Case) -> Vec<(&'static str, String)> {
             }
         }
     }
+    if let (Some(calm), Some(storm)) = (case.run("members"), case.run("members-sign-ins")) {
+        rows.push((
+            "Members page p99 while 4 clients sign in within 3× of its p99 alone",
+            verdict(
+                storm.p99_ms <= 3.0 * calm.p99_ms && !case.failed("members-sign-ins"),
+                format!(
+                    "p99 {} against {} ({}/s)",
+                    ms(storm.p99_ms),
+                    ms(calm.p99_ms),
+                    thousands(storm.per_second as u64)
+                ),
+            ),
+        ));
+    }
     if case.run("invite-form").is_some() {
         rows.push((
             "Creating invitations ≥ 2,000/s",

@@ -55,6 +55,33 @@ impl Browser {
         Ok((status, response.text().await?))
     }
 
+    /// Signs in through the sign-in form and stops there.
+    pub async fn sign_in_only(&self, email: &str, password: &str) -> anyhow::Result<()> {
+        self.submit_sign_in(email, password, "/").await
+    }
+
+    async fn submit_sign_in(&self, email: &str, password: &str, next: &str) -> anyhow::Result<()> {
+        let (_, form) = self.get("/sign-in").await?;
+        let csrf = csrf_in(&form).ok_or_else(|| anyhow::anyhow!("no CSRF token on /sign-in"))?;
+        let response = self
+            .client
+            .post(self.url("/sign-in"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+                ("next", next),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::SEE_OTHER,
+            "sign-in answered {}",
+            response.status()
+        );
+        Ok(())
+    }
+
     /// GET with extra headers, as a script would send them.
     pub async fn get_with(
         &self,
@@ -71,26 +98,10 @@ impl Browser {
         Ok((status, response.text().await?))
     }
 
-    /// Signs in through the sign-in form; returns the session's CSRF token.
+    /// Signs in through the sign-in form, then opens `page`; returns the session's CSRF
+    /// token.
     pub async fn sign_in(&self, email: &str, password: &str, page: &str) -> anyhow::Result<String> {
-        let (_, form) = self.get("/sign-in").await?;
-        let csrf = csrf_in(&form).ok_or_else(|| anyhow::anyhow!("no CSRF token on /sign-in"))?;
-        let response = self
-            .client
-            .post(self.url("/sign-in"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email", email),
-                ("password", password),
-                ("next", page),
-            ])
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status() == StatusCode::SEE_OTHER,
-            "sign-in answered {}",
-            response.status()
-        );
+        self.submit_sign_in(email, password, page).await?;
         let (status, html) = self.get(page).await?;
         anyhow::ensure!(
             status == StatusCode::OK,
