@@ -17,7 +17,7 @@ pub mod users;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -79,6 +79,10 @@ pub fn app(state: AppState, store: Store) -> Router {
         .nest(api::BASE, api::router())
         .merge(pages)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.config.secure_cookies,
+            caching_and_transport,
+        ))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
@@ -103,6 +107,35 @@ pub fn app(state: AppState, store: Store) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// `Cache-Control: no-store` on every answer but the static files, and HSTS behind TLS.
+///
+/// Every answer outside `/static` is either personal (a signed-in page, an htmx partial,
+/// an API answer, an error about either) or carries the session's CSRF token (the
+/// sign-in and set-up forms), so none may be kept by the browser or a proxy; deciding by
+/// the path instead of by the request's credentials leaves no case where a session that
+/// is not (or no longer) valid lets a page through to a cache.
+async fn caching_and_transport(
+    State(secure_cookies): State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_static = request.uri().path().starts_with("/static/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !is_static {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Secure cookies are the setting that says Roster is reached over TLS; without them
+    // HSTS would lock browsers out of an instance served over plain HTTP.
+    if secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
