@@ -1,6 +1,6 @@
 //! CSRF protection for every state-changing request: the Origin must be this site, and
-//! the request must carry the session's token (the `csrf_token` form field, or the
-//! `X-CSRF-Token` header that htmx sends).
+//! the request must carry the session's token (the `csrf_token` form field, the
+//! `X-CSRF-Token` header that htmx sends, or for a multipart upload the query string).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -99,22 +99,26 @@ fn served_scheme(state: &AppState) -> &'static str {
     }
 }
 
-/// Finds the token in the header, the query string or an urlencoded body; a body that
-/// was read is put back for the handler.
+/// Finds the token in the header, an urlencoded body or, for a multipart upload only,
+/// the query string; a body that was read is put back for the handler.
 async fn presented_token(request: Request) -> Result<(Request, Option<String>), Response> {
     if let Some(value) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         let value = value.to_string();
         return Ok((request, Some(value)));
     }
-    if let Some(token) = request.uri().query().and_then(|q| field(q.as_bytes())) {
-        return Ok((request, Some(token)));
-    }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default();
+    // A multipart body (the CSV upload's) is not read here, so its form's action carries
+    // the token. A token in a URL ends up in logs and history; no other request may
+    // present it there.
+    if request.method() == Method::POST && content_type.starts_with("multipart/form-data") {
+        let token = request.uri().query().and_then(|q| field(q.as_bytes()));
+        return Ok((request, token));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();

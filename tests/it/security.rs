@@ -260,6 +260,55 @@ async fn a_flash_cookie_altered_in_the_browser_is_not_shown(backend: Backend) {
     }
 }
 
+async fn a_token_in_the_query_string_is_ignored_outside_the_csv_upload(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(
+        ORG_SLUG,
+        "cleo@example.com",
+        "Cleo",
+        roster::domain::Role::Member,
+    )
+    .await;
+    let member = app.membership_id("cleo@example.com").await;
+    let token = app.csrf_token().await;
+
+    let sign_out = app
+        .client
+        .post(app.url(&format!("/sign-out?csrf_token={token}")))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    let change_role = app
+        .client
+        .post(app.url(&format!(
+            "/orgs/{ORG_SLUG}/members/{member}/role?csrf_token={token}"
+        )))
+        .form(&[("role", "admin")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(sign_out.status(), 403);
+    assert_eq!(change_role.status(), 403);
+    assert_eq!(
+        scalar_text(
+            &app.state.db,
+            &format!("SELECT role FROM memberships WHERE id = {member}")
+        )
+        .await,
+        "member"
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{ORG_SLUG}/members")).await.status(),
+        200,
+        "still signed in"
+    );
+}
+
 async fn signed_in_pages_and_api_answers_are_not_stored_but_static_files_are(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -367,6 +416,7 @@ crate::on_both_backends!(
     a_member_of_another_organization_gets_a_404,
     a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page,
     a_flash_cookie_altered_in_the_browser_is_not_shown,
+    a_token_in_the_query_string_is_ignored_outside_the_csv_upload,
     signed_in_pages_and_api_answers_are_not_stored_but_static_files_are,
     hsts_is_sent_only_with_secure_cookies,
 );
