@@ -9,6 +9,7 @@ pub mod health;
 pub mod invitations;
 pub mod members;
 pub mod pages;
+pub mod retry;
 pub mod settings;
 pub mod setup;
 pub mod tokens;
@@ -32,7 +33,7 @@ use tracing::Level;
 
 use crate::auth::csrf;
 use crate::auth::store::Store;
-use crate::error::{AppError, ErrorMessage};
+use crate::error::{AppError, ConnectionLost, ErrorMessage};
 use crate::state::AppState;
 
 /// Request bodies above this are refused (413).
@@ -78,6 +79,7 @@ pub fn app(state: AppState, store: Store) -> Router {
     Router::new()
         .nest(api::BASE, api::router())
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), retry::reads))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
             state.config.secure_cookies,
@@ -175,5 +177,9 @@ async fn htmx_errors(request: Request, next: Next) -> Response {
     let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
         return response;
     };
-    flash_response(response.status(), "error", &message)
+    let mut flash = flash_response(response.status(), "error", &message);
+    if let Some(lost) = response.extensions().get::<ConnectionLost>() {
+        flash.extensions_mut().insert(*lost);
+    }
+    flash
 }
