@@ -33,7 +33,24 @@ pub enum AppError {
 #[derive(Clone, Debug)]
 pub struct ErrorMessage(pub String);
 
+/// Marks an error response whose cause was a lost database connection, so that
+/// `routes::retry::reads` can run a read once more.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLost;
+
 impl AppError {
+    /// Whether the cause is a database connection found dead, not the request itself.
+    fn lost_connection(&self) -> bool {
+        match self {
+            AppError::Database(e) => crate::db::is_connection_error(e),
+            AppError::Other(e) => e
+                .chain()
+                .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+                .any(crate::db::is_connection_error),
+            _ => false,
+        }
+    }
+
     fn status_and_message(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             AppError::SignInRequired { .. } => (
@@ -90,6 +107,9 @@ impl IntoResponse for AppError {
             body,
         )
             .into_response();
+        if self.lost_connection() {
+            response.extensions_mut().insert(ConnectionLost);
+        }
         response
             .extensions_mut()
             .insert(ErrorMessage(message.to_string()));

@@ -1,6 +1,6 @@
 //! CSRF protection for every state-changing request: the Origin must be this site, and
-//! the request must carry the session's token (the `csrf_token` form field, or the
-//! `X-CSRF-Token` header that htmx sends).
+//! the request must carry the session's token (the `csrf_token` form field, the
+//! `X-CSRF-Token` header that htmx sends, or for a multipart upload the query string).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -31,7 +31,11 @@ pub async fn protect(
     ) {
         return next.run(request).await;
     }
-    if !origin_allowed(request.headers(), &state.public_origin) {
+    if !origin_allowed(
+        request.headers(),
+        &state.public_origin,
+        served_scheme(&state),
+    ) {
         tracing::warn!(origin = ?request.headers().get(header::ORIGIN), "cross-origin request refused");
         return AppError::Csrf.into_response();
     }
@@ -52,14 +56,13 @@ pub async fn protect(
 }
 
 /// A browser always sends Origin on a cross-site POST; when it is present it must be
-/// this site: the configured public URL, or the Host the request was sent to.
-fn origin_allowed(headers: &HeaderMap, public_origin: &str) -> bool {
+/// this site: the configured public origin, or the Host the request was sent to reached
+/// with the scheme this instance is served on (`served_scheme`). Scheme, host and port
+/// are all compared: an `https://` page is another origin than the same host's `http://`.
+fn origin_allowed(headers: &HeaderMap, public_origin: &str, served_scheme: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    if origin == public_origin {
-        return true;
-    }
     // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` even for this
     // site's own forms; then only its Sec-Fetch-Site can tell that the form is ours.
     if origin == "null" {
@@ -67,27 +70,55 @@ fn origin_allowed(headers: &HeaderMap, public_origin: &str) -> bool {
             .get("sec-fetch-site")
             .is_some_and(|site| site == "same-origin");
     }
+    // Parsed, so that case and default ports compare as a browser means them.
+    let Some(origin) = tuple_origin(origin) else {
+        return false;
+    };
+    if tuple_origin(public_origin).is_some_and(|public| public == origin) {
+        return true;
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_authority = origin.split_once("://").map(|(_, rest)| rest);
-    matches!((origin_authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+    host.and_then(|host| tuple_origin(&format!("{served_scheme}://{host}")))
+        .is_some_and(|requested| requested == origin)
 }
 
-/// Finds the token in the header, the query string or an urlencoded body; a body that
-/// was read is put back for the handler.
+/// The scheme, host and port of an `http(s)://` origin; None for anything else.
+fn tuple_origin(text: &str) -> Option<url::Origin> {
+    let url = url::Url::parse(text).ok()?;
+    let origin = url.origin();
+    (matches!(url.scheme(), "http" | "https") && origin.is_tuple()).then_some(origin)
+}
+
+/// The scheme browsers reach this instance with: https behind TLS (secure cookies, or an
+/// https public URL), http otherwise.
+fn served_scheme(state: &AppState) -> &'static str {
+    if state.config.secure_cookies || state.public_origin.starts_with("https:") {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// Finds the token in the header, an urlencoded body or, for a multipart upload only,
+/// the query string; a body that was read is put back for the handler.
 async fn presented_token(request: Request) -> Result<(Request, Option<String>), Response> {
     if let Some(value) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         let value = value.to_string();
         return Ok((request, Some(value)));
     }
-    if let Some(token) = request.uri().query().and_then(|q| field(q.as_bytes())) {
-        return Ok((request, Some(token)));
-    }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default();
+    // A multipart body (the CSV upload's) is not read here, so its form's action carries
+    // the token. A token in a URL ends up in logs and history; no other request may
+    // present it there.
+    if request.method() == Method::POST && content_type.starts_with("multipart/form-data") {
+        let token = request.uri().query().and_then(|q| field(q.as_bytes()));
+        return Ok((request, token));
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
@@ -122,30 +153,56 @@ mod tests {
     }
 
     #[test]
-    fn same_site_origins_pass_and_others_fail() {
+    fn an_origin_passes_only_with_the_scheme_host_and_port_of_this_site() {
         let public = "https://roster.example.com";
-        assert!(origin_allowed(&headers(None, "x"), public));
-        assert!(origin_allowed(
-            &headers(Some(public), "internal:3000"),
-            public
-        ));
-        assert!(origin_allowed(
-            &headers(Some("http://localhost:3000"), "localhost:3000"),
-            public
-        ));
-        assert!(!origin_allowed(
-            &headers(Some("https://evil.example"), "localhost:3000"),
-            public
-        ));
-        assert!(!origin_allowed(
-            &headers(Some("null"), "localhost:3000"),
-            public
-        ));
-        let mut own_form = headers(Some("null"), "localhost:3000");
-        own_form.insert("sec-fetch-site", "same-origin".parse().unwrap());
-        assert!(origin_allowed(&own_form, public));
-        let mut sandboxed = headers(Some("null"), "localhost:3000");
-        sandboxed.insert("sec-fetch-site", "cross-site".parse().unwrap());
-        assert!(!origin_allowed(&sandboxed, public));
+        // (Origin, Host, scheme served on, allowed)
+        #[rustfmt::skip]
+        let cases = [
+            (None, "x", "http", true),
+            (Some(public), "internal:3000", "http", true),
+            (Some("https://roster.example.com:443"), "internal:3000", "http", true),
+            (Some("https://ROSTER.example.com"), "internal:3000", "http", true),
+            (Some("http://roster.example.com"), "roster.internal", "https", false),
+            (Some("https://roster.example.com:8443"), "roster.internal", "https", false),
+            (Some("http://localhost:3000"), "localhost:3000", "http", true),
+            (Some("http://LOCALHOST:3000"), "localhost:3000", "http", true),
+            (Some("http://localhost:3000"), "LocalHost:3000", "http", true),
+            (Some("https://localhost:3000"), "localhost:3000", "http", false),
+            (Some("http://localhost:3000"), "localhost:3000", "https", false),
+            (Some("http://localhost:3001"), "localhost:3000", "http", false),
+            (Some("http://localhost"), "localhost:3000", "http", false),
+            (Some("http://localhost:80"), "localhost", "http", true),
+            (Some("http://localhost"), "localhost:80", "http", true),
+            (Some("https://localhost"), "localhost:443", "https", true),
+            (Some("https://localhost:443"), "localhost", "http", false),
+            (Some("https://evil.example"), "localhost:3000", "http", false),
+            (Some("https://localhost:3000.evil.example"), "localhost:3000", "http", false),
+            (Some("localhost:3000"), "localhost:3000", "http", false),
+            (Some("ftp://localhost:3000"), "localhost:3000", "http", false),
+            (Some("http://"), "localhost:3000", "http", false),
+            (Some("garbage"), "localhost:3000", "http", false),
+            (Some("null"), "localhost:3000", "http", false),
+        ];
+        for (origin, host, scheme, allowed) in cases {
+            assert_eq!(
+                origin_allowed(&headers(origin, host), public, scheme),
+                allowed,
+                "Origin {origin:?}, Host {host}, served on {scheme}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_null_origin_passes_only_when_the_browser_says_the_form_is_this_sites() {
+        let public = "https://roster.example.com";
+        let with_site = |site: &str| {
+            let mut h = headers(Some("null"), "localhost:3000");
+            h.insert("sec-fetch-site", site.parse().unwrap());
+            h
+        };
+
+        assert!(origin_allowed(&with_site("same-origin"), public, "http"));
+        assert!(!origin_allowed(&with_site("cross-site"), public, "http"));
+        assert!(!origin_allowed(&with_site("same-site"), public, "http"));
     }
 }

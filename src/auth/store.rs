@@ -17,7 +17,8 @@ use crate::db::Db;
 pub enum Store {
     /// With the database's writer (see `db::Writer`): a session is written in its turn.
     Sqlite(SqliteStore, Db),
-    Postgres(PostgresStore),
+    /// With the database, whose dead connections a failed load drops (`load`).
+    Postgres(PostgresStore, Db),
 }
 
 impl Store {
@@ -32,7 +33,7 @@ impl Store {
             Db::Postgres(pool) => {
                 let store = PostgresStore::new(pool.clone());
                 store.migrate().await?;
-                Store::Postgres(store)
+                Store::Postgres(store, db.clone())
             }
         })
     }
@@ -41,7 +42,7 @@ impl Store {
     pub async fn delete_expired_every(self, period: Duration) {
         let result = match self {
             Store::Sqlite(s, _) => s.continuously_delete_expired(period).await,
-            Store::Postgres(s) => s.continuously_delete_expired(period).await,
+            Store::Postgres(s, _) => s.continuously_delete_expired(period).await,
         };
         if let Err(err) = result {
             tracing::error!(error = %err, "expired-session clean-up stopped");
@@ -105,7 +106,7 @@ impl SessionStore for Store {
                 let _turn = db.writer_turn().await.map_err(busy)?;
                 s.create(record).await
             }
-            Store::Postgres(s) => s.create(record).await,
+            Store::Postgres(s, _) => s.create(record).await,
         }
     }
 
@@ -115,7 +116,7 @@ impl SessionStore for Store {
                 let _turn = db.writer_turn().await.map_err(busy)?;
                 s.save(record).await
             }
-            Store::Postgres(s) => s.save(record).await,
+            Store::Postgres(s, _) => s.save(record).await,
         }
     }
 
@@ -124,9 +125,16 @@ impl SessionStore for Store {
         if let Ok(Some(record)) = preloaded {
             return Ok(Some(record));
         }
-        match self {
-            Store::Sqlite(s, _) => s.load(id).await,
-            Store::Postgres(s) => s.load(id).await,
+        // The store's crate keeps only the message of a database error, so a connection
+        // found dead cannot be told from other failures; a load only reads, so it is
+        // tried once more, on a live connection, whatever the failure was.
+        match self.load_stored(id).await {
+            Err(session_store::Error::Backend(error)) => {
+                tracing::warn!(%error, "loading a session failed; trying once more");
+                self.db().discard_broken_idle().await;
+                self.load_stored(id).await
+            }
+            loaded => loaded,
         }
     }
 
@@ -136,7 +144,22 @@ impl SessionStore for Store {
                 let _turn = db.writer_turn().await.map_err(busy)?;
                 s.delete(id).await
             }
-            Store::Postgres(s) => s.delete(id).await,
+            Store::Postgres(s, _) => s.delete(id).await,
+        }
+    }
+}
+
+impl Store {
+    fn db(&self) -> &Db {
+        match self {
+            Store::Sqlite(_, db) | Store::Postgres(_, db) => db,
+        }
+    }
+
+    async fn load_stored(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            Store::Sqlite(s, _) => s.load(id).await,
+            Store::Postgres(s, _) => s.load(id).await,
         }
     }
 }

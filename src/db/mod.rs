@@ -281,6 +281,49 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }
+
+    /// Closes the idle connections that no longer answer, so that the next queries get
+    /// live ones or newly opened ones. Pooled connections are not tested before use
+    /// (see `connect`): after PostgreSQL ended its backends, each idle one would fail a
+    /// query in turn. Called once a query has found its connection dead.
+    pub async fn discard_broken_idle(&self) {
+        match self {
+            Db::Sqlite(pool, _) => discard_broken(pool).await,
+            Db::Postgres(pool) => discard_broken(pool).await,
+        }
+    }
+}
+
+async fn discard_broken<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
+    use sqlx::Connection;
+    // The live ones are held until every idle one was tried, so none is tried twice;
+    // they go back to the pool when `live` is dropped.
+    let mut live = Vec::new();
+    for _ in 0..pool.num_idle() {
+        let Some(mut conn) = pool.try_acquire() else {
+            break;
+        };
+        if conn.ping().await.is_ok() {
+            live.push(conn);
+        } else {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// Tells whether an error says that the connection was lost (closed by the server, reset,
+/// the pool shut), rather than that the query itself failed: the query may then succeed
+/// on another connection.
+pub fn is_connection_error(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Protocol(_) => true,
+        // SQLSTATE class 08 (connection exception) and 57P (the server ended the session:
+        // administrator command, shutdown, crash).
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 impl Tx {
@@ -422,6 +465,16 @@ mod tests {
         assert!(flag(r#"{"flag": 1}"#).unwrap());
         assert!(!flag(r#"{"flag": 0}"#).unwrap());
         assert!(flag(r#"{"flag": "yes"}"#).is_err());
+    }
+
+    #[test]
+    fn a_lost_connection_is_told_from_a_failed_query() {
+        let io = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+
+        assert!(is_connection_error(&sqlx::Error::Io(io())));
+        assert!(is_connection_error(&sqlx::Error::PoolClosed));
+        assert!(!is_connection_error(&sqlx::Error::RowNotFound));
+        assert!(!is_connection_error(&sqlx::Error::PoolTimedOut));
     }
 
     #[test]

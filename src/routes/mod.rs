@@ -9,6 +9,7 @@ pub mod health;
 pub mod invitations;
 pub mod members;
 pub mod pages;
+pub mod retry;
 pub mod settings;
 pub mod setup;
 pub mod tokens;
@@ -17,7 +18,7 @@ pub mod users;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +33,7 @@ use tracing::Level;
 
 use crate::auth::csrf;
 use crate::auth::store::Store;
-use crate::error::{AppError, ErrorMessage};
+use crate::error::{AppError, ConnectionLost, ErrorMessage};
 use crate::state::AppState;
 
 /// Request bodies above this are refused (413).
@@ -78,7 +79,12 @@ pub fn app(state: AppState, store: Store) -> Router {
     Router::new()
         .nest(api::BASE, api::router())
         .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), retry::reads))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.config.secure_cookies,
+            caching_and_transport,
+        ))
         .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
@@ -103,6 +109,35 @@ pub fn app(state: AppState, store: Store) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// `Cache-Control: no-store` on every answer but the static files, and HSTS behind TLS.
+///
+/// Every answer outside `/static` is either personal (a signed-in page, an htmx partial,
+/// an API answer, an error about either) or carries the session's CSRF token (the
+/// sign-in and set-up forms), so none may be kept by the browser or a proxy; deciding by
+/// the path instead of by the request's credentials leaves no case where a session that
+/// is not (or no longer) valid lets a page through to a cache.
+async fn caching_and_transport(
+    State(secure_cookies): State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_static = request.uri().path().starts_with("/static/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !is_static {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Secure cookies are the setting that says Roster is reached over TLS; without them
+    // HSTS would lock browsers out of an instance served over plain HTTP.
+    if secure_cookies {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -142,5 +177,9 @@ async fn htmx_errors(request: Request, next: Next) -> Response {
     let Some(ErrorMessage(message)) = response.extensions().get::<ErrorMessage>().cloned() else {
         return response;
     };
-    flash_response(response.status(), "error", &message)
+    let mut flash = flash_response(response.status(), "error", &message);
+    if let Some(lost) = response.extensions().get::<ConnectionLost>() {
+        flash.extensions_mut().insert(*lost);
+    }
+    flash
 }

@@ -533,3 +533,30 @@ pub fn cookie_value(line: &str) -> &str {
         .and_then(|c| c.split_once('='))
         .map_or("", |(_, v)| v)
 }
+
+/// Ends, from a connection of its own, every other PostgreSQL backend of the test
+/// database `url` (as a restart or fail-over would), and waits until they are gone.
+pub async fn terminate_other_backends(url: &str) {
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    for _ in 0..100 {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if others == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("PostgreSQL did not end the other backends of {url}");
+}

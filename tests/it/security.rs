@@ -260,6 +260,146 @@ async fn a_flash_cookie_altered_in_the_browser_is_not_shown(backend: Backend) {
     }
 }
 
+async fn a_token_in_the_query_string_is_ignored_outside_the_csv_upload(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(
+        ORG_SLUG,
+        "cleo@example.com",
+        "Cleo",
+        roster::domain::Role::Member,
+    )
+    .await;
+    let member = app.membership_id("cleo@example.com").await;
+    let token = app.csrf_token().await;
+
+    let sign_out = app
+        .client
+        .post(app.url(&format!("/sign-out?csrf_token={token}")))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    let change_role = app
+        .client
+        .post(app.url(&format!(
+            "/orgs/{ORG_SLUG}/members/{member}/role?csrf_token={token}"
+        )))
+        .form(&[("role", "admin")])
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(sign_out.status(), 403);
+    assert_eq!(change_role.status(), 403);
+    assert_eq!(
+        scalar_text(
+            &app.state.db,
+            &format!("SELECT role FROM memberships WHERE id = {member}")
+        )
+        .await,
+        "member"
+    );
+    assert_eq!(
+        app.get(&format!("/orgs/{ORG_SLUG}/members")).await.status(),
+        200,
+        "still signed in"
+    );
+}
+
+async fn signed_in_pages_and_api_answers_are_not_stored_but_static_files_are(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let api_token = app.create_token(ORG_SLUG, "cache check").await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let api = |path: &str, token: &str| {
+        reqwest::Client::new()
+            .get(app.url(&format!("/api/v1{path}")))
+            .bearer_auth(token)
+            .send()
+    };
+
+    let answers = vec![
+        ("page", app.get(&members).await),
+        (
+            "htmx partial",
+            app.client
+                .get(app.url(&format!("{members}?q=ada")))
+                .header("HX-Request", "true")
+                .send()
+                .await
+                .unwrap(),
+        ),
+        (
+            "error page",
+            app.get(&format!("/orgs/{ORG_SLUG}/nowhere")).await,
+        ),
+        (
+            "API answer",
+            api(&format!("/orgs/{ORG_SLUG}/members"), &api_token)
+                .await
+                .unwrap(),
+        ),
+        (
+            "API error",
+            api(&format!("/orgs/{ORG_SLUG}/members"), "roster_forged")
+                .await
+                .unwrap(),
+        ),
+        ("API 404", api("/nowhere", &api_token).await.unwrap()),
+    ];
+    let stylesheet = app.get("/static/app.css").await;
+
+    let statuses: Vec<_> = answers
+        .iter()
+        .map(|(what, r)| (*what, r.status().as_u16()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("page", 200),
+            ("htmx partial", 200),
+            ("error page", 404),
+            ("API answer", 200),
+            ("API error", 401),
+            ("API 404", 404),
+        ]
+    );
+    for (what, response) in &answers {
+        assert_eq!(response.headers()["cache-control"], "no-store", "{what}");
+    }
+    assert_eq!(stylesheet.status(), 200);
+    assert!(!stylesheet.headers().contains_key("cache-control"));
+}
+
+async fn hsts_is_sent_only_with_secure_cookies(backend: Backend) {
+    let Some(secure) = TestApp::spawn_with(backend, &["--secure-cookies"]).await else {
+        return;
+    };
+    let Some(plain) = TestApp::spawn(backend).await else {
+        return;
+    };
+
+    let secure_page = secure.get("/sign-in").await;
+    let secure_file = secure.get("/static/app.css").await;
+    let plain_page = plain.get("/sign-in").await;
+    let plain_file = plain.get("/static/app.css").await;
+
+    for response in [&secure_page, &secure_file] {
+        assert_eq!(
+            response.headers()["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+    }
+    for response in [&plain_page, &plain_file] {
+        assert!(!response.headers().contains_key("strict-transport-security"));
+    }
+}
+
 fn base64_url(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
@@ -276,4 +416,7 @@ crate::on_both_backends!(
     a_member_of_another_organization_gets_a_404,
     a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page,
     a_flash_cookie_altered_in_the_browser_is_not_shown,
+    a_token_in_the_query_string_is_ignored_outside_the_csv_upload,
+    signed_in_pages_and_api_answers_are_not_stored_but_static_files_are,
+    hsts_is_sent_only_with_secure_cookies,
 );

@@ -1,10 +1,11 @@
 //! Storage when a request is dropped (its client gone) while its transaction begins:
 //! no pooled connection is left inside a transaction, so later writes still succeed.
-//! On SQLite, writes wait their turn behind an open transaction instead of failing.
+//! On SQLite, writes wait their turn behind an open transaction instead of failing. On
+//! PostgreSQL, a read whose pooled connection the server ended is answered all the same.
 
 use std::time::Duration;
 
-use roster::db::{self, outbox::NewMessage};
+use roster::db::{self, Db, outbox::NewMessage};
 
 use crate::helpers::*;
 
@@ -77,7 +78,38 @@ async fn writes_wait_their_turn_behind_an_open_transaction(backend: Backend) {
     );
 }
 
+async fn a_page_read_on_connections_the_server_ended_is_answered(backend: Backend) {
+    // Only PostgreSQL ends its clients' connections (restart, fail-over, administrator);
+    // a SQLite connection is a file handle that stays good.
+    if backend == Backend::Sqlite {
+        return;
+    }
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    // Page loads side by side, so that the pool holds several connections.
+    let warm_up = (0..8).map(|_| app.get(&members));
+    for response in futures_util::future::join_all(warm_up).await {
+        assert_eq!(response.status(), 200);
+    }
+    let Db::Postgres(pool) = &app.state.db else {
+        unreachable!("PostgreSQL");
+    };
+    assert!(pool.num_idle() > 1, "the pool holds idle connections");
+
+    terminate_other_backends(app.db_url()).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get(&members).await.status().as_u16());
+    }
+
+    assert_eq!(statuses, vec![200; 6]);
+}
+
 crate::on_both_backends!(
     a_transaction_dropped_while_it_begins_leaves_no_connection_inside_it,
     writes_wait_their_turn_behind_an_open_transaction,
+    a_page_read_on_connections_the_server_ended_is_answered,
 );

@@ -101,6 +101,9 @@ pub struct ApiError {
     results: Option<Vec<invitations::InvitationResult>>,
     #[serde(skip)]
     retry_after: Option<u64>,
+    /// The cause was a lost database connection (`crate::error::ConnectionLost`).
+    #[serde(skip)]
+    connection_lost: bool,
 }
 
 impl ApiError {
@@ -112,6 +115,7 @@ impl ApiError {
             fields: BTreeMap::new(),
             results: None,
             retry_after: None,
+            connection_lost: false,
         }
     }
 
@@ -161,6 +165,11 @@ impl IntoResponse for ApiError {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if self.connection_lost {
+            response
+                .extensions_mut()
+                .insert(crate::error::ConnectionLost);
+        }
         response
     }
 }
@@ -168,11 +177,16 @@ impl IntoResponse for ApiError {
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> ApiError {
         tracing::error!(error = ?err, "API request failed");
-        ApiError::new(
+        let mut error = ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Roster could not finish that. Nothing was changed by the failed step; try again in a moment.",
-        )
+        );
+        error.connection_lost = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+            .any(db::is_connection_error);
+        error
     }
 }
 
