@@ -59,7 +59,10 @@ pub struct Case {
     pub seed: Duration,
     pub scenarios: Vec<(&'static str, Measured)>,
     pub bulk: Option<Bulk>,
+    /// Before the sign-in storm, if it ran.
     pub peak_rss_kib: u64,
+    /// After the sign-in storm.
+    pub peak_rss_sign_ins_kib: Option<u64>,
     /// (scenario, what went wrong)
     pub failures: Vec<(&'static str, String)>,
 }
@@ -73,6 +76,7 @@ impl Case {
             scenarios: Vec::new(),
             bulk: None,
             peak_rss_kib: 0,
+            peak_rss_sign_ins_kib: None,
             failures: Vec::new(),
         }
     }
@@ -356,7 +360,7 @@ pub fn render(report: &Report) -> String {
                 .map(|c| c.bulk.as_ref().map_or("–".into(), f))
                 .collect()
         };
-        let rows: [(&str, Vec<String>); 6] = [
+        let rows: [(&str, Vec<String>); 7] = [
             (
                 "CSV upload to preview",
                 bulk(&|b| {
@@ -383,6 +387,13 @@ pub fn render(report: &Report) -> String {
             (
                 "Server peak RSS (VmHWM)",
                 cases.iter().map(|c| mib(c.peak_rss_kib * 1024)).collect(),
+            ),
+            (
+                "Server peak RSS, then with 4 clients signing in",
+                cases
+                    .iter()
+                    .map(|c| c.peak_rss_sign_ins_kib.map_or("–".into(), |k| mib(k * 1024)))
+                    .collect(),
             ),
             (
                 "Seeding (bulk SQL)",
