@@ -31,7 +31,9 @@ impl AppState {
     /// The state for `db` (migrated), reading the installation's secrets from it.
     pub async fn new(db: Db, config: Config, clock: Clock) -> anyhow::Result<AppState> {
         let cookie_key = crate::auth::flash::load_key(&db, clock.now()).await?;
-        let mailer = Mailer::new(&config)?;
+        // Message-IDs need something unique to the installation and shared by its
+        // instances: the cookie key is both (the mailer only keeps a hash of it).
+        let mailer = Mailer::new(&config, cookie_key.master())?;
         let public_origin = url::Url::parse(&config.public_url())?
             .origin()
             .ascii_serialization();

@@ -112,23 +112,17 @@ pub async fn claim(db: &Db, now: i64, lease_secs: i64, limit: i64) -> sqlx::Resu
         .await)
 }
 
-/// Records the messages `ids` as delivered at `now`.
-pub async fn mark_sent(db: &Db, ids: &[i64], now: i64) -> sqlx::Result<()> {
-    for chunk in ids.chunks(super::IN_CHUNK) {
-        let sql = format!(
-            "UPDATE outbox SET sent_at = $1, claimed_until = NULL, last_error = NULL \
-             WHERE id IN ({})",
-            super::placeholders(2, chunk.len())
-        );
-        let _turn = db.writer_turn().await?;
-        on_db!(db, pool => {
-            let mut query = sqlx::query(&sql).bind(now);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.execute(pool).await.map(|r| r.rows_affected())
-        })?;
-    }
+/// Records the message `id` as delivered at `now`.
+pub async fn mark_sent(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
+    let _turn = db.writer_turn().await?;
+    on_db!(db, pool => sqlx::query(
+        "UPDATE outbox SET sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -43,11 +44,15 @@ pub struct DeliveryError {
 pub struct Mailer {
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     from: Mailbox,
+    /// The part of each Message-ID unique to the installation (`installation_tag`).
+    installation: Arc<str>,
     wake: Arc<Notify>,
 }
 
 impl Mailer {
-    pub fn new(config: &Config) -> anyhow::Result<Mailer> {
+    /// A mailer for `config`; `installation_key` is a secret the installation's
+    /// instances share (it is only hashed, into each message's Message-ID).
+    pub fn new(config: &Config, installation_key: &[u8]) -> anyhow::Result<Mailer> {
         let transport = match &config.smtp_url {
             Some(url) => Some(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?
@@ -64,6 +69,7 @@ impl Mailer {
         Ok(Mailer {
             transport,
             from: config.smtp_from.clone(),
+            installation: installation_tag(installation_key).into(),
             wake: Arc::new(Notify::new()),
         })
     }
@@ -115,6 +121,17 @@ impl Mailer {
         self.wake.clone()
     }
 
+    /// The Message-ID of the outbox message `id`: the same on every attempt, from every
+    /// instance, so that a receiver can recognise a copy sent again after a crash (the
+    /// worker records a delivery only once the SMTP server has accepted it).
+    pub fn message_id(&self, id: i64) -> String {
+        format!(
+            "<outbox-{id}.{}@{}>",
+            self.installation,
+            self.from.email.domain()
+        )
+    }
+
     /// Delivers one stored message over SMTP (connections are pooled and reused).
     pub async fn deliver(&self, message: &db::outbox::Message) -> Result<(), DeliveryError> {
         let Some(transport) = &self.transport else {
@@ -131,6 +148,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(&message.subject)
+            .message_id(Some(self.message_id(message.id)))
             .multipart(MultiPart::alternative_plain_html(
                 message.text_body.clone(),
                 message.html_body.clone(),
@@ -148,6 +166,16 @@ impl Mailer {
                 message: e.to_string(),
             })
     }
+}
+
+/// A short, stable tag for the installation whose secret is `key`: a hash, so that
+/// Message-IDs tell installations apart without revealing the key.
+fn installation_tag(key: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"roster Message-ID\0")
+        .chain_update(key)
+        .finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `email` rendered, as the outbox stores it.

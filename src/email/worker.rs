@@ -70,15 +70,14 @@ impl Worker {
     }
 
     /// Claims and delivers one batch of due messages; returns how many it attempted.
-    /// Failures are recorded one by one, deliveries together once the batch is done (a
-    /// process that stops meanwhile leaves them claimed, and they are sent again when
-    /// the claim lapses).
+    /// Each delivery and each failure is recorded as soon as its SMTP transaction ends:
+    /// a process that stops meanwhile leaves only the messages then in flight claimed,
+    /// and only those are sent again when the claim lapses (with the same Message-ID).
     pub async fn deliver_due(&self) -> sqlx::Result<usize> {
         let batch = outbox::claim(&self.db, self.clock.now(), LEASE_SECS, BATCH).await?;
         let count = batch.len();
         let mut waiting = batch.into_iter();
         let mut tasks = JoinSet::new();
-        let mut sent = Vec::with_capacity(count);
         loop {
             // As many deliveries at once as there are pooled connections, so that each
             // message reuses one.
@@ -90,23 +89,20 @@ impl Worker {
             let Some(result) = tasks.join_next().await else {
                 break;
             };
-            match result.unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string()))) {
-                Ok(Some(id)) => sent.push(id),
-                Ok(None) => {}
-                Err(err) => tracing::error!(error = %err, "outbox: could not record a failure"),
+            if let Err(err) = result.unwrap_or_else(|e| Err(sqlx::Error::Protocol(e.to_string()))) {
+                tracing::error!(error = %err, "outbox: could not record an attempt");
             }
         }
-        outbox::mark_sent(&self.db, &sent, self.clock.now()).await?;
         Ok(count)
     }
 
-    /// Delivers one message: its id once sent; a failure is recorded here.
-    async fn deliver_one(&self, message: outbox::Message) -> sqlx::Result<Option<i64>> {
+    /// Delivers one message and records the outcome.
+    async fn deliver_one(&self, message: outbox::Message) -> sqlx::Result<()> {
         let domain = domain_of(&message.recipient);
         match self.mailer.deliver(&message).await {
             Ok(()) => {
                 tracing::info!(id = message.id, domain, "email sent");
-                Ok(Some(message.id))
+                outbox::mark_sent(&self.db, message.id, self.clock.now()).await
             }
             Err(err) => {
                 let now = self.clock.now();
@@ -116,9 +112,7 @@ impl Worker {
                     Retry::At(now + self.backoff_secs(message.attempts))
                 };
                 tracing::warn!(id = message.id, domain, attempts = message.attempts, ?retry, error = %err.message, "email delivery failed");
-                outbox::mark_failed(&self.db, message.id, &err.message, retry)
-                    .await
-                    .map(|()| None)
+                outbox::mark_failed(&self.db, message.id, &err.message, retry).await
             }
         }
     }

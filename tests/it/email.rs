@@ -1,8 +1,9 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use crate::helpers::*;
 use roster::db::{self, Db};
-use roster::email::worker::Worker;
+use roster::email::SMTP_CONNECTIONS;
 
 async fn the_welcome_email_arrives_over_smtp_after_set_up(backend: Backend) {
     let sink = SmtpSink::start().await;
@@ -82,29 +83,11 @@ async fn two_workers_on_one_outbox_send_each_message_once(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let config = config(app.db_url(), &["--smtp-url", &sink.url()]);
-    let mut workers = Vec::new();
-    for _ in 0..2 {
-        let db = Db::connect(app.db_url()).await.unwrap();
-        let state = roster::state::AppState::new(db, config.clone(), app.state.clock.clone())
-            .await
-            .unwrap();
-        workers.push(Worker::for_state(&state));
-    }
-    let queueing = workers[0].clone();
-    let mut tx = queueing.db.begin().await.unwrap();
-    for n in 0..60 {
-        let message = db::outbox::NewMessage {
-            recipient: format!("person{n}@example.com"),
-            subject: format!("message {n}"),
-            text_body: "text".into(),
-            html_body: "<p>html</p>".into(),
-        };
-        db::outbox::enqueue(&mut tx, &message, app.state.clock.now())
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
+    let workers = vec![
+        smtp_worker(&app, &sink.url()).await,
+        smtp_worker(&app, &sink.url()).await,
+    ];
+    queue_messages(&app, 60).await;
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running: Vec<_> = workers
@@ -155,6 +138,138 @@ async fn send_test_email_delivers_from_the_command_line(backend: Backend) {
     assert_eq!(mail.subject, "Roster test email");
 }
 
+async fn a_message_is_recorded_sent_when_its_own_delivery_ends(backend: Backend) {
+    // One message of the batch stays in flight while the others are acknowledged.
+    let sink = SmtpSink::start_with_delay(|mail| {
+        if mail.subject == "message 3" {
+            Duration::from_secs(3)
+        } else {
+            Duration::ZERO
+        }
+    })
+    .await;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let worker = smtp_worker(&app, &sink.url()).await;
+    let ids = queue_messages(&app, 8).await;
+
+    let delivering = tokio::spawn(async move { worker.deliver_due().await });
+
+    let others_recorded = wait_until(|| async { count_sent(&app.state.db).await == 7 }).await;
+    let slow = db::outbox::status(&app.state.db, ids[3])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        others_recorded && slow.sent_at.is_none(),
+        "the others are recorded sent while message 3 is in flight"
+    );
+    assert_eq!(delivering.await.unwrap().unwrap(), 8);
+    assert_eq!(count_sent(&app.state.db).await, 8);
+}
+
+async fn a_message_keeps_its_message_id_when_sent_again_by_another_instance(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(mut app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    let first = sink.wait_for_mail_to(ADMIN_EMAIL).await;
+    let recorded = wait_until(|| async { count_sent(&app.state.db).await == 1 }).await;
+    assert!(recorded, "the first delivery is recorded");
+    let other = smtp_worker(&app, &sink.url()).await;
+    app.stop().await;
+    // As if the first instance had died before recording the delivery.
+    exec_sql(&other.db, "UPDATE outbox SET sent_at = NULL").await;
+
+    assert_eq!(other.deliver_due().await.unwrap(), 1);
+
+    let received = sink.wait_for(2).await;
+    assert!(
+        first.message_id.starts_with("outbox-1.") && first.message_id.ends_with("@localhost"),
+        "from the outbox row and the From address: {}",
+        first.message_id
+    );
+    assert_eq!(
+        other.mailer.message_id(1),
+        format!("<{}>", first.message_id)
+    );
+    assert_eq!(received[1].to, [ADMIN_EMAIL]);
+    assert_eq!(received[1].message_id, first.message_id);
+}
+
+async fn a_worker_killed_mid_batch_sends_again_only_what_was_in_flight(backend: Backend) {
+    // Each delivery stays in flight a while, kept by the sink but not yet acknowledged.
+    let sink = SmtpSink::start_with_delay(|_| Duration::from_millis(300)).await;
+    // No SMTP for this instance: the process below delivers.
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    const MESSAGES: usize = 160;
+    queue_messages(&app, MESSAGES).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "serve",
+            "--database-url",
+            app.db_url(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .args(["--smtp-url", &sink.url(), "--log", "warn"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Two batches have reached the sink: the second is then in flight.
+    let midway = wait_until_fast(|| sink.received().len() >= 2 * SMTP_CONNECTIONS as usize).await;
+    assert!(
+        midway,
+        "the process delivers: {} received",
+        sink.received().len()
+    );
+
+    // SIGKILL, as `kill -9`: nothing of the process runs after it.
+    child.kill().await.unwrap();
+
+    let unsent = MESSAGES as i64 - count_sent(&app.state.db).await;
+    assert!(unsent > 0, "killed before the end");
+    // The dead process's claims lapse.
+    exec_sql(&app.state.db, "UPDATE outbox SET claimed_until = NULL").await;
+    let worker = smtp_worker(&app, &sink.url()).await;
+    while worker.deliver_due().await.unwrap() > 0 {}
+    assert_eq!(count_sent(&app.state.db).await, MESSAGES as i64);
+    let mut per_recipient: HashMap<String, Vec<String>> = HashMap::new();
+    for mail in sink.received() {
+        per_recipient
+            .entry(mail.to.join(","))
+            .or_default()
+            .push(mail.message_id);
+    }
+    assert_eq!(per_recipient.len(), MESSAGES, "every message delivered");
+    let duplicates: usize = per_recipient.values().map(|ids| ids.len() - 1).sum();
+    assert!(
+        (1..=SMTP_CONNECTIONS as usize).contains(&duplicates),
+        "{duplicates} sent again, with {SMTP_CONNECTIONS} in flight at most"
+    );
+    for ids in per_recipient.values() {
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "copies share a Message-ID: {ids:?}"
+        );
+    }
+    let distinct: HashSet<&String> = per_recipient.values().map(|ids| &ids[0]).collect();
+    assert_eq!(
+        distinct.len(),
+        MESSAGES,
+        "each message has its own Message-ID"
+    );
+}
+
+async fn count_sent(db: &Db) -> i64 {
+    scalar_i64(db, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").await
+}
+
 async fn first_outbox_status(db: &Db) -> Option<db::outbox::Status> {
     db::outbox::status(db, 1).await.unwrap()
 }
@@ -174,10 +289,24 @@ where
     false
 }
 
+/// Polls `check` every 5 ms for up to 15 s, to catch a moment that lasts little.
+async fn wait_until_fast(check: impl Fn() -> bool) -> bool {
+    for _ in 0..3000 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
 crate::on_both_backends!(
     the_welcome_email_arrives_over_smtp_after_set_up,
     without_smtp_nothing_is_queued,
     a_stopped_smtp_server_delays_mail_but_loses_none,
     two_workers_on_one_outbox_send_each_message_once,
     send_test_email_delivers_from_the_command_line,
+    a_message_is_recorded_sent_when_its_own_delivery_ends,
+    a_message_keeps_its_message_id_when_sent_again_by_another_instance,
+    a_worker_killed_mid_batch_sends_again_only_what_was_in_flight,
 );

@@ -490,6 +490,39 @@ pub fn location(response: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// Writes `n` messages to the outbox (arrangement directly in storage), the i-th to
+/// `person{i}@example.com` with the subject `message {i}`; returns their ids in order.
+pub async fn queue_messages(app: &TestApp, n: usize) -> Vec<i64> {
+    let mut tx = app.state.db.begin().await.unwrap();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let message = db::outbox::NewMessage {
+            recipient: format!("person{i}@example.com"),
+            subject: format!("message {i}"),
+            text_body: "text".into(),
+            html_body: "<p>html</p>".into(),
+        };
+        ids.push(
+            db::outbox::enqueue(&mut tx, &message, app.state.clock.now())
+                .await
+                .unwrap(),
+        );
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// An outbox worker on `app`'s database, with a connection pool of its own, that
+/// delivers to `smtp_url`: as another instance's worker would.
+pub async fn smtp_worker(app: &TestApp, smtp_url: &str) -> roster::email::worker::Worker {
+    let db = db::Db::connect(app.db_url()).await.unwrap();
+    let config = config(app.db_url(), &["--smtp-url", smtp_url]);
+    let state = AppState::new(db, config, app.state.clock.clone())
+        .await
+        .unwrap();
+    roster::email::worker::Worker::for_state(&state)
+}
+
 /// Runs a statement directly against the test's database (to arrange or break state).
 pub async fn exec_sql(db: &roster::db::Db, sql: &str) {
     match db {

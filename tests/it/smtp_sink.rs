@@ -1,6 +1,8 @@
 //! A real SMTP server on loopback that keeps what it receives: the SMTP conversation is
 //! `mailin`'s, the socket is tokio's. It can be stopped (closing every connection) and
-//! started again on the same port.
+//! started again on the same port. It can also be slow to acknowledge messages, which
+//! it keeps as soon as their data ends, before it answers (as a server that crashes
+//! between storing a message and saying so).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -15,14 +17,22 @@ use tokio::task::JoinHandle;
 #[derive(Clone, Debug)]
 pub struct Received {
     pub to: Vec<String>,
+    /// The Message-ID header, without its angle brackets.
+    pub message_id: String,
     pub subject: String,
     pub text: String,
     pub html: String,
 }
 
-#[derive(Clone, Default)]
+/// How long the sink waits before acknowledging a message it has kept.
+pub type AckDelay = Arc<dyn Fn(&Received) -> Duration + Send + Sync>;
+
+#[derive(Clone)]
 struct Collector {
     inbox: Arc<Mutex<Vec<Received>>>,
+    delay: AckDelay,
+    /// The wait before acknowledging the message just kept, for `converse`.
+    ack_delay: Arc<Mutex<Duration>>,
     to: Vec<String>,
     data: Vec<u8>,
 }
@@ -44,8 +54,9 @@ impl Handler for Collector {
         let Some(message) = parsed else {
             return response::INTERNAL_ERROR;
         };
-        self.inbox.lock().unwrap().push(Received {
+        let received = Received {
             to: self.to.clone(),
+            message_id: message.message_id().unwrap_or_default().to_string(),
             subject: message.subject().unwrap_or_default().to_string(),
             text: message
                 .body_text(0)
@@ -55,7 +66,9 @@ impl Handler for Collector {
                 .body_html(0)
                 .map(|t| t.into_owned())
                 .unwrap_or_default(),
-        });
+        };
+        *self.ack_delay.lock().unwrap() = (self.delay)(&received);
+        self.inbox.lock().unwrap().push(received);
         response::OK
     }
 }
@@ -63,18 +76,30 @@ impl Handler for Collector {
 pub struct SmtpSink {
     pub port: u16,
     inbox: Arc<Mutex<Vec<Received>>>,
+    delay: AckDelay,
     server: Option<JoinHandle<()>>,
 }
 
 impl SmtpSink {
+    /// A sink that acknowledges each message at once.
     pub async fn start() -> SmtpSink {
+        Self::start_with_delay(|_| Duration::ZERO).await
+    }
+
+    /// A sink that waits `delay(message)` before acknowledging each message (kept
+    /// already), so that deliveries stay in flight that long.
+    pub async fn start_with_delay(
+        delay: impl Fn(&Received) -> Duration + Send + Sync + 'static,
+    ) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
-        let server = Some(tokio::spawn(serve(listener, inbox.clone())));
+        let delay: AckDelay = Arc::new(delay);
+        let server = Some(tokio::spawn(serve(listener, inbox.clone(), delay.clone())));
         SmtpSink {
             port,
             inbox,
+            delay,
             server,
         }
     }
@@ -96,7 +121,11 @@ impl SmtpSink {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], self.port)))
             .await
             .unwrap();
-        self.server = Some(tokio::spawn(serve(listener, self.inbox.clone())));
+        self.server = Some(tokio::spawn(serve(
+            listener,
+            self.inbox.clone(),
+            self.delay.clone(),
+        )));
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -147,22 +176,31 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn serve(listener: TcpListener, inbox: Arc<Mutex<Vec<Received>>>) {
+async fn serve(listener: TcpListener, inbox: Arc<Mutex<Vec<Received>>>, delay: AckDelay) {
     // Connection tasks live in this set, so aborting the server closes them too.
     let mut connections = tokio::task::JoinSet::new();
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
+        let ack_delay = Arc::new(Mutex::new(Duration::ZERO));
         let handler = Collector {
             inbox: inbox.clone(),
-            ..Default::default()
+            delay: delay.clone(),
+            ack_delay: ack_delay.clone(),
+            to: Vec::new(),
+            data: Vec::new(),
         };
-        connections.spawn(converse(stream, peer.ip(), handler));
+        connections.spawn(converse(stream, peer.ip(), handler, ack_delay));
     }
 }
 
-async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, handler: Collector) {
+async fn converse(
+    stream: tokio::net::TcpStream,
+    ip: IpAddr,
+    handler: Collector,
+    ack_delay: Arc<Mutex<Duration>>,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut session = SessionBuilder::new("roster-test-sink").build(ip, handler);
@@ -181,6 +219,13 @@ async fn converse(stream: tokio::net::TcpStream, ip: IpAddr, handler: Collector)
             Ok(_) => {}
         }
         let reply = session.process(&line);
+        // A lone dot ends a message's data (a dot that starts a line of it is doubled).
+        if line == b".\r\n" {
+            let delay = std::mem::take(&mut *ack_delay.lock().unwrap());
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
         match reply.action {
             Action::NoReply => {}
             Action::Reply | Action::UpgradeTls => {

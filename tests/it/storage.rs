@@ -56,7 +56,7 @@ async fn writes_wait_their_turn_behind_an_open_transaction(backend: Backend) {
     let writes: Vec<_> = (0..32)
         .map(|_| {
             let db = db.clone();
-            tokio::spawn(async move { db::outbox::mark_sent(&db, &[id], now).await })
+            tokio::spawn(async move { db::outbox::mark_sent(&db, id, now).await })
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
