@@ -156,6 +156,11 @@ impl Cursor {
     /// Reads a cursor written by `param` for a listing sorted by `sort`: "m12" or "i7"
     /// for a row without a key, "m12:key" otherwise.
     pub fn parse(s: &str, sort: Sort) -> Option<Cursor> {
+        // A key with a control character was never written by `param` (and a NUL
+        // would reach PostgreSQL): no cursor, so the listing goes by page number.
+        if s.chars().any(crate::domain::text::is_control) {
+            return None;
+        }
         let (head, key) = match s.split_once(':') {
             Some((head, key)) => (head, Some(key)),
             None => (s, None),

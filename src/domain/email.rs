@@ -17,6 +17,11 @@ impl Email {
         if trimmed.len() > 254 {
             return Err("That email address is too long.");
         }
+        // The parser below lets a quoted local part hold control characters; no one
+        // types those in an address, and PostgreSQL refuses a NUL in text.
+        if trimmed.chars().any(super::text::is_control) {
+            return Err("Enter a valid email address, like name@example.com.");
+        }
         let parsed = email_address::EmailAddress::parse_with_options(
             trimmed,
             email_address::Options::default()
