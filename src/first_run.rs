@@ -46,9 +46,10 @@ impl FirstAccountForm {
         } else if self.password != self.password_confirm {
             errors.add("password_confirm", "The two passwords do not match.");
         }
-        let organization = text::single_line(&self.organization, "a name for the organization", 100)
-            .map_err(|m| errors.add("organization", m))
-            .ok();
+        let organization =
+            text::single_line(&self.organization, "a name for the organization", 100)
+                .map_err(|m| errors.add("organization", m))
+                .ok();
         match (email, name, organization) {
             (Some(email), Some(name), Some(organization)) if errors.is_empty() => {
                 Ok(FirstAccount {

@@ -97,7 +97,16 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_in_a_line() {
-        for bad in ["Gamma\0", "a\nb", "a\rb", "a\tb", "a\u{1b}[31m", "a\u{7f}", "a\u{85}b", "a\u{2028}b"] {
+        for bad in [
+            "Gamma\0",
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\u{1b}[31m",
+            "a\u{7f}",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
             assert_eq!(
                 single_line(bad, "your name", 100),
                 Err(NO_CONTROLS.into()),

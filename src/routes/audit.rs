@@ -17,9 +17,9 @@ use super::pages::PageCtx;
 use crate::auth::{InstanceAdmin, OrgMember};
 use crate::clock;
 use crate::db::audit::{self, Filter, Listed, Scope};
-use crate::domain::{FieldErrors, text};
 use crate::domain::audit::{INSTANCE_KINDS, ORG_KINDS, describe};
 use crate::domain::permissions::{self, Action};
+use crate::domain::{FieldErrors, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
@@ -346,7 +346,9 @@ fn end_of_export(
             None
         } else {
             tracing::error!("audit export cut short; the download ends with an error");
-            Some(Err(std::io::Error::other("the audit export stopped midway")))
+            Some(Err(std::io::Error::other(
+                "the audit export stopped midway",
+            )))
         }
     })
     .filter_map(std::future::ready)

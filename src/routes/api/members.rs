@@ -14,10 +14,10 @@ use super::{
 };
 use crate::clock;
 use crate::db::memberships::Sort;
-use crate::domain::text;
 use crate::db::{
     self, memberships::Filter, memberships::Listing, memberships::MemberRow, memberships::Start,
 };
+use crate::domain::text;
 use crate::members::{self, Change, Refusal};
 use crate::state::AppState;
 
@@ -123,8 +123,8 @@ async fn list_members(
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Member>>> {
     let (page, per_page, offset) = paging.resolve()?;
-    let search = text::search(q.q.as_deref().unwrap_or(""))
-        .map_err(|m| ApiError::invalid("q", m))?;
+    let search =
+        text::search(q.q.as_deref().unwrap_or("")).map_err(|m| ApiError::invalid("q", m))?;
     let filter = Filter {
         search: search.map(|s| s.to_lowercase()),
         role: q.role.map(RoleName::role),
