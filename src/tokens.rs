@@ -67,7 +67,12 @@ pub async fn create(
     form: &NewTokenForm,
 ) -> anyhow::Result<Result<Created, FieldErrors>> {
     let parsed = form.parse();
-    let org = db::orgs::find_by_slug(&state.db, &form.org).await?;
+    // No slug holds a control character; PostgreSQL would refuse a NUL in the query.
+    let org = if form.org.chars().any(text::is_control) {
+        None
+    } else {
+        db::orgs::find_by_slug(&state.db, &form.org).await?
+    };
     let (name, days) = match (parsed, &org) {
         (Ok(ok), Some(_)) => ok,
         (parsed, _) => {
