@@ -544,9 +544,9 @@ async fn accept_invitation(
     let now = state.clock.now();
     let user = CurrentUser::from_session(&state, &session).await?;
     let invited = Email::parse(&details.email).map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
-    let mut tx = state.db.begin().await?;
-    let user_id = match user {
+    let (user_id, tx) = match user {
         Some(u) if u.email.eq_ignore_ascii_case(&details.email) => {
+            let mut tx = state.db.begin().await?;
             let actor = audit::Actor {
                 user_id: Some(u.id),
                 email: Some(u.email.clone()),
@@ -556,7 +556,7 @@ async fn accept_invitation(
                 drop(tx);
                 return already_member(&flashes, &details.org_slug).await;
             }
-            u.id
+            (u.id, tx)
         }
         Some(_) => {
             return plain_landing(&state, &session, &flashes, &token).await;
@@ -584,22 +584,17 @@ async fn accept_invitation(
                 errors.add("password_confirm", "The two passwords do not match.");
             }
             let Some(name) = name.filter(|_| errors.is_empty()) else {
-                drop(tx);
                 let typed = SignupForm {
                     name: form.name,
                     ..Default::default()
                 };
                 return landing(&state, &session, &flashes, &token, typed, errors).await;
             };
-            let inserted = db::users::insert(
-                &mut tx,
-                &invited,
-                &name,
-                &password::hash(&form.password),
-                false,
-                now,
-            )
-            .await;
+            // Hashed before the transaction begins: the hash takes a while, and a
+            // burst of sign-ups must not hold every pooled connection meanwhile.
+            let hash = password::hash(&form.password);
+            let mut tx = state.db.begin().await?;
+            let inserted = db::users::insert(&mut tx, &invited, &name, &hash, false, now).await;
             let user_id = match inserted {
                 Ok(user_id) => user_id,
                 // Another sign-up on the same link made the account first (a double
@@ -626,7 +621,7 @@ async fn accept_invitation(
                 drop(tx);
                 return plain_landing(&state, &session, &flashes, &token).await;
             }
-            user_id
+            (user_id, tx)
         }
     };
     tx.commit().await?;

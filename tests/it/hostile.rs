@@ -397,6 +397,10 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is one axis of the walk; a struct would only rename them"
+    )]
     async fn send(
         &mut self,
         kind: Kind,
@@ -985,3 +989,84 @@ fn normalize(path: &str) -> String {
 }
 
 on_both_backends!(every_route_answers_hostile_input_without_a_server_error);
+
+/// Parallel sign-ups on one invitation link.
+const RACERS: usize = 30;
+
+async fn parallel_sign_ups_on_one_link_make_one_account(backend: Backend) {
+    // Arrange
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let link = invitation_link(&app, "racer@example.com").await;
+    let path = format!("/invitations/{}/accept", link.rsplit('/').next().unwrap());
+    let mut browsers = Vec::new();
+    for _ in 0..RACERS {
+        let browser = app.new_browser();
+        let csrf = browser.csrf_token().await;
+        browsers.push((browser, csrf));
+    }
+
+    // Act
+    let answers = futures_util::future::join_all(browsers.iter().map(|(browser, csrf)| {
+        browser
+            .client
+            .post(browser.url(&path))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("name", "Racer"),
+                ("password", MEMBER_PASSWORD),
+                ("password_confirm", MEMBER_PASSWORD),
+            ])
+            .send()
+    }))
+    .await;
+
+    // Assert
+    let mut welcomed = 0;
+    for answer in answers {
+        let answer = answer.expect("every sign-up gets an answer");
+        let status = answer.status().as_u16();
+        assert!(status < 500, "a sign-up that lost the race got {status}");
+        let to = if status == 303 {
+            location(&answer)
+        } else {
+            String::new()
+        };
+        if to.ends_with("/members") {
+            welcomed += 1;
+        } else if !to.starts_with("/sign-in") {
+            // Losers that found the account made are sent to sign in; the others are
+            // told the link was used.
+            let page = answer.text().await.unwrap();
+            assert!(
+                page.contains("This invitation has already been used"),
+                "a loser is told the link was used: {status} {to} {page}"
+            );
+        }
+    }
+    assert_eq!(welcomed, 1, "exactly one sign-up succeeds");
+    let db = &app.state.db;
+    let accounts = scalar_i64(
+        db,
+        "SELECT COUNT(*) FROM users WHERE email_normalized = 'racer@example.com'",
+    )
+    .await;
+    assert_eq!(accounts, 1, "exactly one account");
+    let memberships = scalar_i64(
+        db,
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE u.email_normalized = 'racer@example.com'",
+    )
+    .await;
+    assert_eq!(memberships, 1, "exactly one membership");
+    let sign_ups = scalar_i64(
+        db,
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'user.signed_up'",
+    )
+    .await;
+    assert_eq!(sign_ups, 1, "nothing half-written by the losers");
+}
+
+on_both_backends!(parallel_sign_ups_on_one_link_make_one_account);
