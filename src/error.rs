@@ -18,6 +18,13 @@ pub enum AppError {
     Csrf,
     #[error("not found")]
     NotFound,
+    /// A request that cannot be read (a malformed body, a search with control
+    /// characters); the message says what to change.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A body over `routes::BODY_LIMIT`, found while reading it.
+    #[error("request body too large")]
+    TooLarge,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -51,7 +58,7 @@ impl AppError {
         }
     }
 
-    fn status_and_message(&self) -> (StatusCode, &'static str, &'static str) {
+    fn status_and_message(&self) -> (StatusCode, &'static str, &str) {
         match self {
             AppError::SignInRequired { .. } => (
                 StatusCode::UNAUTHORIZED,
@@ -67,6 +74,16 @@ impl AppError {
                 StatusCode::FORBIDDEN,
                 "Form expired",
                 "This form has expired or did not come from this site. Reload the page and try again.",
+            ),
+            AppError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "That request cannot be read",
+                message,
+            ),
+            AppError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                "That is more than Roster accepts at once (2 MiB). Split it into smaller parts.",
             ),
             AppError::NotFound => (
                 StatusCode::NOT_FOUND,

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::db::{self, audit};
-use crate::domain::{Email, FieldErrors, Role, password, required_text};
+use crate::domain::{Email, FieldErrors, Role, password, text};
 use crate::email::messages::Welcome;
 use crate::state::AppState;
 
@@ -38,7 +38,7 @@ impl FirstAccountForm {
         let email = Email::parse(&self.email)
             .map_err(|m| errors.add("email", m))
             .ok();
-        let name = required_text(&self.name, "your name", 100)
+        let name = text::single_line(&self.name, "your name", 100)
             .map_err(|m| errors.add("name", m))
             .ok();
         if let Err(m) = password::check_new(&self.password) {
@@ -46,9 +46,10 @@ impl FirstAccountForm {
         } else if self.password != self.password_confirm {
             errors.add("password_confirm", "The two passwords do not match.");
         }
-        let organization = required_text(&self.organization, "a name for the organization", 100)
-            .map_err(|m| errors.add("organization", m))
-            .ok();
+        let organization =
+            text::single_line(&self.organization, "a name for the organization", 100)
+                .map_err(|m| errors.add("organization", m))
+                .ok();
         match (email, name, organization) {
             (Some(email), Some(name), Some(organization)) if errors.is_empty() => {
                 Ok(FirstAccount {

@@ -5,7 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::db::{self, LockScope, api_tokens, audit, memberships::By};
 use crate::domain::permissions::{self, Action};
-use crate::domain::{FieldErrors, Role, required_text, token};
+use crate::domain::{FieldErrors, Role, text, token};
 use crate::state::AppState;
 
 /// The longest name a token may have.
@@ -36,7 +36,7 @@ impl NewTokenForm {
     /// The name and the lifetime in days, or the field messages.
     fn parse(&self) -> Result<(String, Option<i64>), FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = required_text(&self.token_name, "a name for the token", NAME_MAX)
+        let name = text::single_line(&self.token_name, "a name for the token", NAME_MAX)
             .map_err(|m| errors.add("token_name", m))
             .ok();
         let offered = LIFETIMES.iter().any(|(value, _)| *value == self.expires);
@@ -67,7 +67,12 @@ pub async fn create(
     form: &NewTokenForm,
 ) -> anyhow::Result<Result<Created, FieldErrors>> {
     let parsed = form.parse();
-    let org = db::orgs::find_by_slug(&state.db, &form.org).await?;
+    // No slug holds a control character; PostgreSQL would refuse a NUL in the query.
+    let org = if form.org.chars().any(text::is_control) {
+        None
+    } else {
+        db::orgs::find_by_slug(&state.db, &form.org).await?
+    };
     let (name, days) = match (parsed, &org) {
         (Ok(ok), Some(_)) => ok,
         (parsed, _) => {

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::auth::CurrentUser;
 use crate::db::{self, LockScope, Tx, audit, orgs::Org, users::User};
-use crate::domain::{Email, FieldErrors, Role, required_text};
+use crate::domain::{Email, FieldErrors, Role, text};
 use crate::email::messages::AccountStatusChanged;
 use crate::state::AppState;
 
@@ -373,7 +373,7 @@ pub struct NewOrg {
 impl NewOrgForm {
     pub fn parse(&self) -> Result<NewOrg, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = required_text(&self.org_name, "a name for the organization", 100)
+        let name = text::single_line(&self.org_name, "a name for the organization", 100)
             .map_err(|m| errors.add("org_name", m))
             .ok();
         let owner = Email::parse(&self.owner_email)

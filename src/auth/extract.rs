@@ -192,6 +192,10 @@ impl FromRequestParts<AppState> for OrgMember {
             .await
             .map_err(|_| AppError::NotFound)?;
         let slug = params.get("slug").ok_or(AppError::NotFound)?;
+        // No slug holds a control character; PostgreSQL would refuse a NUL in the query.
+        if slug.chars().any(crate::domain::text::is_control) {
+            return Err(AppError::NotFound);
+        }
         let (current, in_org) = CurrentUser::extract(parts, state, Some(slug)).await?;
         let in_org = in_org.ok_or(AppError::NotFound)?;
         let (org, settings) = in_org.org().ok_or(AppError::NotFound)?;

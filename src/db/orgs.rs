@@ -34,24 +34,33 @@ pub async fn insert(tx: &mut Tx, name: &str, now: i64) -> sqlx::Result<Org> {
     .bind(format!("{base}-%"))
     .fetch_all(&mut *conn)
     .await)?;
-    let slug = (1..)
-        .map(|n| {
-            if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .find(|candidate| !taken.contains(candidate))
-        .expect("an unbounded range always has a free suffix");
-    let id = on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO organizations (name, slug, created_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(name)
-    .bind(&slug)
-    .bind(now)
-    .fetch_one(&mut *conn)
-    .await)?;
+    let mut candidates = (1..).map(|n| {
+        if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        }
+    });
+    // A slug taken meanwhile by another organization of the same name, created at the
+    // same moment, is passed over like one taken before: ON CONFLICT keeps the
+    // transaction usable (a unique violation would abort it on PostgreSQL).
+    let (id, slug) = loop {
+        let candidate = candidates
+            .find(|candidate| !taken.contains(candidate))
+            .expect("an unbounded range always has a free suffix");
+        let id: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(
+            "INSERT INTO organizations (name, slug, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (slug) DO NOTHING RETURNING id",
+        )
+        .bind(name)
+        .bind(&candidate)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await)?;
+        if let Some(id) = id {
+            break (id, candidate);
+        }
+    };
     Ok(Org {
         id,
         name: name.to_string(),

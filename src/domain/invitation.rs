@@ -250,4 +250,98 @@ mod tests {
         assert_eq!(split_addresses(typed).len(), 5);
         assert!(split_addresses(" , \n").is_empty());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn is_separator(c: char) -> bool {
+            c == ',' || c == ';' || c.is_whitespace()
+        }
+
+        /// A CSV cell as a person would write one: no surrounding spaces, no BOM.
+        fn cell() -> impl Strategy<Value = String> {
+            "[^\\p{Cc}\u{feff}]{0,30}".prop_map(|s| s.trim().to_string())
+        }
+
+        proptest! {
+            #[test]
+            fn splitting_never_panics_and_leaves_no_separator(input in any::<String>()) {
+                for piece in split_addresses(&input) {
+                    prop_assert!(!piece.is_empty());
+                    prop_assert!(!piece.chars().any(is_separator));
+                }
+            }
+
+            #[test]
+            fn split_addresses_joined_again_split_the_same(input in any::<String>()) {
+                let pieces = split_addresses(&input);
+                let joined = pieces.join("\n");
+                prop_assert_eq!(split_addresses(&joined), pieces.clone());
+                let joined = pieces.join(", ");
+                prop_assert_eq!(split_addresses(&joined), pieces);
+            }
+
+            #[test]
+            fn every_address_typed_is_found(
+                addresses in proptest::collection::vec("[a-z0-9._+-]{1,10}@[a-z0-9-]{1,10}\\.[a-z]{2,5}", 0..20),
+                separators in proptest::collection::vec("[,; \t\r\n]{1,3}", 20),
+            ) {
+                let typed: String = addresses
+                    .iter()
+                    .zip(&separators)
+                    .map(|(a, sep)| format!("{a}{sep}"))
+                    .collect();
+                prop_assert_eq!(split_addresses(&typed), addresses.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+
+            #[test]
+            fn reading_any_file_never_panics(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
+                let _ = parse_csv(&data);
+            }
+
+            #[test]
+            fn rows_written_as_csv_read_back_as_written(
+                rows in proptest::collection::vec((cell(), cell()), 1..30)
+            ) {
+                // What the reader skips: a header line and empty rows.
+                let header = |email: &str| matches!(
+                    email.to_lowercase().as_str(),
+                    "email" | "e-mail" | "email address" | "address"
+                );
+                prop_assume!(!header(&rows[0].0));
+                let expected: Vec<(String, String)> = rows
+                    .iter()
+                    .filter(|(email, role)| !(email.is_empty() && role.is_empty()))
+                    .cloned()
+                    .collect();
+                prop_assume!(!expected.is_empty());
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                for (email, role) in &rows {
+                    writer.write_record([email, role]).unwrap();
+                }
+                let data = writer.into_inner().unwrap();
+
+                let read = parse_csv(&data).unwrap();
+
+                let read: Vec<(String, String)> =
+                    read.into_iter().map(|r| (r.email, r.role)).collect();
+                prop_assert_eq!(read, expected);
+            }
+
+            #[test]
+            fn the_line_of_a_row_is_where_it_is_in_the_file(
+                emails in proptest::collection::vec("[a-z]{1,8}@example\\.com", 1..20)
+            ) {
+                let data = emails.join("\n");
+
+                let rows = parse_csv(data.as_bytes()).unwrap();
+
+                for (index, row) in rows.iter().enumerate() {
+                    prop_assert_eq!(row.line, index as u64 + 1);
+                    prop_assert_eq!(&row.email, &emails[index]);
+                }
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod password;
 pub mod permissions;
 pub mod role;
 pub mod settings;
+pub mod text;
 pub mod token;
 
 pub use email::Email;
@@ -34,16 +35,4 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-}
-
-/// Trims a required piece of text and checks its length; the message names the field.
-pub fn required_text(input: &str, what: &str, max: usize) -> Result<String, String> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(format!("Enter {what}."));
-    }
-    if trimmed.chars().count() > max {
-        return Err(format!("Use at most {max} characters."));
-    }
-    Ok(trimmed.to_string())
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{FieldErrors, required_text};
+use super::{FieldErrors, text};
 
 pub const HOUR: i64 = 3_600;
 pub const DAY: i64 = 24 * HOUR;
@@ -83,7 +83,7 @@ impl SettingsForm {
 
     pub fn parse(&self) -> Result<OrgSettings, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let name = required_text(&self.name, "a name", 100)
+        let name = text::single_line(&self.name, "a name", 100)
             .map_err(|m| errors.add("name", m))
             .ok();
         let lifetime = self
@@ -163,6 +163,7 @@ fn limit(input: &str) -> Result<i64, String> {
 
 /// Parses domains separated by commas, spaces or new lines; `@` prefixes are dropped.
 fn domains(input: &str) -> Result<Vec<String>, String> {
+    text::check_multi_line(input, MAX_DOMAINS * 256)?;
     let mut out: Vec<String> = Vec::new();
     for raw in input
         .split(|c: char| c == ',' || c.is_whitespace())

@@ -15,7 +15,7 @@ use super::tokens::{TokenView, revoke_and_flash};
 use crate::auth::{CurrentUser, session, throttle};
 use crate::clock;
 use crate::db::{self, audit};
-use crate::domain::{FieldErrors, password, required_text};
+use crate::domain::{FieldErrors, password, text};
 use crate::email::messages::PasswordChanged;
 use crate::error::Result;
 use crate::state::AppState;
@@ -98,7 +98,7 @@ struct NameForm {
 
 impl NameForm {
     fn parse(&self) -> std::result::Result<String, FieldErrors> {
-        required_text(&self.name, "your name", NAME_MAX).map_err(|message| {
+        text::single_line(&self.name, "your name", NAME_MAX).map_err(|message| {
             let mut errors = FieldErrors::default();
             errors.add("name", message);
             errors

@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use time::{Date, macros::format_description};
 
@@ -16,9 +17,9 @@ use super::pages::PageCtx;
 use crate::auth::{InstanceAdmin, OrgMember};
 use crate::clock;
 use crate::db::audit::{self, Filter, Listed, Scope};
-use crate::domain::FieldErrors;
 use crate::domain::audit::{INSTANCE_KINDS, ORG_KINDS, describe};
 use crate::domain::permissions::{self, Action};
+use crate::domain::{FieldErrors, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 
@@ -55,8 +56,15 @@ impl FilterForm {
     /// The filter, or field messages for what could not be read.
     fn parse(&self, kinds: &[(&str, &str)]) -> std::result::Result<Filter, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let action = text(&self.action);
+        let mut line = |field: &'static str, value: &str| {
+            text::optional_line(value, text::SEARCH_MAX)
+                .map_err(|m| errors.add(field, m))
+                .ok()
+                .flatten()
+        };
+        let actor = line("actor", &self.actor);
+        let target = line("target", &self.target);
+        let action = line("action", &self.action);
         if action
             .as_deref()
             .is_some_and(|a| !kinds.iter().any(|(k, _)| *k == a))
@@ -89,8 +97,8 @@ impl FilterForm {
         }
         Ok(Filter {
             action,
-            actor: text(&self.actor),
-            target: text(&self.target),
+            actor,
+            target,
             from,
             until,
         })
@@ -326,15 +334,40 @@ fn csv_line(fields: &[String]) -> Bytes {
     Bytes::from(writer.into_inner().unwrap_or_default())
 }
 
+/// Nothing when the export's query ended well; otherwise an error, which makes the
+/// server cut the response (no last chunk), so the client sees a failed download rather
+/// than a file that looks complete.
+fn end_of_export(
+    outcome: tokio::sync::oneshot::Receiver<bool>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    futures_util::stream::once(async move {
+        // A task that ended without saying (it panicked) failed as surely.
+        if outcome.await.unwrap_or(false) {
+            None
+        } else {
+            tracing::error!("audit export cut short; the download ends with an error");
+            Some(Err(std::io::Error::other(
+                "the audit export stopped midway",
+            )))
+        }
+    })
+    .filter_map(std::future::ready)
+}
+
 /// The events as a CSV download, streamed as the database yields them: the server holds
 /// a few rows at a time, whatever the size of the export.
 fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Listed>(256);
+    // How the query ended, read once its rows are all sent: a download cut short must
+    // not end like a complete file.
+    let (outcome_tx, outcome) = tokio::sync::oneshot::channel::<bool>();
     let db = state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = audit::stream(&db, scope, &filter, tx).await {
+        let result = audit::stream(&db, scope, &filter, tx).await;
+        if let Err(e) = &result {
             tracing::error!(error = %e, "audit export stopped");
         }
+        let _ = outcome_tx.send(result.is_ok());
     });
     let header = csv_line(
         &[
@@ -363,8 +396,10 @@ fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Respons
         ]);
         Some((Ok::<_, std::io::Error>(line), rx))
     });
-    let body = futures_util::stream::once(async move { Ok(header) });
-    let body = Body::from_stream(futures_util::StreamExt::chain(body, rows));
+    let body = futures_util::stream::once(async move { Ok(header) })
+        .chain(rows)
+        .chain(end_of_export(outcome));
+    let body = Body::from_stream(body);
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or(HeaderValue::from_static("attachment"));
     (

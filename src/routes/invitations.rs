@@ -17,7 +17,7 @@ use crate::clock;
 use crate::db::{self, audit, invitations::Row};
 use crate::domain::invitation::{Outcome, Status, parse_csv, parse_role_name, split_addresses};
 use crate::domain::permissions::{self, Action};
-use crate::domain::{Email, FieldErrors, Role, password, required_text};
+use crate::domain::{Email, FieldErrors, Role, password, text};
 use crate::error::{AppError, Result};
 use crate::invitations::{self as invite, Closed, Inviter, Request};
 use crate::state::AppState;
@@ -25,6 +25,8 @@ use crate::state::AppState;
 pub const PAGE_SIZE: i64 = 50;
 /// Addresses accepted at once in the form (larger lists go through a CSV file).
 pub const MAX_TYPED: usize = 1_000;
+/// The longest list of addresses accepted in the form: room for `MAX_TYPED` long ones.
+const MAX_TYPED_CHARS: usize = MAX_TYPED * 256;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -301,7 +303,11 @@ async fn create_invitations(
         .map_err(|m| errors.add("role", m))
         .ok();
     let addresses = split_addresses(&form.emails);
-    if addresses.is_empty() {
+    // A textarea breaks lines; any other control character has no place in a list of
+    // addresses (and a NUL would reach PostgreSQL).
+    if let Err(m) = text::check_multi_line(&form.emails, MAX_TYPED_CHARS) {
+        errors.add("emails", m);
+    } else if addresses.is_empty() {
         errors.add("emails", "Enter at least one email address.");
     } else if addresses.len() > MAX_TYPED {
         errors.add(
@@ -538,9 +544,9 @@ async fn accept_invitation(
     let now = state.clock.now();
     let user = CurrentUser::from_session(&state, &session).await?;
     let invited = Email::parse(&details.email).map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
-    let mut tx = state.db.begin().await?;
-    let user_id = match user {
+    let (user_id, tx) = match user {
         Some(u) if u.email.eq_ignore_ascii_case(&details.email) => {
+            let mut tx = state.db.begin().await?;
             let actor = audit::Actor {
                 user_id: Some(u.id),
                 email: Some(u.email.clone()),
@@ -550,7 +556,7 @@ async fn accept_invitation(
                 drop(tx);
                 return already_member(&flashes, &details.org_slug).await;
             }
-            u.id
+            (u.id, tx)
         }
         Some(_) => {
             return plain_landing(&state, &session, &flashes, &token).await;
@@ -569,7 +575,7 @@ async fn accept_invitation(
                 return Ok(Redirect::to(&to).into_response());
             }
             let mut errors = FieldErrors::default();
-            let name = required_text(&form.name, "your name", 100)
+            let name = text::single_line(&form.name, "your name", 100)
                 .map_err(|m| errors.add("name", m))
                 .ok();
             if let Err(m) = password::check_new(&form.password) {
@@ -578,22 +584,28 @@ async fn accept_invitation(
                 errors.add("password_confirm", "The two passwords do not match.");
             }
             let Some(name) = name.filter(|_| errors.is_empty()) else {
-                drop(tx);
                 let typed = SignupForm {
                     name: form.name,
                     ..Default::default()
                 };
                 return landing(&state, &session, &flashes, &token, typed, errors).await;
             };
-            let user_id = db::users::insert(
-                &mut tx,
-                &invited,
-                &name,
-                &state.passwords.hash(&form.password).await?,
-                false,
-                now,
-            )
-            .await?;
+            // Hashed before the transaction begins: the hash takes a while, and a
+            // burst of sign-ups must not hold every pooled connection meanwhile.
+            let hash = state.passwords.hash(&form.password).await?;
+            let mut tx = state.db.begin().await?;
+            let inserted = db::users::insert(&mut tx, &invited, &name, &hash, false, now).await;
+            let user_id = match inserted {
+                Ok(user_id) => user_id,
+                // Another sign-up on the same link made the account first (a double
+                // click, or the link opened twice): the landing page now says the link
+                // was used, and this attempt leaves nothing behind.
+                Err(e) if db::is_unique_violation(&e) => {
+                    drop(tx);
+                    return plain_landing(&state, &session, &flashes, &token).await;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let actor = audit::Actor {
                 user_id: Some(user_id),
                 email: Some(invited.to_string()),
@@ -609,7 +621,7 @@ async fn accept_invitation(
                 drop(tx);
                 return plain_landing(&state, &session, &flashes, &token).await;
             }
-            user_id
+            (user_id, tx)
         }
     };
     tx.commit().await?;
@@ -877,6 +889,19 @@ fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec<Request> {
         .collect()
 }
 
+/// A multipart body that cannot be read is the sender's doing (a cut or hand-made
+/// request), not Roster's: a 400 that says so.
+fn unreadable_upload(e: axum::extract::multipart::MultipartError) -> AppError {
+    tracing::debug!(error = %e, "unreadable upload");
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return AppError::TooLarge;
+    }
+    AppError::BadRequest(
+        "The upload could not be read. Choose the CSV file again and send the form once more."
+            .into(),
+    )
+}
+
 /// Reads an uploaded CSV file and shows what would happen to each row; nothing is
 /// invited until the person confirms.
 async fn preview_csv(
@@ -889,21 +914,13 @@ async fn preview_csv(
         return Err(AppError::Forbidden);
     }
     let (mut data, mut file_name, mut role) = (Vec::new(), String::new(), String::new());
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::Other(e.into()))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(unreadable_upload)? {
         match field.name() {
             Some("file") => {
                 file_name = field.file_name().unwrap_or("upload.csv").to_string();
-                data = field
-                    .bytes()
-                    .await
-                    .map_err(|e| AppError::Other(e.into()))?
-                    .to_vec();
+                data = field.bytes().await.map_err(unreadable_upload)?.to_vec();
             }
-            Some("role") => role = field.text().await.map_err(|e| AppError::Other(e.into()))?,
+            Some("role") => role = field.text().await.map_err(unreadable_upload)?,
             _ => {}
         }
     }

@@ -18,7 +18,7 @@ use crate::db::{
     memberships::{Cursor, Filter, Listing, MemberRow, Sort, Start, Target},
 };
 use crate::domain::permissions::{self, Action};
-use crate::domain::{FieldErrors, Role};
+use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
 use crate::members::{self, Allowed, Change, Refusal};
 use crate::state::AppState;
@@ -152,10 +152,10 @@ struct ListQuery {
 
 impl ListQuery {
     /// The listing asked for, without its start, and the page number asked for.
-    fn listing(&self) -> (Listing, i64) {
-        let search = self.q.trim().to_lowercase();
+    fn listing(&self) -> Result<(Listing, i64)> {
+        let search = text::search(&self.q).map_err(AppError::BadRequest)?;
         let filter = Filter {
-            search: (!search.is_empty()).then_some(search),
+            search: search.map(|s| s.to_lowercase()),
             role: self.role.parse().ok(),
             status: ["active", "inactive", "invited"]
                 .into_iter()
@@ -174,7 +174,7 @@ impl ListQuery {
             counted: false,
         };
         // No organization has a billion pages; the bound keeps the offset far from overflow.
-        (listing, self.page.unwrap_or(1).clamp(1, 1_000_000_000))
+        Ok((listing, self.page.unwrap_or(1).clamp(1, 1_000_000_000)))
     }
 
     /// Where a "Next" or "Previous" link says the page starts, if it does.
@@ -316,7 +316,7 @@ async fn find_page(
     q: &ListQuery,
 ) -> Result<Found> {
     let db = &state.db;
-    let (mut listing, page) = q.listing();
+    let (mut listing, page) = q.listing()?;
     let by_page = |page: i64, total: Option<i64>| Start::Offset {
         offset: (page - 1) * PAGE_SIZE,
         total,

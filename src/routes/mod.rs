@@ -68,7 +68,12 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(tokens::router())
         .nest_service(
             "/static",
-            ServeDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/static")),
+            tower::ServiceBuilder::new()
+                .layer(middleware::from_fn(static_names))
+                .service(ServeDir::new(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/static"
+                ))),
         )
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
@@ -164,6 +169,17 @@ pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) ->
     headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
     headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));
     response
+}
+
+/// The longest path under `/static` looked up on disk: a longer name is a 404 here,
+/// where the file system would answer ENAMETOOLONG and ServeDir a 500.
+const STATIC_PATH_MAX: usize = 255;
+
+async fn static_names(request: Request, next: Next) -> Response {
+    if request.uri().path().len() > STATIC_PATH_MAX {
+        return AppError::NotFound.into_response();
+    }
+    next.run(request).await
 }
 
 /// For htmx requests, an error page becomes a flash message swapped into `#flash`, so

@@ -18,7 +18,7 @@ use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
 use crate::clock;
 use crate::db::{self, users::Search};
-use crate::domain::{FieldErrors, Role};
+use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::users::{self as accounts, Change, NewOrgForm, NotCreated, Refusal};
@@ -146,7 +146,8 @@ impl UserList {
 
 /// Reads one page of accounts: one query for the accounts, one for their memberships.
 async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> Result<UserList> {
-    let search = Search::new(&state.db, &query.q);
+    let q = text::search(&query.q).map_err(AppError::BadRequest)?;
+    let search = Search::new(&state.db, q.as_deref().unwrap_or(""));
     let total = db::users::count_matching(&state.db, search.as_ref()).await?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let page = query.page.unwrap_or(1).clamp(1, pages);

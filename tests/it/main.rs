@@ -17,6 +17,7 @@ mod browser_members;
 mod cli;
 mod email;
 mod health;
+mod hostile;
 mod invitations;
 mod invitations_csv;
 mod invitations_manage;

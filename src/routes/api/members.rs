@@ -17,6 +17,7 @@ use crate::db::memberships::Sort;
 use crate::db::{
     self, memberships::Filter, memberships::Listing, memberships::MemberRow, memberships::Start,
 };
+use crate::domain::text;
 use crate::members::{self, Change, Refusal};
 use crate::state::AppState;
 
@@ -122,9 +123,10 @@ async fn list_members(
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> ApiResult<Json<Page<Member>>> {
     let (page, per_page, offset) = paging.resolve()?;
-    let search = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let search =
+        text::search(q.q.as_deref().unwrap_or("")).map_err(|m| ApiError::invalid("q", m))?;
     let filter = Filter {
-        search: (!search.is_empty()).then_some(search),
+        search: search.map(|s| s.to_lowercase()),
         role: q.role.map(RoleName::role),
         // "members" keeps pending invitations out: they have their own list.
         status: Some(match q.status {
