@@ -27,14 +27,19 @@ fn main() -> ExitCode {
 
 /// Caps glibc's allocator at two arenas, before any thread starts. By default each
 /// thread that allocates (Tokio's workers, one per SQLite connection) may get an arena
-/// of its own, and their free pages add up: at 100,000 members the server's peak RSS on
-/// SQLite went from 55.9 to 42.7 MiB (see the README's Benchmarks).
+/// of its own, and their free pages add up (see benches/README.md).
+///
+/// It also fixes the size above which memory is mapped on its own and given back when
+/// freed: by default glibc raises that bar to the largest block freed so far, so after
+/// the first argon2 hash (19 MiB of working memory) every later one was carved from an
+/// arena and its pages stayed in the process.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is called before any other
+    // SAFETY: mallopt only sets allocator parameters; it is called before any other
     // thread exists, and a refusal (return 0) leaves glibc's default in place.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
