@@ -414,3 +414,33 @@ fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Respons
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn end_after(outcome: Option<bool>) -> Vec<std::io::Result<Bytes>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match outcome {
+            Some(ok) => tx.send(ok).unwrap(),
+            None => drop(tx),
+        }
+        end_of_export(rx).collect().await
+    }
+
+    #[tokio::test]
+    async fn an_export_whose_query_failed_or_vanished_ends_with_an_error() {
+        let failed = end_after(Some(false)).await;
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].is_err());
+
+        let vanished = end_after(None).await;
+        assert_eq!(vanished.len(), 1);
+        assert!(vanished[0].is_err());
+    }
+
+    #[tokio::test]
+    async fn an_export_whose_query_ended_well_ends_cleanly() {
+        assert!(end_after(Some(true)).await.is_empty());
+    }
+}

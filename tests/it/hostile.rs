@@ -119,7 +119,7 @@ fn routes() -> Vec<Route> {
         page(M::GET, "/", &[]),
         page(M::GET, "/healthz", &[]),
         page(M::GET, "/readyz", &[]),
-        page(M::GET, "/sign-in", &["email"]),
+        page(M::GET, "/sign-in", &["email", "next"]),
         page(M::GET, "/account", &[]),
         page(M::POST, "/account/name", &["name"]),
         page(
@@ -854,7 +854,7 @@ async fn every_route_answers_hostile_input_without_a_server_error(backend: Backe
             &["name", "password", "password_confirm"],
         ),
         page(Method::POST, "/invitations/{token}/decline", &[]),
-        page(Method::POST, "/sign-in", &["email", "password"]),
+        page(Method::POST, "/sign-in", &["email", "password", "next"]),
     ] {
         walk.walk(&route, &targets).await;
     }

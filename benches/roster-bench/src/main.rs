@@ -355,17 +355,18 @@ impl SignInStorm {
                     let Ok(browser) = Browser::new(&base) else {
                         break;
                     };
-                    if browser.sign_in_only(OWNER_EMAIL, OWNER_PASSWORD).await.is_ok() {
+                    if browser
+                        .sign_in_only(OWNER_EMAIL, OWNER_PASSWORD)
+                        .await
+                        .is_ok()
+                    {
                         signed_in += 1;
                     }
                 }
                 signed_in
             });
         }
-        SignInStorm {
-            stop,
-            clients: set,
-        }
+        SignInStorm { stop, clients: set }
     }
 
     /// Stops the clients; how many sign-ins succeeded.

@@ -392,7 +392,10 @@ pub fn render(report: &Report) -> String {
                 "Server peak RSS, then with 4 clients signing in",
                 cases
                     .iter()
-                    .map(|c| c.peak_rss_sign_ins_kib.map_or("–".into(), |k| mib(k * 1024)))
+                    .map(|c| {
+                        c.peak_rss_sign_ins_kib
+                            .map_or("–".into(), |k| mib(k * 1024))
+                    })
                     .collect(),
             ),
             (
