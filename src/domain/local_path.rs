@@ -107,4 +107,41 @@ mod tests {
         let long = format!("/{}", "a".repeat(MAX_LENGTH));
         assert_eq!(LocalPath::parse(&long), None);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever is typed, what is followed is a path on this site, and stays one
+            /// once a browser drops what it drops and decodes what it decodes.
+            #[test]
+            fn whatever_is_followed_stays_on_this_site(
+                input in prop_oneof![any::<String>(), "[/\\\\%0-9a-fA-F\t\n\r:. a-z]{0,24}"],
+            ) {
+                let path = LocalPath::or_home(&input);
+                let base = url::Url::parse("http://roster.invalid/").unwrap();
+                let browser_sees: String = path.as_str().chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+                prop_assert_eq!(base.join(&browser_sees).unwrap().origin(), base.origin());
+                let decoded = percent_decode_str(path.as_str()).decode_utf8_lossy().into_owned();
+                prop_assert!(!decoded.starts_with("//") && !decoded.contains('\\'));
+                prop_assert!(!decoded.chars().any(char::is_control));
+            }
+
+            /// Paths shaped like the ones Roster links to are kept as they are.
+            #[test]
+            fn ordinary_paths_are_kept(
+                segments in proptest::collection::vec("[a-z0-9_-]{1,12}", 1..5),
+                query in proptest::option::of("[a-z]{1,8}=[a-z0-9%]{0,12}"),
+            ) {
+                let mut path = format!("/{}", segments.join("/"));
+                if let Some(query) = query {
+                    path = format!("{path}?{query}");
+                }
+                let decoded_ok = percent_decode_str(&path).all(|b| !b.is_ascii_control() && b != b'\\' );
+                prop_assume!(decoded_ok);
+                prop_assert_eq!(LocalPath::parse(&path).map(|p| p.as_str().to_string()), Some(path));
+            }
+        }
+    }
 }
