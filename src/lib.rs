@@ -1,5 +1,6 @@
 //! Roster: invite, manage and remove the people of an organization.
 
+pub mod accounts;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -176,3 +176,8 @@ pub async fn revoke(
     tx.commit().await?;
     Ok(Some(found))
 }
+
+/// The API tokens of `user_id`, for their account page.
+pub async fn of_user(state: &AppState, user_id: i64) -> sqlx::Result<Vec<api_tokens::Listed>> {
+    api_tokens::of_user(&state.db, user_id).await
+}

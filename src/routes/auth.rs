@@ -11,14 +11,12 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
+use crate::accounts;
 use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
-use crate::auth::{ClientIp, CurrentUser, session, throttle};
-use crate::clock;
-use crate::db::{self, audit};
+use crate::auth::{ClientIp, CurrentUser, session};
 use crate::domain::{Email, LocalPath};
-use crate::email::messages::SignInsPaused;
-use crate::error::Result;
+use crate::error::{AppError, Result};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -65,7 +63,7 @@ struct SignInForm {
 }
 
 async fn home(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
-    let orgs = db::orgs::list_for_user(&state.db, current.user.id).await?;
+    let orgs = accounts::organizations(&state, current.user.id).await?;
     match orgs.first() {
         Some(org) => Ok(Redirect::to(&format!("/orgs/{}/members", org.slug)).into_response()),
         None => {
@@ -108,7 +106,6 @@ async fn sign_in(
     ClientIp(ip): ClientIp,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
-    let now = state.clock.now();
     let refuse =
         |status, message: String| refused(&state, &session, &flashes, status, &form, message);
     let Ok(email) = Email::parse(&form.email) else {
@@ -118,15 +115,12 @@ async fn sign_in(
         )
         .await;
     };
-    let account = email.normalized();
-    let device_id = device.id_for(account);
-    let attempt =
-        match throttle::sign_in(&state.db, account, &ip, device_id.as_deref(), now).await? {
-            Ok(attempt) => attempt,
-            Err(throttled) => {
-                if throttled.alert {
-                    tell_of_paused_sign_ins(&state, &email, &ip, throttled.retry_at).await?;
-                }
+    let device_id = device.id_for(email.normalized());
+    let signed_in =
+        match accounts::sign_in(&state, &email, &form.password, &ip, device_id.as_deref()).await {
+            Ok(signed_in) => signed_in,
+            Err(accounts::Error::Throttled(throttled)) => {
+                let now = state.clock.now();
                 let mut response =
                     refuse(StatusCode::TOO_MANY_REQUESTS, throttled.message(now)).await?;
                 response.headers_mut().insert(
@@ -135,91 +129,14 @@ async fn sign_in(
                 );
                 return Ok(response);
             }
+            Err(accounts::Error::WrongCredentials | accounts::Error::Invalid(_)) => {
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
+            }
+            Err(accounts::Error::Internal(e)) => return Err(AppError::Other(e)),
         };
-    let user = db::users::find_by_email(&state.db, &email).await?;
-    let verified = match &user {
-        Some(u) => {
-            state
-                .passwords
-                .verify(&form.password, &u.password_hash)
-                .await
-                && u.is_active()
-        }
-        None => {
-            state.passwords.verify_nothing(&form.password).await;
-            false
-        }
-    };
-    let mut tx = state.db.begin().await?;
-    let Some(user) = user.filter(|_| verified) else {
-        let actor = audit::Actor {
-            ip: Some(ip.clone()),
-            ..Default::default()
-        };
-        let event = audit::Event::new(audit::Action::SignInFailed, &actor).target(
-            "user",
-            None,
-            Some(account),
-        );
-        audit::record(&mut tx, &event, now).await?;
-        tx.commit().await?;
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
-    };
-    db::users::record_sign_in(&mut tx, user.id, now).await?;
-    let actor = audit::Actor {
-        user_id: Some(user.id),
-        email: Some(user.email.clone()),
-        ip: Some(ip),
-    };
-    let event = audit::Event::new(audit::Action::SignedIn, &actor).target(
-        "user",
-        Some(user.id),
-        Some(account),
-    );
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    attempt.succeeded(&state.db).await?;
-    device.remember(account, device_id);
-    session::sign_in(&session, user.id, db::users::session_epoch(&user, now)).await?;
+    device.remember(email.normalized(), device_id);
+    session::sign_in(&session, signed_in.user.id, signed_in.session_epoch).await?;
     Ok(Redirect::to(LocalPath::or_home(&form.next).as_str()).into_response())
-}
-
-/// Records that sign-ins as `email` were paused, and tells the account's owner, if
-/// there is an active account with that address (the answer to the browser is the same
-/// either way).
-async fn tell_of_paused_sign_ins(
-    state: &AppState,
-    email: &Email,
-    ip: &str,
-    until: i64,
-) -> Result<()> {
-    let now = state.clock.now();
-    let user = db::users::find_by_email(&state.db, email)
-        .await?
-        .filter(|u| u.is_active());
-    let mut tx = state.db.begin().await?;
-    let actor = audit::Actor {
-        ip: Some(ip.to_string()),
-        ..Default::default()
-    };
-    let event = audit::Event::new(audit::Action::SignInsPaused, &actor).target(
-        "user",
-        user.as_ref().map(|u| u.id),
-        Some(email.normalized()),
-    );
-    audit::record(&mut tx, &event, now).await?;
-    if let Some(user) = &user {
-        let notice = SignInsPaused {
-            to: user.email.clone(),
-            name: user.name.clone(),
-            address: ip.to_string(),
-            until: clock::exact(until),
-        };
-        state.mailer.queue(&mut tx, &notice, now).await?;
-    }
-    tx.commit().await?;
-    state.mailer.wake();
-    Ok(())
 }
 
 /// The sign-in page again, with what was typed (never the password) and why it failed.
@@ -242,15 +159,7 @@ async fn refused(
 }
 
 async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
-    let mut tx = state.db.begin().await?;
-    let actor = current.actor();
-    let event = audit::Event::new(audit::Action::SignedOut, &actor).target(
-        "user",
-        Some(current.user.id),
-        None,
-    );
-    audit::record(&mut tx, &event, state.clock.now()).await?;
-    tx.commit().await?;
+    accounts::sign_out(&state, &current.user, &current.ip).await?;
     session::sign_out(&current.session).await?;
     current.flashes.add("success", "You have signed out.");
     Ok(Redirect::to("/sign-in").into_response())
