@@ -11,6 +11,7 @@ pub mod error;
 pub mod first_run;
 pub mod invitations;
 pub mod members;
+pub mod orgs;
 pub mod routes;
 pub mod startup;
 pub mod state;

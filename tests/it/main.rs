@@ -24,6 +24,7 @@ mod invitations_csv;
 mod invitations_manage;
 mod members;
 mod members_manage;
+mod orgs_service;
 mod quality;
 mod readme_api;
 mod seats;
