@@ -197,3 +197,26 @@ mod tests {
         assert!(errors.get("password").is_none());
     }
 }
+
+/// Whether a set-up link may be used now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    Open,
+    /// An account exists: set-up is gone.
+    AlreadySetUp,
+    /// No such link was issued (or none was given).
+    NotIssued,
+}
+
+/// Whether the set-up link with `token` may be used now.
+pub async fn link_state(state: &AppState, token: &str) -> anyhow::Result<LinkState> {
+    if db::users::count(&state.db).await? > 0 {
+        return Ok(LinkState::AlreadySetUp);
+    }
+    if token.is_empty()
+        || !db::setup_tokens::exists(&state.db, &crate::domain::token::hash(token)).await?
+    {
+        return Ok(LinkState::NotIssued);
+    }
+    Ok(LinkState::Open)
+}

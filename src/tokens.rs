@@ -181,3 +181,8 @@ pub async fn revoke(
 pub async fn of_user(state: &AppState, user_id: i64) -> sqlx::Result<Vec<api_tokens::Listed>> {
     api_tokens::of_user(&state.db, user_id).await
 }
+
+/// Every member's API tokens in the organization `org_id`, for its Owners and Admins.
+pub async fn of_org(state: &AppState, org_id: i64) -> sqlx::Result<Vec<api_tokens::Listed>> {
+    api_tokens::of_org(&state.db, org_id).await
+}

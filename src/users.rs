@@ -553,3 +553,47 @@ mod tests {
         assert_eq!(new.owner.normalized(), "ada@example.com");
     }
 }
+
+/// One page of the instance's accounts, with their memberships.
+#[derive(Debug)]
+pub struct Listing {
+    /// Accounts matching the search, on every page.
+    pub total: i64,
+    /// The page shown (clamped to those there are), from 1.
+    pub page: i64,
+    pub pages: i64,
+    pub rows: Vec<db::users::Listed>,
+    /// The memberships of the accounts on this page.
+    pub orgs: Vec<db::orgs::UserOrg>,
+}
+
+/// The accounts whose email or name starts with `search` (every account when empty),
+/// `per_page` a page: one query for the accounts, one for their memberships.
+pub async fn list(
+    state: &AppState,
+    search: &str,
+    page: Option<i64>,
+    per_page: i64,
+) -> anyhow::Result<Listing> {
+    let search = db::users::Search::new(&state.db, search);
+    let total = db::users::count_matching(&state.db, search.as_ref()).await?;
+    let pages = ((total + per_page - 1) / per_page).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let rows =
+        db::users::list_matching(&state.db, search.as_ref(), per_page, (page - 1) * per_page)
+            .await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let orgs = db::orgs::of_users(&state.db, &ids).await?;
+    Ok(Listing {
+        total,
+        page,
+        pages,
+        rows,
+        orgs,
+    })
+}
+
+/// The email of the account `id`, if it exists.
+pub async fn email_of(state: &AppState, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(db::users::find(&state.db, id).await?.map(|u| u.email))
+}

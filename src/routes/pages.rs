@@ -8,7 +8,7 @@ use tower_sessions::Session;
 use crate::auth::OrgMember;
 use crate::auth::flash::{Flash, Flashes};
 use crate::auth::session;
-use crate::db::{self, orgs::Org, orgs::OrgLink, users::User};
+use crate::db::{orgs::Org, orgs::OrgLink, users::User};
 use crate::domain::permissions::{self, Action};
 use crate::error::Result;
 use crate::state::AppState;
@@ -45,7 +45,7 @@ impl PageCtx {
         user: Option<&User>,
     ) -> Result<PageCtx> {
         let orgs = match user {
-            Some(u) => db::orgs::list_for_user(&state.db, u.id).await?,
+            Some(u) => crate::accounts::organizations(state, u.id).await?,
             None => Vec::new(),
         };
         Self::build(session, flashes, user, orgs, None).await

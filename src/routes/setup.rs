@@ -14,7 +14,6 @@ use tower_sessions::Session;
 use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, session};
-use crate::db;
 use crate::domain::{FieldErrors, token};
 use crate::error::{AppError, Result};
 use crate::first_run::{self, FirstAccountForm, SetupError};
@@ -49,13 +48,11 @@ struct SetupForm {
 
 /// Refuses unless Roster has no account yet (404) and the token is one it issued (403).
 async fn check_open(state: &AppState, token: &str) -> Result<()> {
-    if db::users::count(&state.db).await? > 0 {
-        return Err(AppError::NotFound);
+    match first_run::link_state(state, token).await? {
+        first_run::LinkState::Open => Ok(()),
+        first_run::LinkState::AlreadySetUp => Err(AppError::NotFound),
+        first_run::LinkState::NotIssued => Err(AppError::Forbidden),
     }
-    if token.is_empty() || !db::setup_tokens::exists(&state.db, &token::hash(token)).await? {
-        return Err(AppError::Forbidden);
-    }
-    Ok(())
 }
 
 async fn show_setup(

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, OrgMember};
 use crate::clock;
-use crate::db::{self, api_tokens::Listed};
+use crate::db::api_tokens::Listed;
 use crate::domain::permissions::{self, Action};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -84,7 +84,7 @@ async fn list_tokens(State(state): State<AppState>, member: OrgMember) -> Result
         return Err(AppError::Forbidden);
     }
     let now = state.clock.now();
-    let tokens = db::api_tokens::of_org(&state.db, member.org.id)
+    let tokens = tokens::of_org(&state, member.org.id)
         .await?
         .into_iter()
         .map(|t| TokenView::new(t, now))

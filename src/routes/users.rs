@@ -17,11 +17,11 @@ use serde::Deserialize;
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
 use crate::clock;
-use crate::db::{self, users::Search};
+use crate::db;
 use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
-use crate::users::{self as accounts, Change, NewOrgForm, NotCreated, Refusal};
+use crate::users::{self, Change, NewOrgForm, NotCreated, Refusal};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -147,20 +147,15 @@ impl UserList {
 /// Reads one page of accounts: one query for the accounts, one for their memberships.
 async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> Result<UserList> {
     let q = text::search(&query.q).map_err(AppError::BadRequest)?;
-    let search = Search::new(&state.db, q.as_deref().unwrap_or(""));
-    let total = db::users::count_matching(&state.db, search.as_ref()).await?;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = query.page.unwrap_or(1).clamp(1, pages);
-    let rows = db::users::list_matching(
-        &state.db,
-        search.as_ref(),
-        PAGE_SIZE,
-        (page - 1) * PAGE_SIZE,
-    )
-    .await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let users::Listing {
+        total,
+        page,
+        pages,
+        rows,
+        orgs: user_orgs,
+    } = users::list(state, q.as_deref().unwrap_or(""), query.page, PAGE_SIZE).await?;
     let mut orgs: HashMap<i64, Vec<OrgView>> = HashMap::new();
-    for row in db::orgs::of_users(&state.db, &ids).await? {
+    for row in user_orgs {
         orgs.entry(row.user_id).or_default().push(OrgView::new(row));
     }
     let now = state.clock.now();
@@ -249,15 +244,15 @@ async fn report(
     id: i64,
     back: String,
     change: Change,
-    outcome: std::result::Result<accounts::Done, Refusal>,
+    outcome: std::result::Result<users::Done, Refusal>,
 ) -> Result<Response> {
     let (kind, text) = match outcome {
         Err(Refusal::NotFound) => return Err(AppError::NotFound),
         Err(Refusal::NotAdmin) => return Err(AppError::Forbidden),
         Err(refusal) => {
-            let email = db::users::find(&state.db, id)
+            let email = users::email_of(state, id)
                 .await?
-                .map_or_else(|| "That account".to_string(), |u| u.email);
+                .unwrap_or_else(|| "That account".to_string());
             ("error", refusal.message(change, &email))
         }
         Ok(done) => ("success", done_message(change, &done, id == admin.user.id)),
@@ -272,7 +267,7 @@ async fn report(
     Ok(Redirect::to(&back).into_response())
 }
 
-fn done_message(change: Change, done: &accounts::Done, yourself: bool) -> String {
+fn done_message(change: Change, done: &users::Done, yourself: bool) -> String {
     let email = &done.email;
     match (change, done.changed) {
         (Change::Deactivate, true) => format!(
@@ -298,7 +293,7 @@ async fn deactivate_user(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = accounts::set_status(&state, &admin, id, false).await?;
+    let outcome = users::set_status(&state, &admin, id, false).await?;
     report(&state, &admin, id, back.back(), Change::Deactivate, outcome).await
 }
 
@@ -308,7 +303,7 @@ async fn activate_user(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = accounts::set_status(&state, &admin, id, true).await?;
+    let outcome = users::set_status(&state, &admin, id, true).await?;
     report(&state, &admin, id, back.back(), Change::Activate, outcome).await
 }
 
@@ -318,7 +313,7 @@ async fn grant_instance_admin(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = accounts::set_instance_admin(&state, &admin, id, true).await?;
+    let outcome = users::set_instance_admin(&state, &admin, id, true).await?;
     report(&state, &admin, id, back.back(), Change::GrantAdmin, outcome).await
 }
 
@@ -328,7 +323,7 @@ async fn revoke_instance_admin(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = accounts::set_instance_admin(&state, &admin, id, false).await?;
+    let outcome = users::set_instance_admin(&state, &admin, id, false).await?;
     report(
         &state,
         &admin,
@@ -354,7 +349,7 @@ struct DeleteView {
 }
 
 impl DeleteView {
-    fn new(csrf: String, target: accounts::DeleteTarget, query: ListQuery) -> DeleteView {
+    fn new(csrf: String, target: users::DeleteTarget, query: ListQuery) -> DeleteView {
         let refusal = target
             .refusal
             .as_ref()
@@ -396,7 +391,7 @@ async fn delete_confirmation(
     headers: &HeaderMap,
     fill: impl FnOnce(&mut DeleteView),
 ) -> Result<Response> {
-    let target = match accounts::assess_delete(state, admin, id).await? {
+    let target = match users::assess_delete(state, admin, id).await? {
         Ok(target) => target,
         Err(Refusal::NotFound) => return Err(AppError::NotFound),
         Err(_) => return Err(AppError::Forbidden),
@@ -442,7 +437,7 @@ async fn delete_user(
         q: form.q,
         page: form.page,
     };
-    let outcome = accounts::delete(&state, &admin, id, &form.confirm_email).await?;
+    let outcome = users::delete(&state, &admin, id, &form.confirm_email).await?;
     if matches!(outcome, Err(Refusal::Mismatch)) {
         let typed = form.confirm_email;
         let page = delete_confirmation(&state, &admin, id, query, &headers, |d| {
@@ -464,7 +459,7 @@ async fn create_organization(
     Form(form): Form<NewOrgForm>,
 ) -> Result<Response> {
     let errors = match form.parse() {
-        Ok(new) => match accounts::create_org(&state, &admin, &new).await? {
+        Ok(new) => match users::create_org(&state, &admin, &new).await? {
             Ok(created) => {
                 let (text, to) = if created.owner_id == admin.user.id {
                     (
