@@ -14,9 +14,9 @@ use serde::Deserialize;
 use time::{Date, macros::format_description};
 
 use super::pages::PageCtx;
+use crate::audit_log::{self, Filter, Listed, Scope};
 use crate::auth::{InstanceAdmin, OrgMember};
 use crate::clock;
-use crate::db::audit::{self, Filter, Listed, Scope};
 use crate::domain::audit::{INSTANCE_KINDS, ORG_KINDS, describe};
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, text};
@@ -195,7 +195,7 @@ async fn render_list(
     let mut older = None;
     if let Some(filter) = &filter {
         // One more than shown tells whether an older page exists, without counting.
-        let mut rows = audit::page(&state.db, scope, filter, form.after(), PAGE_SIZE + 1).await?;
+        let mut rows = audit_log::page(state, scope, filter, form.after(), PAGE_SIZE + 1).await?;
         if rows.len() as i64 > PAGE_SIZE {
             rows.truncate(PAGE_SIZE as usize);
             older = rows
@@ -363,7 +363,7 @@ fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Respons
     let (outcome_tx, outcome) = tokio::sync::oneshot::channel::<bool>();
     let db = state.db.clone();
     tokio::spawn(async move {
-        let result = audit::stream(&db, scope, &filter, tx).await;
+        let result = audit_log::export(&db, scope, &filter, tx).await;
         if let Err(e) = &result {
             tracing::error!(error = %e, "audit export stopped");
         }
