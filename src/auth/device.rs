@@ -3,16 +3,15 @@
 //! throttling counts such a browser apart from everyone else (`auth::throttle`), so that
 //! guesses from elsewhere never lock the account's own browsers out.
 
-use std::sync::Arc;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use tower_cookies::Cookie;
 use tower_cookies::cookie::SameSite;
-use tower_cookies::{Cookie, Cookies, Key};
 
+use super::cookies::SignedJar;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -28,15 +27,13 @@ struct Device {
 
 /// This browser's device cookie, read and written.
 pub struct DeviceCookie {
-    cookies: Cookies,
-    key: Arc<Key>,
-    secure: bool,
+    jar: SignedJar,
 }
 
 impl DeviceCookie {
     /// This browser's id if it has signed in to `account` (a normalized email) before.
     pub fn id_for(&self, account: &str) -> Option<String> {
-        let cookie = self.cookies.signed(&self.key).get(COOKIE)?;
+        let cookie = self.jar.cookies.signed(&self.jar.key).get(COOKIE)?;
         let bytes = URL_SAFE_NO_PAD.decode(cookie.value()).ok()?;
         let device: Device = serde_json::from_slice(&bytes).ok()?;
         (device.account == account).then_some(device.id)
@@ -53,10 +50,10 @@ impl DeviceCookie {
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure)
+            .secure(self.jar.secure)
             .max_age(LIFETIME)
             .build();
-        self.cookies.signed(&self.key).add(cookie);
+        self.jar.cookies.signed(&self.jar.key).add(cookie);
     }
 }
 
@@ -67,13 +64,8 @@ impl FromRequestParts<AppState> for DeviceCookie {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let cookies = Cookies::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
         Ok(DeviceCookie {
-            cookies,
-            key: state.cookie_key.clone(),
-            secure: state.config.secure_cookies,
+            jar: SignedJar::from_request_parts(parts, state).await?,
         })
     }
 }

@@ -11,8 +11,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tower_cookies::cookie::SameSite;
-use tower_cookies::{Cookie, Cookies, Key};
+use tower_cookies::{Cookie, Key};
 
+use super::cookies::SignedJar;
 use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -46,9 +47,7 @@ pub async fn load_key(db: &Db, now: i64) -> anyhow::Result<Arc<Key>> {
 /// next page.
 #[derive(Clone)]
 pub struct Flashes {
-    cookies: Cookies,
-    key: Arc<Key>,
-    secure: bool,
+    jar: SignedJar,
 }
 
 impl std::fmt::Debug for Flashes {
@@ -71,24 +70,28 @@ impl Flashes {
             all.remove(0);
             value = encode(&all);
         }
-        self.cookies.signed(&self.key).add(self.cookie(value));
+        self.jar
+            .cookies
+            .signed(&self.jar.key)
+            .add(self.cookie(value));
     }
 
     /// The messages for this page, removed from the browser. A request that brought
     /// none leaves the cookies alone; a cookie that fails its signature is dropped.
     pub fn take(&self) -> Vec<Flash> {
-        if self.cookies.get(COOKIE).is_none() {
+        if self.jar.cookies.get(COOKIE).is_none() {
             return Vec::new();
         }
         let all = self.read();
-        self.cookies.remove(self.cookie(String::new()));
+        self.jar.cookies.remove(self.cookie(String::new()));
         all
     }
 
     /// The messages so far: the request's, with this request's additions.
     fn read(&self) -> Vec<Flash> {
-        self.cookies
-            .signed(&self.key)
+        self.jar
+            .cookies
+            .signed(&self.jar.key)
             .get(COOKIE)
             .and_then(|c| decode(c.value()))
             .unwrap_or_default()
@@ -99,7 +102,7 @@ impl Flashes {
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(self.secure)
+            .secure(self.jar.secure)
             .build()
     }
 }
@@ -120,13 +123,8 @@ impl FromRequestParts<AppState> for Flashes {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let cookies = Cookies::from_request_parts(parts, state)
-            .await
-            .map_err(|(_, msg)| AppError::Other(anyhow::anyhow!(msg)))?;
         Ok(Flashes {
-            cookies,
-            key: state.cookie_key.clone(),
-            secure: state.config.secure_cookies,
+            jar: SignedJar::from_request_parts(parts, state).await?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Who is asking: the session, the signed-in user, their membership, and the guards
 //! (CSRF, throttling) in front of state changes.
 
+pub mod cookies;
 pub mod csrf;
 pub mod device;
 pub mod extract;
