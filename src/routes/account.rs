@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::pages::PageCtx;
 use super::tokens::{TokenView, revoke_and_flash};
+use crate::auth::passwords::Passwords;
 use crate::auth::{CurrentUser, session, throttle};
 use crate::clock;
 use crate::db::{self, audit};
@@ -198,7 +199,7 @@ async fn change_password(
         match throttle::password_confirmation(&state.db, user.id, now).await? {
             Ok(attempt) => {
                 if state
-                    .passwords
+                    .extension::<Passwords>()
                     .verify(&form.current_password, &user.password_hash)
                     .await
                 {
@@ -229,7 +230,7 @@ async fn change_password(
     if let Some(attempt) = confirmed {
         attempt.succeeded(&state.db).await?;
     }
-    let new_hash = state.passwords.hash(new_password).await?;
+    let new_hash = state.extension::<Passwords>().hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     // The hash verified above must still be the stored one: a change that came first wins.
     if !db::users::replace_password(&mut tx, user.id, &user.password_hash, &new_hash, now).await? {

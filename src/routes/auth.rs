@@ -13,6 +13,7 @@ use tower_sessions::Session;
 use super::pages::PageCtx;
 use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
+use crate::auth::passwords::Passwords;
 use crate::auth::{ClientIp, CurrentUser, session, throttle};
 use crate::clock;
 use crate::db::{self, audit};
@@ -140,13 +141,16 @@ async fn sign_in(
     let verified = match &user {
         Some(u) => {
             state
-                .passwords
+                .extension::<Passwords>()
                 .verify(&form.password, &u.password_hash)
                 .await
                 && u.is_active()
         }
         None => {
-            state.passwords.verify_nothing(&form.password).await;
+            state
+                .extension::<Passwords>()
+                .verify_nothing(&form.password)
+                .await;
             false
         }
     };

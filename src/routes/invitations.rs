@@ -592,7 +592,10 @@ async fn accept_invitation(
             };
             // Hashed before the transaction begins: the hash takes a while, and a
             // burst of sign-ups must not hold every pooled connection meanwhile.
-            let hash = state.passwords.hash(&form.password).await?;
+            let hash = state
+                .extension::<crate::auth::passwords::Passwords>()
+                .hash(&form.password)
+                .await?;
             let mut tx = state.db.begin().await?;
             let inserted = db::users::insert(&mut tx, &invited, &name, &hash, false, now).await;
             let user_id = match inserted {
