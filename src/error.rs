@@ -1,8 +1,9 @@
 //! One error type for handlers. Internal causes are logged, never shown.
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_htmx::HxRedirect;
 
 use crate::db::orgs::OrgLink;
 
@@ -107,12 +108,8 @@ impl IntoResponse for AppError {
                 "/sign-in?next={}",
                 url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
             );
-            let mut response = Redirect::to(&target).into_response();
-            // htmx follows this header with a full page load instead of swapping a fragment.
-            if let Ok(value) = HeaderValue::from_str(&target) {
-                response.headers_mut().insert("HX-Redirect", value);
-            }
-            return response;
+            // htmx follows HX-Redirect with a full page load instead of swapping a fragment.
+            return (HxRedirect(target.clone()), Redirect::to(&target)).into_response();
         }
         let (status, title, message) = self.status_and_message();
         if status.is_server_error() {
