@@ -11,13 +11,14 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_htmx::{HxHistoryRestoreRequest, HxRequest};
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
@@ -32,7 +33,10 @@ pub const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/users", get(list_users))
+        .route(
+            "/admin/users",
+            get(list_users).layer(vary_by_history_restore()),
+        )
         .route("/admin/users/{id}/deactivate", post(deactivate_user))
         .route("/admin/users/{id}/activate", post(activate_user))
         .route("/admin/users/{id}/grant-admin", post(grant_instance_admin))
@@ -42,7 +46,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/users/{id}/delete",
-            get(confirm_delete_user).post(delete_user),
+            get(confirm_delete_user)
+                .post(delete_user)
+                .layer(vary_by_history_restore()),
         )
         .route("/admin/orgs", post(create_organization))
 }
@@ -214,6 +220,15 @@ struct UsersTable {
 
 /// True for htmx's own requests for a fragment; its history restore wants a full page.
 struct WantsFragment(bool);
+
+/// Adds HX-History-Restore-Request to `Vary` on the answers `WantsFragment` chose:
+/// axum-htmx's `Vary` layer names HX-Request for it, but not this header.
+fn vary_by_history_restore() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::appending(
+        header::VARY,
+        HeaderValue::from_static("HX-History-Restore-Request"),
+    )
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for WantsFragment {
     type Rejection = Infallible;

@@ -39,4 +39,32 @@ async fn members_answers_vary_by_the_htmx_headers_they_read(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(members_answers_vary_by_the_htmx_headers_they_read);
+async fn the_users_list_varies_by_history_restore(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let restore = app
+        .client
+        .get(app.url("/admin/users"))
+        .header("HX-Request", "true")
+        .header("HX-History-Restore-Request", "true")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(restore.status(), 200);
+    let vary = varies_by(&restore);
+    assert!(vary.contains(&"hx-request".into()), "{vary:?}");
+    assert!(
+        vary.contains(&"hx-history-restore-request".into()),
+        "{vary:?}"
+    );
+    assert!(restore.text().await.unwrap().starts_with("<!DOCTYPE html>"));
+}
+
+crate::on_both_backends!(
+    members_answers_vary_by_the_htmx_headers_they_read,
+    the_users_list_varies_by_history_restore,
+);
