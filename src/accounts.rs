@@ -2,6 +2,7 @@
 //! pages call these functions, which own their transactions, their audit events and
 //! their emails.
 
+use crate::auth::passwords::Passwords;
 use crate::auth::throttle::{self, Throttled};
 use crate::clock;
 use crate::db::{self, audit, orgs::OrgLink, users::User};
@@ -77,9 +78,9 @@ pub async fn sign_in(
     };
     let user = db::users::find_by_email(&state.db, email).await?;
     let verified = match &user {
-        Some(u) => state.passwords.verify(password, &u.password_hash).await && u.is_active(),
+        Some(u) => state.extension::<Passwords>().verify(password, &u.password_hash).await && u.is_active(),
         None => {
-            state.passwords.verify_nothing(password).await;
+            state.extension::<Passwords>().verify_nothing(password).await;
             false
         }
     };
@@ -253,7 +254,7 @@ pub async fn change_password(
         match throttle::password_confirmation(&state.db, user.id, now).await? {
             Ok(attempt) => {
                 if state
-                    .passwords
+                    .extension::<Passwords>()
                     .verify(&change.current, &user.password_hash)
                     .await
                 {
@@ -277,7 +278,7 @@ pub async fn change_password(
     if let Some(attempt) = confirmed {
         attempt.succeeded(&state.db).await?;
     }
-    let new_hash = state.passwords.hash(new_password).await?;
+    let new_hash = state.extension::<Passwords>().hash(new_password).await?;
     let mut tx = state.db.begin().await?;
     // The hash verified above must still be the stored one: a change that came first wins.
     if !db::users::replace_password(&mut tx, user.id, &user.password_hash, &new_hash, now).await? {

@@ -1,9 +1,11 @@
 //! One error type for handlers. Internal causes are logged, never shown.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use askama::Template;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_htmx::HxRedirect;
 
-use crate::routes::pages::ErrorPage;
+use crate::db::orgs::OrgLink;
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
@@ -106,12 +108,8 @@ impl IntoResponse for AppError {
                 "/sign-in?next={}",
                 url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
             );
-            let mut response = Redirect::to(&target).into_response();
-            // htmx follows this header with a full page load instead of swapping a fragment.
-            if let Ok(value) = HeaderValue::from_str(&target) {
-                response.headers_mut().insert("HX-Redirect", value);
-            }
-            return response;
+            // htmx follows HX-Redirect with a full page load instead of swapping a fragment.
+            return (HxRedirect(target.clone()), Redirect::to(&target)).into_response();
         }
         let (status, title, message) = self.status_and_message();
         if status.is_server_error() {
@@ -132,4 +130,69 @@ impl IntoResponse for AppError {
             .insert(ErrorMessage(message.to_string()));
         response
     }
+}
+
+/// 403, 404, 500 and friends, as a full page. It is drawn as for someone signed out
+/// (no account, organization or flash in the layout), so that an error needs nothing
+/// beyond itself to show, and the error type needs nothing of the pages.
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct ErrorPage<'a> {
+    ctx: SignedOut,
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl ErrorPage<'_> {
+    fn render_page(status: StatusCode, title: &str, message: &str) -> String {
+        let page = ErrorPage {
+            ctx: SignedOut::default(),
+            status: status.as_u16(),
+            title,
+            message,
+        };
+        page.render()
+            .unwrap_or_else(|_| format!("{status} {title}: {message}"))
+    }
+}
+
+/// What `base.html` reads from its `ctx`, all empty: the layout's context
+/// (`routes::pages::PageCtx`) for nobody signed in. Its fields follow `PageCtx`'s; a test
+/// in `routes::pages` checks that both draw the same page.
+#[derive(Default)]
+struct SignedOut {
+    csrf: &'static str,
+    user: Option<NoUser>,
+    orgs: Vec<OrgLink>,
+    current_org: Option<OrgLink>,
+    section: &'static str,
+    can_edit_settings: bool,
+    can_see_audit: bool,
+    can_manage_tokens: bool,
+    flashes: Vec<NoFlash>,
+}
+
+impl SignedOut {
+    fn is_current(&self, _slug: &str) -> bool {
+        false
+    }
+}
+
+/// Never made: the type of `SignedOut::user`, with the fields the layout reads.
+struct NoUser {
+    name: &'static str,
+    email: &'static str,
+    is_instance_admin: bool,
+}
+
+/// Never made: the type of `SignedOut::flashes`' items, with the fields the layout reads.
+struct NoFlash {
+    kind: &'static str,
+    text: &'static str,
+}
+
+#[cfg(test)]
+pub(crate) fn error_page_for_test(status: StatusCode, title: &str, message: &str) -> String {
+    ErrorPage::render_page(status, title, message)
 }

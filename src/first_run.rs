@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::auth::passwords::Passwords;
 use crate::db::{self, audit};
 use crate::domain::{Email, FieldErrors, Role, password, text};
 use crate::email::messages::Welcome;
@@ -97,7 +98,10 @@ pub async fn create(
     setup_token_hash: Option<&str>,
     ip: Option<String>,
 ) -> Result<Created, SetupError> {
-    let password_hash = state.passwords.hash(&account.password).await?;
+    let password_hash = state
+        .extension::<Passwords>()
+        .hash(&account.password)
+        .await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     match setup_token_hash {

@@ -388,7 +388,7 @@ pub async fn invite(
         partial,
         reply,
     };
-    if state.invitations.push(job) {
+    if state.extension::<Queue>().push(job) {
         tokio::spawn(write_waiting(state.clone()));
     }
     answer
@@ -469,8 +469,9 @@ impl Drop for Unstick<'_> {
 
 /// Writes batches of waiting invitations until none wait.
 async fn write_waiting(state: AppState) {
-    let _unstick = Unstick(&state.invitations);
-    while let Some(batch) = state.invitations.next_batch() {
+    let queue = state.extension::<Queue>();
+    let _unstick = Unstick(&queue);
+    while let Some(batch) = queue.next_batch() {
         match write_batch(&state, &batch).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {

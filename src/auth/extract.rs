@@ -9,7 +9,7 @@ use tower_sessions::Session;
 
 use super::flash::Flashes;
 use super::session;
-use super::store::{self, Store};
+use super::store::{self, SessionUsers, Store};
 use crate::db::orgs::{Org, OrgLink};
 use crate::db::{self, audit::Actor, memberships::Membership, users::User};
 use crate::domain::{Role, settings::OrgSettings};
@@ -91,7 +91,7 @@ impl CurrentUser {
         // query; its record then answers the session's first read.
         let mut preloaded = None;
         if let (Some(slug), Some(id)) = (slug, session.id())
-            && let Some(user_id) = state.session_users.user_of(id)
+            && let Some(user_id) = state.extension::<SessionUsers>().user_of(id)
             && let Some(in_org) =
                 db::users::find_in_org(&state.db, user_id, slug, now, Some(&id.to_string())).await?
             && let Some(record) = in_org.session_data.as_deref().and_then(store::decode)
@@ -114,7 +114,7 @@ impl CurrentUser {
                     }
                     (Some(slug), _) => {
                         if let Some(id) = session.id() {
-                            state.session_users.remember(id, user_id);
+                            state.extension::<SessionUsers>().remember(id, user_id);
                         }
                         db::users::find_in_org(&state.db, user_id, slug, now, None)
                             .await?

@@ -3,7 +3,6 @@
 //! costs no write of the session to the database (nor does showing it), and no other
 //! site or script can put words in Roster's mouth.
 
-use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -11,10 +10,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tower_cookies::cookie::SameSite;
-use tower_cookies::{Cookie, Key};
+use tower_cookies::Cookie;
 
 use super::cookies::SignedJar;
-use crate::db::{self, Db};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -23,8 +21,6 @@ const COOKIE: &str = "roster_flash";
 const MAX_FLASHES: usize = 5;
 /// Browsers keep cookies of up to 4,096 bytes: older messages give way before that.
 const MAX_ENCODED: usize = 3_000;
-/// The name of the signing key among the installation's secrets.
-const KEY_NAME: &str = "flash_key";
 
 /// A one-time message shown on the next page.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -32,15 +28,6 @@ pub struct Flash {
     /// "success" or "error".
     pub kind: String,
     pub text: String,
-}
-
-/// The installation's key for its signed cookies: created by the first instance to start,
-/// shared through the database by every other.
-pub async fn load_key(db: &Db, now: i64) -> anyhow::Result<Arc<Key>> {
-    let fresh = URL_SAFE_NO_PAD.encode(Key::generate().master());
-    let stored = db::secrets::get_or_create(db, KEY_NAME, &fresh, now).await?;
-    let bytes = URL_SAFE_NO_PAD.decode(stored)?;
-    Ok(Arc::new(Key::try_from(bytes.as_slice())?))
 }
 
 /// The flash messages of one request: those it brought, and those it leaves for the

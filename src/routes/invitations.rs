@@ -592,7 +592,10 @@ async fn accept_invitation(
             };
             // Hashed before the transaction begins: the hash takes a while, and a
             // burst of sign-ups must not hold every pooled connection meanwhile.
-            let hash = state.passwords.hash(&form.password).await?;
+            let hash = state
+                .extension::<crate::auth::passwords::Passwords>()
+                .hash(&form.password)
+                .await?;
             let mut tx = state.db.begin().await?;
             let inserted = db::users::insert(&mut tx, &invited, &name, &hash, false, now).await;
             let user_id = match inserted {
@@ -718,7 +721,7 @@ struct ConfirmManagePage {
 async fn manage_invitations(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: axum::http::HeaderMap,
+    axum_htmx::HxRequest(is_htmx): axum_htmx::HxRequest,
     axum_extra::extract::Form(form): axum_extra::extract::Form<ManageForm>,
 ) -> Result<Response> {
     let from_members = form.from == "members";
@@ -739,7 +742,6 @@ async fn manage_invitations(
         (None, None) => return Err(AppError::NotFound),
     };
     let action = invite::Manage::parse(&action).ok_or(AppError::NotFound)?;
-    let is_htmx = headers.contains_key("hx-request");
     if ids.is_empty() && is_htmx {
         return Ok(super::flash_response(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,9 +5,10 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum_htmx::{HxRequest, HxTarget};
 use serde::Deserialize;
 
 use super::pages::PageCtx;
@@ -390,7 +391,7 @@ async fn find_page(
 async fn list_members(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    HxTarget(target): HxTarget,
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
     let now = state.clock.now();
@@ -443,10 +444,7 @@ async fn list_members(
         seats,
         seats_managed,
     };
-    if headers
-        .get("hx-target")
-        .is_some_and(|t| t == "members-results")
-    {
+    if target.as_deref() == Some("members-results") {
         return Ok(MembersResults { r }.into_response());
     }
     let (member_count, pending) = member.counts;
@@ -519,11 +517,11 @@ impl Confirm {
 /// Renders a confirmation as a dialog (htmx) or a page, with `status`.
 async fn render_confirm(
     member: &OrgMember,
-    headers: &HeaderMap,
+    HxRequest(is_htmx): HxRequest,
     status: StatusCode,
     d: Confirm,
 ) -> Result<Response> {
-    if headers.contains_key("hx-request") {
+    if is_htmx {
         let body = MemberDialog { d }.render()?;
         return Ok((status, axum::response::Html(body)).into_response());
     }
@@ -619,11 +617,11 @@ async fn make_change(
 async fn confirm_change_role(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, "role").await?;
-    render_confirm(&member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, htmx, StatusCode::OK, d).await
 }
 
 #[derive(Deserialize)]
@@ -635,14 +633,14 @@ struct RoleForm {
 async fn change_role(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response> {
     let mut d = confirmation(&state, &member, id, "role").await?;
     let Ok(role) = form.role.parse::<Role>() else {
         d.errors.add("role", "Choose one of the offered roles.");
-        return render_confirm(&member, &headers, StatusCode::UNPROCESSABLE_ENTITY, d).await;
+        return render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, d).await;
     };
     let email = d.email().to_string();
     match make_change(&state, &member, id, Change::Role(role), &email).await? {
@@ -663,11 +661,11 @@ fn status_kind(status: &str) -> Result<&'static str> {
 async fn confirm_set_status(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    htmx: HxRequest,
     Path((_, id, status)): Path<(String, i64, String)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, status_kind(&status)?).await?;
-    render_confirm(&member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, htmx, StatusCode::OK, d).await
 }
 
 async fn set_status(
@@ -691,11 +689,11 @@ async fn set_status(
 async fn confirm_remove_member(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
     let d = confirmation(&state, &member, id, "remove").await?;
-    render_confirm(&member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, htmx, StatusCode::OK, d).await
 }
 
 #[derive(Deserialize)]
@@ -707,7 +705,7 @@ struct RemoveForm {
 async fn remove_member(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
     Form(form): Form<RemoveForm>,
 ) -> Result<Response> {
@@ -721,12 +719,12 @@ async fn remove_member(
         Err(refusal) => {
             d.errors.add("confirm_email", refusal.message(&email));
             d.typed = form.confirm_email;
-            render_confirm(&member, &headers, StatusCode::UNPROCESSABLE_ENTITY, d).await
+            render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, d).await
         }
     }
 }
 
-async fn confirm_leave(member: OrgMember, headers: HeaderMap) -> Result<Response> {
+async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
     let d = Confirm {
         kind: "leave",
         title: format!("Leave {}?", member.org.name),
@@ -739,7 +737,7 @@ async fn confirm_leave(member: OrgMember, headers: HeaderMap) -> Result<Response
         errors: FieldErrors::default(),
         typed: String::new(),
     };
-    render_confirm(&member, &headers, StatusCode::OK, d).await
+    render_confirm(&member, htmx, StatusCode::OK, d).await
 }
 
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
@@ -807,7 +805,7 @@ impl SeatConfirm {
 async fn manage_seats(
     State(state): State<AppState>,
     member: OrgMember,
-    headers: HeaderMap,
+    HxRequest(is_htmx): HxRequest,
     axum_extra::extract::Form(form): axum_extra::extract::Form<SeatForm>,
 ) -> Result<Response> {
     let assign = match form.seat_action.as_str() {
@@ -818,7 +816,6 @@ async fn manage_seats(
     if !permissions::allows(member.role, Action::ManageSeats) {
         return Err(AppError::Forbidden);
     }
-    let is_htmx = headers.contains_key("hx-request");
     if form.ids.is_empty() {
         let text = "Select at least one member first.";
         if is_htmx {

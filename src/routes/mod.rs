@@ -22,6 +22,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum_htmx::{AutoVaryLayer, HX_REQUEST, HxReswap, HxRetarget, SwapOption};
 use tower_http::LatencyUnit;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
@@ -78,6 +79,10 @@ pub fn app(state: AppState, store: Store) -> Router {
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn(htmx_errors))
+        // Names in `Vary` the htmx headers a handler read through axum-htmx's
+        // extractors (HX-Target, …). It stays inside `retry::reads`, whose copy of the
+        // request's extensions would otherwise keep the extractors from reporting.
+        .layer(AutoVaryLayer)
         .layer(sessions);
     // The API authenticates each request by its bearer token: no cookies, so no session
     // and no CSRF token.
@@ -94,6 +99,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+        // Every page answer depends on HX-Request, if only through `htmx_errors`.
         .layer(SetResponseHeaderLayer::appending(
             header::VARY,
             HeaderValue::from_static("HX-Request"),
@@ -159,16 +165,14 @@ pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) ->
         flashes: vec![flash],
     }
     .render_string();
-    let mut response = (
+    (
         status,
+        HxRetarget("#flash".into()),
+        HxReswap(SwapOption::InnerHtml),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         body,
     )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert("HX-Retarget", HeaderValue::from_static("#flash"));
-    headers.insert("HX-Reswap", HeaderValue::from_static("innerHTML"));
-    response
+        .into_response()
 }
 
 /// The longest path under `/static` looked up on disk: a longer name is a 404 here,
@@ -184,8 +188,11 @@ async fn static_names(request: Request, next: Next) -> Response {
 
 /// For htmx requests, an error page becomes a flash message swapped into `#flash`, so
 /// that a failed action explains itself where the person is looking.
+///
+/// It reads the header itself rather than through `HxRequest`: every answer depends on
+/// it and says so in the `Vary: HX-Request` that `router` adds to all of them.
 async fn htmx_errors(request: Request, next: Next) -> Response {
-    let is_htmx = request.headers().contains_key("hx-request");
+    let is_htmx = request.headers().contains_key(HX_REQUEST);
     let response = next.run(request).await;
     if !is_htmx {
         return response;

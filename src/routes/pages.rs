@@ -2,7 +2,6 @@
 //! switcher, the CSRF token, flash messages) and the error page.
 
 use askama::Template;
-use axum::http::StatusCode;
 use tower_sessions::Session;
 
 use crate::auth::OrgMember;
@@ -103,29 +102,6 @@ impl PageCtx {
     }
 }
 
-/// 403, 404, 500 and friends, as a full page.
-#[derive(Template)]
-#[template(path = "pages/error.html")]
-pub struct ErrorPage<'a> {
-    pub ctx: PageCtx,
-    pub status: u16,
-    pub title: &'a str,
-    pub message: &'a str,
-}
-
-impl ErrorPage<'_> {
-    pub fn render_page(status: StatusCode, title: &str, message: &str) -> String {
-        let page = ErrorPage {
-            ctx: PageCtx::default(),
-            status: status.as_u16(),
-            title,
-            message,
-        };
-        page.render()
-            .unwrap_or_else(|_| format!("{status} {title}: {message}"))
-    }
-}
-
 /// The flash area's content, swapped in by htmx.
 #[derive(Template)]
 #[template(path = "partials/flash.html")]
@@ -136,5 +112,38 @@ pub struct FlashPartial {
 impl FlashPartial {
     pub fn render_string(&self) -> String {
         self.render().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    /// The error page as it was drawn with the layout's own context, empty.
+    #[derive(Template)]
+    #[template(path = "pages/error.html")]
+    struct ErrorPageWithCtx<'a> {
+        ctx: PageCtx,
+        status: u16,
+        title: &'a str,
+        message: &'a str,
+    }
+
+    #[test]
+    fn the_error_page_is_any_page_for_someone_signed_out() {
+        let (status, title, message) = (StatusCode::NOT_FOUND, "Page not found", "Nothing <here>.");
+        let with_ctx = ErrorPageWithCtx {
+            ctx: PageCtx::default(),
+            status: status.as_u16(),
+            title,
+            message,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            crate::error::error_page_for_test(status, title, message),
+            with_ctx
+        );
     }
 }

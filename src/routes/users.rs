@@ -3,16 +3,22 @@
 //! activate, delete (type the email), grant and revoke instance admin; and a form that
 //! creates an organization.
 
+use std::convert::Infallible;
+
 use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::extract::FromRequestParts;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use axum_htmx::{HxHistoryRestoreRequest, HxRequest};
 use serde::Deserialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
@@ -27,7 +33,10 @@ pub const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/users", get(list_users))
+        .route(
+            "/admin/users",
+            get(list_users).layer(vary_by_history_restore()),
+        )
         .route("/admin/users/{id}/deactivate", post(deactivate_user))
         .route("/admin/users/{id}/activate", post(activate_user))
         .route("/admin/users/{id}/grant-admin", post(grant_instance_admin))
@@ -37,7 +46,9 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/admin/users/{id}/delete",
-            get(confirm_delete_user).post(delete_user),
+            get(confirm_delete_user)
+                .post(delete_user)
+                .layer(vary_by_history_restore()),
         )
         .route("/admin/orgs", post(create_organization))
 }
@@ -203,8 +214,26 @@ struct UsersTable {
 }
 
 /// True for htmx's own requests for a fragment; its history restore wants a full page.
-fn wants_fragment(headers: &HeaderMap) -> bool {
-    headers.contains_key("hx-request") && !headers.contains_key("hx-history-restore-request")
+struct WantsFragment(bool);
+
+/// Adds HX-History-Restore-Request to `Vary` on the answers `WantsFragment` chose:
+/// axum-htmx's `Vary` layer names HX-Request for it, but not this header.
+fn vary_by_history_restore() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::appending(
+        header::VARY,
+        HeaderValue::from_static("HX-History-Restore-Request"),
+    )
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WantsFragment {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let HxRequest(htmx) = HxRequest::from_request_parts(parts, state).await?;
+        let HxHistoryRestoreRequest(restore) =
+            HxHistoryRestoreRequest::from_request_parts(parts, state).await?;
+        Ok(WantsFragment(htmx && !restore))
+    }
 }
 
 async fn users_ctx(state: &AppState, admin: &CurrentUser) -> Result<PageCtx> {
@@ -216,11 +245,11 @@ async fn users_ctx(state: &AppState, admin: &CurrentUser) -> Result<PageCtx> {
 async fn list_users(
     State(state): State<AppState>,
     InstanceAdmin(admin): InstanceAdmin,
-    headers: HeaderMap,
+    WantsFragment(fragment): WantsFragment,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
     let list = load_list(&state, &admin, query).await?;
-    if wants_fragment(&headers) {
+    if fragment {
         return Ok(UsersTable { list }.into_response());
     }
     let org_form = NewOrgForm {
@@ -388,7 +417,7 @@ async fn delete_confirmation(
     admin: &CurrentUser,
     id: i64,
     query: ListQuery,
-    headers: &HeaderMap,
+    fragment: bool,
     fill: impl FnOnce(&mut DeleteView),
 ) -> Result<Response> {
     let target = match users::assess_delete(state, admin, id).await? {
@@ -399,7 +428,7 @@ async fn delete_confirmation(
     let csrf = session::csrf_token(&admin.session).await?;
     let mut d = DeleteView::new(csrf, target, query);
     fill(&mut d);
-    if wants_fragment(headers) {
+    if fragment {
         return Ok(DeleteUserDialog { d }.into_response());
     }
     let ctx = users_ctx(state, admin).await?;
@@ -410,10 +439,10 @@ async fn confirm_delete_user(
     State(state): State<AppState>,
     InstanceAdmin(admin): InstanceAdmin,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    WantsFragment(fragment): WantsFragment,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    delete_confirmation(&state, &admin, id, query, &headers, |_| {}).await
+    delete_confirmation(&state, &admin, id, query, fragment, |_| {}).await
 }
 
 /// The delete form: the email typed to confirm, and where the list was.
@@ -430,7 +459,7 @@ async fn delete_user(
     State(state): State<AppState>,
     InstanceAdmin(admin): InstanceAdmin,
     Path(id): Path<i64>,
-    headers: HeaderMap,
+    WantsFragment(fragment): WantsFragment,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response> {
     let query = ListQuery {
@@ -440,7 +469,7 @@ async fn delete_user(
     let outcome = users::delete(&state, &admin, id, &form.confirm_email).await?;
     if matches!(outcome, Err(Refusal::Mismatch)) {
         let typed = form.confirm_email;
-        let page = delete_confirmation(&state, &admin, id, query, &headers, |d| {
+        let page = delete_confirmation(&state, &admin, id, query, fragment, |d| {
             d.errors.add(
                 "confirm_email",
                 Refusal::Mismatch.message(Change::Delete, &d.email),

@@ -19,6 +19,7 @@ mod cli;
 mod email;
 mod health;
 mod hostile;
+mod htmx;
 mod invitations;
 mod invitations_csv;
 mod invitations_manage;

@@ -8,7 +8,6 @@ mod members;
 mod org;
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -18,7 +17,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -337,14 +335,6 @@ pub struct Page<T> {
     total: i64,
     page: i64,
     per_page: i64,
-}
-
-/// A per-token limit on requests, in this process.
-pub type Limiter = DefaultKeyedRateLimiter<i64>;
-
-/// The limiter for `per_minute` requests per token (None: no limit).
-pub fn limiter(per_minute: u32) -> Option<Arc<Limiter>> {
-    NonZeroU32::new(per_minute).map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))))
 }
 
 /// The member an API token stands for, in the organization named by `{slug}` in the path.
