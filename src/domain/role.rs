@@ -64,6 +64,20 @@ impl FromStr for Role {
     }
 }
 
+/// A stored value that names no role: the database holds something this build does not
+/// know.
+#[derive(Debug, thiserror::Error)]
+#[error("not a role: {0:?}")]
+pub struct UnknownRole(String);
+
+impl TryFrom<String> for Role {
+    type Error = UnknownRole;
+
+    fn try_from(s: String) -> Result<Role, UnknownRole> {
+        s.parse().map_err(|_| UnknownRole(s))
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
