@@ -31,7 +31,8 @@ pub struct MemberRow {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     /// A member's status, or that the row is an invitation (the query's `kind` column
     /// says the same; its status column holds "invited").
     #[sqlx(try_from = "String")]
@@ -95,8 +96,19 @@ pub struct Filter {
     /// Text to find in emails and names, lower-cased.
     pub search: Option<String>,
     pub role: Option<Role>,
-    /// "active", "inactive", "invited", or "members" (active and inactive, no invitations).
-    pub status: Option<&'static str>,
+    /// Which rows by status; None keeps members and invitations alike.
+    pub status: Option<StatusFilter>,
+}
+
+/// Which rows of the Members page a status filter keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Members with this status; no invitations.
+    Member(MemberStatus),
+    /// Every member, active or not; no invitations (they have their own list).
+    Members,
+    /// Pending invitations only.
+    Invited,
 }
 
 /// The orders the Members page offers.
@@ -356,8 +368,8 @@ fn conditions(
         members.push_str(&format!(" AND m.role = ${n}"));
         invitations.push_str(&format!(" AND i.role = ${n}"));
     }
-    if let Some(status @ ("active" | "inactive")) = filter.status {
-        values.push(Bind::Text(status.to_string()));
+    if let Some(StatusFilter::Member(status)) = filter.status {
+        values.push(Bind::Text(status.as_str().to_string()));
         members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
     if let Some(search) = &filter.search {
@@ -396,8 +408,9 @@ fn conditions(
             " AND i.email_normalized LIKE {pattern} ESCAPE '\\'"
         ));
     }
-    let members = (filter.status != Some("invited")).then(|| format!("{org}{members}"));
-    let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
+    let members = (filter.status != Some(StatusFilter::Invited)).then(|| format!("{org}{members}"));
+    let invitations =
+        matches!(filter.status, None | Some(StatusFilter::Invited)).then_some(invitations);
     (members, invitations, values)
 }
 
@@ -460,7 +473,7 @@ pub async fn count_filtered(
         Some(_)
             if filter.search.is_none()
                 && filter.role.is_none()
-                && matches!(filter.status, None | Some("members")) =>
+                && matches!(filter.status, None | Some(StatusFilter::Members)) =>
         {
             "(SELECT member_count FROM organizations WHERE id = $1)".into()
         }

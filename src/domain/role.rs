@@ -2,7 +2,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A member's role in an organization, from most to least powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Role {
     Owner,
     Admin,

@@ -9,6 +9,11 @@ use crate::domain::permissions::{self, Action};
 use crate::email::messages;
 use crate::state::AppState;
 
+/// How many members of the actor's organization hold a seat.
+pub async fn seats_in_use(db: &Db, actor: &Acting) -> Result<i64, Error> {
+    Ok(db::memberships::count_seats(db, actor.org.id).await?)
+}
+
 /// The members `ids` whose seats the actor is about to assign or revoke, for the
 /// confirmation. A read: it takes no lock, and `set_seats` checks everything again.
 pub async fn seat_targets(db: &Db, actor: &Acting, ids: &[i64]) -> Result<Vec<Target>, Error> {

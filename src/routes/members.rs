@@ -18,7 +18,7 @@ use crate::domain::{FieldErrors, MemberStatus, Role, text};
 use crate::error::{AppError, Result};
 use crate::members::{
     self, Allowed, Asking, Change, Cursor, Filter, Listing, MemberRow, PAGE_SIZE, PageQuery,
-    RowStatus, Sort, Start, Target,
+    RowStatus, Sort, Start, StatusFilter, Target,
 };
 use crate::state::AppState;
 
@@ -94,18 +94,17 @@ impl SeatAction {
 
 impl MemberView {
     fn new(row: MemberRow, now: i64, viewer: &OrgMember, seats_managed: bool) -> MemberView {
-        let role = row.role.parse::<Role>().ok();
+        let role = row.role;
         let is_you =
             !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
-        let allowed = match (row.is_invitation(), role) {
-            (false, Some(role)) => Allowed::for_row(viewer.role, role, is_you),
-            _ => Allowed::default(),
+        let allowed = if row.is_invitation() {
+            Allowed::default()
+        } else {
+            Allowed::for_row(viewer.role, role, is_you)
         };
         let own = row.invited_by == Some(viewer.current.user.id);
         let manage_invitation = row.is_invitation()
-            && role.is_some_and(|role| {
-                permissions::allows(viewer.role, Action::ManageInvitation { role, own })
-            });
+            && permissions::allows(viewer.role, Action::ManageInvitation { role, own });
         let is_active = row.status == RowStatus::Member(MemberStatus::Active);
         let (status, status_key) = match row.status {
             RowStatus::Member(MemberStatus::Active) => ("Active", "active"),
@@ -126,7 +125,7 @@ impl MemberView {
             allowed,
             manage_invitation,
             is_active,
-            role: role.map_or("Unknown", Role::label),
+            role: role.label(),
             status,
             status_key,
             joined: clock::relative(now, row.joined_at),
@@ -191,9 +190,12 @@ impl ListQuery {
         let filter = Filter {
             search: search.map(|s| s.to_lowercase()),
             role: self.role.parse().ok(),
-            status: ["active", "inactive", "invited"]
-                .into_iter()
-                .find(|s| *s == self.status),
+            status: match self.status.as_str() {
+                "active" => Some(StatusFilter::Member(MemberStatus::Active)),
+                "inactive" => Some(StatusFilter::Member(MemberStatus::Inactive)),
+                "invited" => Some(StatusFilter::Invited),
+                _ => None,
+            },
         };
         let sort = Sort::parse(&self.sort).unwrap_or_default();
         let listing = Listing {

@@ -13,8 +13,8 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
-use crate::domain::text;
-use crate::members::{self, Change, Filter, Listing, MemberRow, Sort, Start};
+use crate::domain::{MemberStatus as Status, text};
+use crate::members::{self, Change, Filter, Listing, MemberRow, Sort, Start, StatusFilter};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -50,7 +50,7 @@ impl Member {
     fn from_row(row: MemberRow) -> ApiResult<Member> {
         Ok(Member {
             id: row.id,
-            role: RoleName::parse(&row.role)?,
+            role: RoleName::parse(row.role.as_str())?,
             email: row.email,
             name: row.name,
             status: row
@@ -131,9 +131,9 @@ async fn list_members(
         role: q.role.map(RoleName::role),
         // "members" keeps pending invitations out: they have their own list.
         status: Some(match q.status {
-            Some(MemberStatus::Active) => "active",
-            Some(MemberStatus::Inactive) => "inactive",
-            None => "members",
+            Some(MemberStatus::Active) => StatusFilter::Member(Status::Active),
+            Some(MemberStatus::Inactive) => StatusFilter::Member(Status::Inactive),
+            None => StatusFilter::Members,
         }),
     };
     let sort = match q.sort.unwrap_or_default() {

@@ -74,7 +74,9 @@ async fn get_organization(
     let seats = match settings.seats {
         Some(total) => Some(Seats {
             total,
-            used: db::memberships::count_seats(&state.db, org.id).await?,
+            used: members::seats_in_use(&state.db, &member.acting)
+                .await
+                .map_err(super::members::refused)?,
         }),
         None => None,
     };
@@ -131,7 +133,9 @@ async fn set_seats(
         .await?
         .seats
         .unwrap_or(0);
-    let used = db::memberships::count_seats(&state.db, org_id).await?;
+    let used = members::seats_in_use(&state.db, &member.acting)
+        .await
+        .map_err(super::members::refused)?;
     Ok(Json(SeatChangeResult {
         changed: changed.into_iter().map(|t| t.id).collect(),
         seats: Seats { total, used },
