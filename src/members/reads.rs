@@ -132,8 +132,8 @@ async fn find_page(
     Ok((rows, matching, page, listing))
 }
 
-/// The members (not invitations) `listing` asks for from its offset, and how many
-/// match in all.
+/// The rows `listing` asks for from `offset` (its own start is replaced), and how many
+/// members match in all: the API's listing, whose filter keeps invitations out.
 pub async fn list_by_offset(
     db: &Db,
     actor: &Acting,

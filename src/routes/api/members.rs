@@ -56,7 +56,7 @@ impl Member {
             status: row
                 .status
                 .member()
-                .ok_or_else(ApiError::not_found)?
+                .ok_or_else(|| anyhow::anyhow!("invitation {} listed as a member", row.id))?
                 .as_str()
                 .to_string(),
             seat: row.has_seat,
