@@ -5,7 +5,7 @@
 use crate::auth::CurrentUser;
 use crate::db::{self, LockScope, api_tokens, audit, memberships::By};
 use crate::domain::permissions::{self, Action};
-use crate::domain::{FieldErrors, Role, text, token};
+use crate::domain::{FieldErrors, text, token};
 use crate::state::AppState;
 
 /// The longest name a token may have.
@@ -89,7 +89,7 @@ pub async fn create(
     tx.lock(LockScope::OrgMembers, org.id).await?;
     let me = db::memberships::target_in(&mut tx, org.id, By::User(current.user.id))
         .await?
-        .filter(|m| m.status == "active");
+        .filter(|m| m.status.is_active());
     let Some(me) = me else {
         let mut errors = FieldErrors::default();
         errors.add("org", "Choose one of your organizations.");
@@ -157,10 +157,7 @@ pub async fn revoke(
         let me =
             db::memberships::target_in(&mut tx, found.org_id, By::User(current.user.id)).await?;
         let may = me.is_some_and(|m| {
-            m.status == "active"
-                && m.role
-                    .parse::<Role>()
-                    .is_ok_and(|r| permissions::allows(r, Action::ManageTokens))
+            m.status.is_active() && permissions::allows(m.role, Action::ManageTokens)
         });
         if !may {
             return Ok(None);

@@ -1,5 +1,5 @@
 use super::{Bind, Db, Tx, bind_all, on_db, on_tx};
-use crate::domain::Role;
+use crate::domain::{MemberStatus, Role};
 
 /// The signed-in user's own membership, as needed to authorize a request.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -17,21 +17,26 @@ pub struct Target {
     pub user_id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
     pub has_seat: bool,
 }
 
-/// One row of the Members page: a member (`kind` "m") or a pending invitation ("i").
+/// One row of the Members page: a member or a pending invitation.
 #[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct MemberRow {
-    pub kind: String,
+    /// The membership's id, or the invitation's.
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub role: String,
-    /// "active", "inactive" or, for an invitation, "invited".
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    /// A member's status, or that the row is an invitation (the query's `kind` column
+    /// says the same; its status column holds "invited").
+    #[sqlx(try_from = "String")]
+    pub status: RowStatus,
     /// When the member joined, or when the invitation was sent.
     pub joined_at: i64,
     pub last_active_at: Option<i64>,
@@ -51,7 +56,37 @@ pub struct MemberRow {
 
 impl MemberRow {
     pub fn is_invitation(&self) -> bool {
-        self.kind == "i"
+        self.status == RowStatus::Invited
+    }
+}
+
+/// What a row of the Members page is: a member with their status, or a pending
+/// invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub enum RowStatus {
+    Member(MemberStatus),
+    Invited,
+}
+
+impl RowStatus {
+    /// The member's status; None for an invitation.
+    pub fn member(self) -> Option<MemberStatus> {
+        match self {
+            RowStatus::Member(status) => Some(status),
+            RowStatus::Invited => None,
+        }
+    }
+}
+
+impl TryFrom<String> for RowStatus {
+    type Error = crate::domain::member::UnknownStatus;
+
+    fn try_from(s: String) -> Result<RowStatus, Self::Error> {
+        match s.as_str() {
+            "invited" => Ok(RowStatus::Invited),
+            _ => MemberStatus::try_from(s).map(RowStatus::Member),
+        }
     }
 }
 
@@ -61,8 +96,19 @@ pub struct Filter {
     /// Text to find in emails and names, lower-cased.
     pub search: Option<String>,
     pub role: Option<Role>,
-    /// "active", "inactive", "invited", or "members" (active and inactive, no invitations).
-    pub status: Option<&'static str>,
+    /// Which rows by status; None keeps members and invitations alike.
+    pub status: Option<StatusFilter>,
+}
+
+/// Which rows of the Members page a status filter keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Members with this status; no invitations.
+    Member(MemberStatus),
+    /// Every member, active or not; no invitations (they have their own list).
+    Members,
+    /// Pending invitations only.
+    Invited,
 }
 
 /// The orders the Members page offers.
@@ -322,8 +368,8 @@ fn conditions(
         members.push_str(&format!(" AND m.role = ${n}"));
         invitations.push_str(&format!(" AND i.role = ${n}"));
     }
-    if let Some(status @ ("active" | "inactive")) = filter.status {
-        values.push(Bind::Text(status.to_string()));
+    if let Some(StatusFilter::Member(status)) = filter.status {
+        values.push(Bind::Text(status.as_str().to_string()));
         members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
     if let Some(search) = &filter.search {
@@ -362,8 +408,9 @@ fn conditions(
             " AND i.email_normalized LIKE {pattern} ESCAPE '\\'"
         ));
     }
-    let members = (filter.status != Some("invited")).then(|| format!("{org}{members}"));
-    let invitations = matches!(filter.status, None | Some("invited")).then_some(invitations);
+    let members = (filter.status != Some(StatusFilter::Invited)).then(|| format!("{org}{members}"));
+    let invitations =
+        matches!(filter.status, None | Some(StatusFilter::Invited)).then_some(invitations);
     (members, invitations, values)
 }
 
@@ -426,7 +473,7 @@ pub async fn count_filtered(
         Some(_)
             if filter.search.is_none()
                 && filter.role.is_none()
-                && matches!(filter.status, None | Some("members")) =>
+                && matches!(filter.status, None | Some(StatusFilter::Members)) =>
         {
             "(SELECT member_count FROM organizations WHERE id = $1)".into()
         }
@@ -588,7 +635,7 @@ pub async fn list(
            {page_columns}{count} \
            FROM ({halves}) AS r \
            ORDER BY k {dir}{nulls}, id {dir}, kind {kind_dir} LIMIT {limit} OFFSET {offset}) \
-         SELECT p.kind, p.id, COALESCE(u.email, p.i_email) AS email, COALESCE(u.name, '') AS name, \
+         SELECT p.id, COALESCE(u.email, p.i_email) AS email, COALESCE(u.name, '') AS name, \
            COALESCE({m}.role, p.i_role) AS role, COALESCE({m}.status, 'invited') AS status, \
            COALESCE({m}.joined_at, p.i_created_at) AS joined_at, {m}.last_active_at, \
            COALESCE(u.auth_method, '') AS auth_method, p.i_invited_by AS invited_by, \
@@ -704,9 +751,9 @@ pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<()> {
+pub async fn set_status(tx: &mut Tx, id: i64, status: MemberStatus) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query("UPDATE memberships SET status = $1 WHERE id = $2")
-        .bind(if active { "active" } else { "inactive" })
+        .bind(status.as_str())
         .bind(id)
         .execute(&mut *conn)
         .await
@@ -721,6 +768,27 @@ pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
         .await
         .map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// The members `ids` of the organization, read from the pool (a confirmation takes no
+/// lock); ids of other organizations find nothing.
+pub async fn targets(db: &Db, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Target>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        let sql = format!(
+            "{TARGET} WHERE m.org_id = $1 AND m.id IN ({}) ORDER BY u.email_normalized",
+            super::placeholders(2, chunk.len())
+        );
+        let rows: Vec<Target> = on_db!(db, pool => {
+            let mut query = sqlx::query_as(&sql).bind(org_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// The members `ids` of the organization, inside a transaction; ids of other
@@ -788,7 +856,7 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
 /// One member of the organization as the Members page shows them.
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow>> {
     on_db!(db, pool => sqlx::query_as(
-        "SELECT 'm' AS kind, m.id, u.email, u.name, m.role, m.status, m.joined_at, \
+        "SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at, \
          m.last_active_at, u.auth_method, m.invited_by, m.has_seat \
          FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.id = $2",
     )

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod email;
 pub mod invitation;
 pub mod local_path;
+pub mod member;
 pub mod password;
 pub mod permissions;
 pub mod role;
@@ -14,6 +15,7 @@ pub mod token;
 
 pub use email::Email;
 pub use local_path::LocalPath;
+pub use member::MemberStatus;
 pub use role::Role;
 
 use std::collections::BTreeMap;

@@ -2,7 +2,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A member's role in an organization, from most to least powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Role {
     Owner,
     Admin,
@@ -61,6 +62,20 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or("Choose one of the offered roles.")
+    }
+}
+
+/// A stored value that names no role: the database holds something this build does not
+/// know.
+#[derive(Debug, thiserror::Error)]
+#[error("not a role: {0:?}")]
+pub struct UnknownRole(String);
+
+impl TryFrom<String> for Role {
+    type Error = UnknownRole;
+
+    fn try_from(s: String) -> Result<Role, UnknownRole> {
+        s.parse().map_err(|_| UnknownRole(s))
     }
 }
 

@@ -14,17 +14,14 @@ use serde::Deserialize;
 use super::pages::PageCtx;
 use crate::auth::{OrgMember, session};
 use crate::clock;
-use crate::db::{
-    self,
-    memberships::{Cursor, Filter, Listing, MemberRow, Sort, Start, Target},
-};
 use crate::domain::permissions::{self, Action};
-use crate::domain::{FieldErrors, Role, text};
+use crate::domain::{FieldErrors, MemberStatus, Role, text};
 use crate::error::{AppError, Result};
-use crate::members::{self, Allowed, Change, Refusal};
+use crate::members::{
+    self, Allowed, Asking, Change, Cursor, Filter, Listing, MemberRow, PAGE_SIZE, PageQuery,
+    RowStatus, Sort, Start, StatusFilter, Target,
+};
 use crate::state::AppState;
-
-pub const PAGE_SIZE: i64 = 50;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -67,33 +64,58 @@ struct MemberView {
     manage_invitation: bool,
     is_active: bool,
     has_seat: bool,
-    /// "assign" or "revoke" when seats are on and the viewer may change this row's.
-    seat_action: Option<&'static str>,
+    /// What the viewer may do with this row's seat, when seats are on.
+    seat_action: Option<SeatAction>,
+}
+
+/// Assign or revoke a seat: the seat form's `seat_action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SeatAction {
+    Assign,
+    Revoke,
+}
+
+impl SeatAction {
+    fn parse(s: &str) -> Option<SeatAction> {
+        match s {
+            "assign" => Some(SeatAction::Assign),
+            "revoke" => Some(SeatAction::Revoke),
+            _ => None,
+        }
+    }
+
+    /// The form's value.
+    fn as_str(self) -> &'static str {
+        match self {
+            SeatAction::Assign => "assign",
+            SeatAction::Revoke => "revoke",
+        }
+    }
 }
 
 impl MemberView {
     fn new(row: MemberRow, now: i64, viewer: &OrgMember, seats_managed: bool) -> MemberView {
-        let role = row.role.parse::<Role>().ok();
+        let role = row.role;
         let is_you =
             !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
-        let allowed = match (row.is_invitation(), role) {
-            (false, Some(role)) => Allowed::for_row(viewer.role, role, is_you),
-            _ => Allowed::default(),
+        let allowed = if row.is_invitation() {
+            Allowed::default()
+        } else {
+            Allowed::for_row(viewer.role, role, is_you)
         };
         let own = row.invited_by == Some(viewer.current.user.id);
         let manage_invitation = row.is_invitation()
-            && role.is_some_and(|role| {
-                permissions::allows(viewer.role, Action::ManageInvitation { role, own })
-            });
-        let (status, status_key) = match row.status.as_str() {
-            "active" => ("Active", "active"),
-            "invited" => ("Pending invitation", "invited"),
-            _ => ("Inactive", "inactive"),
+            && permissions::allows(viewer.role, Action::ManageInvitation { role, own });
+        let is_active = row.status == RowStatus::Member(MemberStatus::Active);
+        let (status, status_key) = match row.status {
+            RowStatus::Member(MemberStatus::Active) => ("Active", "active"),
+            RowStatus::Invited => ("Pending invitation", "invited"),
+            RowStatus::Member(MemberStatus::Inactive) => ("Inactive", "inactive"),
         };
         let seat_action = match (seats_managed && !row.is_invitation(), row.has_seat) {
             (false, _) => None,
-            (true, true) => Some("revoke"),
-            (true, false) => (row.status == "active").then_some("assign"),
+            (true, true) => Some(SeatAction::Revoke),
+            (true, false) => is_active.then_some(SeatAction::Assign),
         };
         MemberView {
             id: row.id,
@@ -103,8 +125,8 @@ impl MemberView {
             is_you,
             allowed,
             manage_invitation,
-            is_active: row.status == "active",
-            role: role.map_or("Unknown", Role::label),
+            is_active,
+            role: role.label(),
             status,
             status_key,
             joined: clock::relative(now, row.joined_at),
@@ -152,15 +174,29 @@ struct ListQuery {
 }
 
 impl ListQuery {
+    /// The page asked for: a search with control characters is a bad request.
+    fn page_query(&self) -> Result<PageQuery> {
+        let (listing, page) = self.listing()?;
+        let cursor = self.cursor(listing.sort);
+        Ok(PageQuery {
+            listing,
+            page,
+            cursor,
+        })
+    }
+
     /// The listing asked for, without its start, and the page number asked for.
     fn listing(&self) -> Result<(Listing, i64)> {
         let search = text::search(&self.q).map_err(AppError::BadRequest)?;
         let filter = Filter {
             search: search.map(|s| s.to_lowercase()),
             role: self.role.parse().ok(),
-            status: ["active", "inactive", "invited"]
-                .into_iter()
-                .find(|s| *s == self.status),
+            status: match self.status.as_str() {
+                "active" => Some(StatusFilter::Member(MemberStatus::Active)),
+                "inactive" => Some(StatusFilter::Member(MemberStatus::Inactive)),
+                "invited" => Some(StatusFilter::Invited),
+                _ => None,
+            },
         };
         let sort = Sort::parse(&self.sort).unwrap_or_default();
         let listing = Listing {
@@ -271,7 +307,7 @@ impl Results {
 #[template(path = "pages/members.html")]
 struct MembersPage {
     ctx: PageCtx,
-    r: Results,
+    results: Results,
     q: ListQuery,
     member_count: i64,
     pending: i64,
@@ -284,108 +320,11 @@ struct MembersPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/members_results.html")]
 struct MembersResults {
-    r: Results,
+    results: Results,
 }
 
 fn encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn pages_of(matching: i64) -> i64 {
-    ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
-}
-
-/// A page of the Members page, as found for its query.
-struct Found {
-    rows: Vec<MemberRow>,
-    /// How many rows match the query in all.
-    matching: i64,
-    /// The page's number, within the pages there are.
-    page: i64,
-    listing: Listing,
-}
-
-/// Finds the page `q` asks for. A search counts its matches in the query of its page
-/// (finding them is its cost) and goes by page number; otherwise the counts come first
-/// (`kept`, the organization's, when nothing is filtered), then the page: after or
-/// before a "Next" or "Previous" link's cursor, or by its number.
-async fn find_page(
-    state: &AppState,
-    org_id: i64,
-    kept: (i64, i64),
-    now: i64,
-    q: &ListQuery,
-) -> Result<Found> {
-    let db = &state.db;
-    let (mut listing, page) = q.listing()?;
-    let by_page = |page: i64, total: Option<i64>| Start::Offset {
-        offset: (page - 1) * PAGE_SIZE,
-        total,
-    };
-    if listing.filter.search.is_some() {
-        listing.counted = true;
-        listing.start = by_page(page, None);
-        let rows = db::memberships::list(db, org_id, now, &listing).await?;
-        if let Some(matching) = rows.first().and_then(|row| row.matching) {
-            return Ok(Found {
-                rows,
-                matching,
-                page,
-                listing,
-            });
-        }
-        // No rows on the first page: none match. On a later one: none match, or the
-        // page is past the last one.
-        let matching = if page == 1 {
-            0
-        } else {
-            let (members, invitations) =
-                db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
-            members + invitations
-        };
-        let last = pages_of(matching);
-        let rows = if page > last && matching > 0 {
-            listing.start = by_page(last, None);
-            db::memberships::list(db, org_id, now, &listing).await?
-        } else {
-            rows
-        };
-        return Ok(Found {
-            rows,
-            matching,
-            page: page.min(last),
-            listing,
-        });
-    }
-    let (members, invitations) = if listing.filter == Filter::default() {
-        kept
-    } else {
-        db::memberships::count_filtered(db, org_id, now, &listing.filter).await?
-    };
-    let matching = members + invitations;
-    let mut page = page.min(pages_of(matching));
-    let mut rows = Vec::new();
-    if let Some(start) = q.cursor(listing.sort) {
-        let before = matches!(start, Start::Before(_));
-        listing.start = start;
-        rows = db::memberships::list(db, org_id, now, &listing).await?;
-        // Fewer rows than a page before the cursor: this is the first page. None
-        // after it: the rows changed under the link, so go by the page number.
-        if before && (rows.len() as i64) < PAGE_SIZE {
-            page = 1;
-            rows.clear();
-        }
-    }
-    if rows.is_empty() {
-        listing.start = by_page(page, Some(matching));
-        rows = db::memberships::list(db, org_id, now, &listing).await?;
-    }
-    Ok(Found {
-        rows,
-        matching,
-        page,
-        listing,
-    })
 }
 
 async fn list_members(
@@ -395,15 +334,25 @@ async fn list_members(
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
     let now = state.clock.now();
-    let org_id = member.org.id;
-    let found = find_page(&state, org_id, member.counts, now, &q).await?;
-    let Found {
+    let settings = &member.settings;
+    let query = q.page_query()?;
+    let acting = member.acting();
+    let found = members::list(
+        &state.db,
+        &acting,
+        member.counts,
+        settings.seats,
+        now,
+        query,
+    );
+    let members::Page {
         rows,
         matching,
         page,
+        pages,
         listing,
-    } = found;
-    let pages = pages_of(matching);
+        seats,
+    } = found.await.map_err(page_error)?;
     // Searches page by number: their matches are found anew for each page anyway.
     let place = |row: Option<&MemberRow>| {
         row.filter(|_| !listing.counted)
@@ -411,21 +360,13 @@ async fn list_members(
     };
     let (first, last) = (place(rows.first()), place(rows.last()));
     let ctx = PageCtx::for_org(&member, "members").await?;
-    let settings = &member.settings;
-    let seats = match settings.seats {
-        Some(seats) => Some((
-            db::memberships::count_seats(&state.db, org_id).await?,
-            seats,
-        )),
-        None => None,
-    };
     let seats_managed = seats.is_some() && permissions::allows(member.role, Action::ManageSeats);
     let filters = [("q", q.q.trim()), ("role", &q.role), ("status", &q.status)]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{k}={}&", encode(v)))
         .collect();
-    let r = Results {
+    let results = Results {
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         rows: rows
@@ -445,14 +386,14 @@ async fn list_members(
         seats_managed,
     };
     if target.as_deref() == Some("members-results") {
-        return Ok(MembersResults { r }.into_response());
+        return Ok(MembersResults { results }.into_response());
     }
     let (member_count, pending) = member.counts;
     let can_invite =
         !permissions::invitable_roles(member.role, settings.members_may_invite).is_empty();
     Ok(MembersPage {
         ctx,
-        r,
+        results,
         q,
         member_count,
         pending,
@@ -470,22 +411,51 @@ async fn list_members(
 }
 
 /// A confirmation of one change to one member: a `<dialog>` for htmx, a page otherwise.
-/// `kind` is "role", "deactivate", "activate", "remove" or "leave".
 #[derive(Template)]
 #[template(path = "partials/member_dialog.html")]
 struct MemberDialog {
-    d: Confirm,
+    confirm: Confirm,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/member_confirm.html")]
 struct MemberConfirmPage {
     ctx: PageCtx,
-    d: Confirm,
+    confirm: Confirm,
+}
+
+/// What a confirmation asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ConfirmKind {
+    Role,
+    Deactivate,
+    Activate,
+    Remove,
+    Leave,
+}
+
+impl ConfirmKind {
+    /// The last segment of the change's URL.
+    fn as_str(self) -> &'static str {
+        match self {
+            ConfirmKind::Role => "role",
+            ConfirmKind::Deactivate => "deactivate",
+            ConfirmKind::Activate => "activate",
+            ConfirmKind::Remove => "remove",
+            ConfirmKind::Leave => "leave",
+        }
+    }
+
+    fn asking(self) -> Asking {
+        match self {
+            ConfirmKind::Role => Asking::Role,
+            _ => Asking::Manage,
+        }
+    }
 }
 
 struct Confirm {
-    kind: &'static str,
+    kind: ConfirmKind,
     title: String,
     slug: String,
     org_name: String,
@@ -500,7 +470,12 @@ struct Confirm {
 impl Confirm {
     fn action(&self) -> String {
         match &self.target {
-            Some(t) => format!("/orgs/{}/members/{}/{}", self.slug, t.id, self.kind),
+            Some(t) => format!(
+                "/orgs/{}/members/{}/{}",
+                self.slug,
+                t.id,
+                self.kind.as_str()
+            ),
             None => format!("/orgs/{}/leave", self.slug),
         }
     }
@@ -519,14 +494,14 @@ async fn render_confirm(
     member: &OrgMember,
     HxRequest(is_htmx): HxRequest,
     status: StatusCode,
-    d: Confirm,
+    confirm: Confirm,
 ) -> Result<Response> {
     if is_htmx {
-        let body = MemberDialog { d }.render()?;
+        let body = MemberDialog { confirm }.render()?;
         return Ok((status, axum::response::Html(body)).into_response());
     }
     let ctx = PageCtx::for_org(member, "members").await?;
-    Ok((status, MemberConfirmPage { ctx, d }).into_response())
+    Ok((status, MemberConfirmPage { ctx, confirm }).into_response())
 }
 
 /// Finds the member `id` in the URL's organization and builds its confirmation, or says
@@ -535,28 +510,18 @@ async fn confirmation(
     state: &AppState,
     member: &OrgMember,
     id: i64,
-    kind: &'static str,
+    kind: ConfirmKind,
 ) -> Result<Confirm> {
-    let target = db::memberships::target(&state.db, member.org.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let role: Role = target
-        .role
-        .parse()
-        .map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
-    let allowed = Allowed::for_row(member.role, role, target.user_id == member.current.user.id);
-    let permitted = match kind {
-        "role" => allowed.change_role,
-        _ => allowed.manage,
-    };
-    if !permitted {
-        return Err(AppError::Forbidden);
-    }
+    let target = members::confirmation_target(&state.db, &member.acting(), id, kind.asking())
+        .await
+        .map_err(page_error)?;
     let title = match kind {
-        "role" => format!("Change the role of {}", target.email),
-        "deactivate" => format!("Deactivate {}?", target.email),
-        "activate" => format!("Activate {}?", target.email),
-        _ => format!("Remove {} from {}?", target.email, member.org.name),
+        ConfirmKind::Role => format!("Change the role of {}", target.email),
+        ConfirmKind::Deactivate => format!("Deactivate {}?", target.email),
+        ConfirmKind::Activate => format!("Activate {}?", target.email),
+        ConfirmKind::Remove | ConfirmKind::Leave => {
+            format!("Remove {} from {}?", target.email, member.org.name)
+        }
     };
     Ok(Confirm {
         kind,
@@ -564,12 +529,39 @@ async fn confirmation(
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         csrf: session::csrf_token(&member.current.session).await?,
-        roles: members::assignable_roles(member.role, role),
-        current_role: Some(role),
+        roles: members::assignable_roles(member.role, target.role),
+        current_role: Some(target.role),
         target: Some(target),
         errors: FieldErrors::default(),
         typed: String::new(),
     })
+}
+
+/// The pages' answer to a refusal that is not shown as a message: the member is not
+/// there (404), or the viewer may not act on them (403), or it failed.
+fn page_error(err: members::Error) -> AppError {
+    match err {
+        members::Error::NotFound | members::Error::SomeNotFound => AppError::NotFound,
+        members::Error::Forbidden | members::Error::SeatsForbidden | members::Error::Own => {
+            AppError::Forbidden
+        }
+        members::Error::Internal(err) => AppError::Other(err),
+        refusal => AppError::Other(anyhow::anyhow!("unexpected refusal: {refusal}")),
+    }
+}
+
+/// The pages' answer to a refused change: a message on the Members page, or the
+/// `page_error` when the refusal is one no menu offers.
+async fn refused(member: &OrgMember, err: members::Error) -> Result<Response> {
+    match err {
+        members::Error::NotFound
+        | members::Error::SomeNotFound
+        | members::Error::Forbidden
+        | members::Error::SeatsForbidden
+        | members::Error::Own
+        | members::Error::Internal(_) => Err(page_error(err)),
+        refusal => done(member, "error", refusal.to_string()).await,
+    }
 }
 
 /// Says what happened: a flash message, then back to the Members page.
@@ -578,40 +570,21 @@ async fn done(member: &OrgMember, kind: &str, text: String) -> Result<Response> 
     Ok(Redirect::to(&format!("/orgs/{}/members", member.org.slug)).into_response())
 }
 
-/// Makes a change and reports it; a refusal becomes a message (or the right error).
-async fn make_change(
-    state: &AppState,
-    member: &OrgMember,
-    id: i64,
-    change: Change,
-    email_for_messages: &str,
-) -> Result<std::result::Result<Response, Refusal>> {
-    match members::change(state, &member.acting(), id, &change).await? {
-        Ok(target) => {
-            let text = match &change {
-                Change::Role(role) => format!("{} is now {}.", target.email, role.label()),
-                Change::Deactivate => format!(
-                    "Deactivated {}. They can no longer open {}.",
-                    target.email, member.org.name
-                ),
-                Change::Activate => format!("Activated {}.", target.email),
-                Change::Remove { .. } => format!(
-                    "Removed {} from {}. They were told by email.",
-                    target.email, member.org.name
-                ),
-            };
-            Ok(Ok(done(member, "success", text).await?))
-        }
-        Err(Refusal::NotFound) => Err(AppError::NotFound),
-        Err(Refusal::Forbidden) => Err(AppError::Forbidden),
-        Err(Refusal::EmailMismatch) => Ok(Err(Refusal::EmailMismatch)),
-        Err(refusal) => Ok(Ok(done(
-            member,
-            "error",
-            refusal.message(email_for_messages),
-        )
-        .await?)),
-    }
+/// Says that `change` was made to `target`.
+async fn changed(member: &OrgMember, change: &Change, target: &Target) -> Result<Response> {
+    let text = match change {
+        Change::Role(role) => format!("{} is now {}.", target.email, role.label()),
+        Change::Deactivate => format!(
+            "Deactivated {}. They can no longer open {}.",
+            target.email, member.org.name
+        ),
+        Change::Activate => format!("Activated {}.", target.email),
+        Change::Remove { .. } => format!(
+            "Removed {} from {}. They were told by email.",
+            target.email, member.org.name
+        ),
+    };
+    done(member, "success", text).await
 }
 
 async fn confirm_change_role(
@@ -620,8 +593,8 @@ async fn confirm_change_role(
     htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
-    let d = confirmation(&state, &member, id, "role").await?;
-    render_confirm(&member, htmx, StatusCode::OK, d).await
+    let confirm = confirmation(&state, &member, id, ConfirmKind::Role).await?;
+    render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
 #[derive(Deserialize)]
@@ -637,23 +610,25 @@ async fn change_role(
     Path((_, id)): Path<(String, i64)>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response> {
-    let mut d = confirmation(&state, &member, id, "role").await?;
     let Ok(role) = form.role.parse::<Role>() else {
-        d.errors.add("role", "Choose one of the offered roles.");
-        return render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, d).await;
+        let mut confirm = confirmation(&state, &member, id, ConfirmKind::Role).await?;
+        confirm
+            .errors
+            .add("role", "Choose one of the offered roles.");
+        return render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, confirm).await;
     };
-    let email = d.email().to_string();
-    match make_change(&state, &member, id, Change::Role(role), &email).await? {
-        Ok(response) => Ok(response),
-        Err(_) => Err(AppError::Forbidden),
+    let change = Change::Role(role);
+    match members::change(&state, &member.acting(), id, &change).await {
+        Ok(target) => changed(&member, &change, &target).await,
+        Err(err) => refused(&member, err).await,
     }
 }
 
-/// "deactivate" or "activate", from the URL.
-fn status_kind(status: &str) -> Result<&'static str> {
+/// Deactivate or activate, from the URL.
+fn status_kind(status: &str) -> Result<ConfirmKind> {
     match status {
-        "deactivate" => Ok("deactivate"),
-        "activate" => Ok("activate"),
+        "deactivate" => Ok(ConfirmKind::Deactivate),
+        "activate" => Ok(ConfirmKind::Activate),
         _ => Err(AppError::NotFound),
     }
 }
@@ -664,8 +639,8 @@ async fn confirm_set_status(
     htmx: HxRequest,
     Path((_, id, status)): Path<(String, i64, String)>,
 ) -> Result<Response> {
-    let d = confirmation(&state, &member, id, status_kind(&status)?).await?;
-    render_confirm(&member, htmx, StatusCode::OK, d).await
+    let confirm = confirmation(&state, &member, id, status_kind(&status)?).await?;
+    render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
 async fn set_status(
@@ -673,16 +648,13 @@ async fn set_status(
     member: OrgMember,
     Path((_, id, status)): Path<(String, i64, String)>,
 ) -> Result<Response> {
-    let kind = status_kind(&status)?;
-    let d = confirmation(&state, &member, id, kind).await?;
-    let change = if kind == "activate" {
-        Change::Activate
-    } else {
-        Change::Deactivate
+    let change = match status_kind(&status)? {
+        ConfirmKind::Activate => Change::Activate,
+        _ => Change::Deactivate,
     };
-    match make_change(&state, &member, id, change, d.email()).await? {
-        Ok(response) => Ok(response),
-        Err(_) => Err(AppError::Forbidden),
+    match members::change(&state, &member.acting(), id, &change).await {
+        Ok(target) => changed(&member, &change, &target).await,
+        Err(err) => refused(&member, err).await,
     }
 }
 
@@ -692,8 +664,8 @@ async fn confirm_remove_member(
     htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
-    let d = confirmation(&state, &member, id, "remove").await?;
-    render_confirm(&member, htmx, StatusCode::OK, d).await
+    let confirm = confirmation(&state, &member, id, ConfirmKind::Remove).await?;
+    render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
 #[derive(Deserialize)]
@@ -709,24 +681,25 @@ async fn remove_member(
     Path((_, id)): Path<(String, i64)>,
     Form(form): Form<RemoveForm>,
 ) -> Result<Response> {
-    let mut d = confirmation(&state, &member, id, "remove").await?;
     let change = Change::Remove {
         typed_email: form.confirm_email.clone(),
     };
-    let email = d.email().to_string();
-    match make_change(&state, &member, id, change, &email).await? {
-        Ok(response) => Ok(response),
-        Err(refusal) => {
-            d.errors.add("confirm_email", refusal.message(&email));
-            d.typed = form.confirm_email;
-            render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, d).await
+    match members::change(&state, &member.acting(), id, &change).await {
+        Ok(target) => changed(&member, &change, &target).await,
+        Err(refusal @ members::Error::EmailMismatch { .. }) => {
+            // The form again, with what was typed and why it is not enough.
+            let mut confirm = confirmation(&state, &member, id, ConfirmKind::Remove).await?;
+            confirm.errors.add("confirm_email", refusal.to_string());
+            confirm.typed = form.confirm_email;
+            render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, confirm).await
         }
+        Err(err) => refused(&member, err).await,
     }
 }
 
 async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
-    let d = Confirm {
-        kind: "leave",
+    let confirm = Confirm {
+        kind: ConfirmKind::Leave,
         title: format!("Leave {}?", member.org.name),
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
@@ -737,27 +710,20 @@ async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
         errors: FieldErrors::default(),
         typed: String::new(),
     };
-    render_confirm(&member, htmx, StatusCode::OK, d).await
+    render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
 async fn leave_organization(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
-    match members::leave(&state, &member.acting()).await? {
+    match members::leave(&state, &member.acting()).await {
         Ok(()) => {
             let text = format!("You left {}.", member.org.name);
             member.current.flashes.add("success", text);
             Ok(Redirect::to("/").into_response())
         }
-        Err(Refusal::LastOwner) => {
-            done(
-                &member,
-                "error",
-                format!(
-                    "You are the last active Owner of {}, so you cannot leave it. Make someone else Owner first.",
-                    member.org.name
-                ),
-            )
-            .await
+        Err(refusal @ members::Error::LastOwnerLeaving { .. }) => {
+            done(&member, "error", refusal.to_string()).await
         }
+        Err(members::Error::Internal(err)) => Err(AppError::Other(err)),
         Err(_) => Err(AppError::NotFound),
     }
 }
@@ -777,14 +743,14 @@ struct SeatForm {
 #[derive(Template)]
 #[template(path = "partials/seat_dialog.html")]
 struct SeatDialog {
-    s: SeatConfirm,
+    seat_change: SeatConfirm,
 }
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/seat_confirm.html")]
 struct SeatConfirmPage {
     ctx: PageCtx,
-    s: SeatConfirm,
+    seat_change: SeatConfirm,
 }
 
 struct SeatConfirm {
@@ -808,46 +774,33 @@ async fn manage_seats(
     HxRequest(is_htmx): HxRequest,
     axum_extra::extract::Form(form): axum_extra::extract::Form<SeatForm>,
 ) -> Result<Response> {
-    let assign = match form.seat_action.as_str() {
-        "assign" => true,
-        "revoke" => false,
-        _ => return Err(AppError::NotFound),
+    let assign = match SeatAction::parse(&form.seat_action) {
+        Some(action) => action == SeatAction::Assign,
+        None => return Err(AppError::NotFound),
     };
-    if !permissions::allows(member.role, Action::ManageSeats) {
-        return Err(AppError::Forbidden);
-    }
-    if form.ids.is_empty() {
-        let text = "Select at least one member first.";
-        if is_htmx {
-            return Ok(super::flash_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "error",
-                text,
-            ));
+    let acting = member.acting();
+    let outcome = if form.confirm.as_deref() != Some("yes") {
+        match members::seat_targets(&state.db, &acting, &form.ids).await {
+            Ok(targets) => {
+                let seat_change = SeatConfirm {
+                    slug: member.org.slug.clone(),
+                    csrf: session::csrf_token(&member.current.session).await?,
+                    assign,
+                    targets,
+                };
+                if is_htmx {
+                    let body = SeatDialog { seat_change }.render()?;
+                    return Ok(axum::response::Html(body).into_response());
+                }
+                let ctx = PageCtx::for_org(&member, "members").await?;
+                return Ok(SeatConfirmPage { ctx, seat_change }.into_response());
+            }
+            Err(err) => Err(err),
         }
-        return done(&member, "error", text.into()).await;
-    }
-    if form.confirm.as_deref() != Some("yes") {
-        let mut tx = state.db.begin().await?;
-        let targets = db::memberships::targets_in(&mut tx, member.org.id, &form.ids).await?;
-        drop(tx);
-        let unique: std::collections::HashSet<_> = form.ids.iter().collect();
-        if targets.len() != unique.len() {
-            return Err(AppError::NotFound);
-        }
-        let s = SeatConfirm {
-            slug: member.org.slug.clone(),
-            csrf: session::csrf_token(&member.current.session).await?,
-            assign,
-            targets,
-        };
-        if is_htmx {
-            return Ok(axum::response::Html(SeatDialog { s }.render()?).into_response());
-        }
-        let ctx = PageCtx::for_org(&member, "members").await?;
-        return Ok(SeatConfirmPage { ctx, s }.into_response());
-    }
-    match members::set_seats(&state, &member.acting(), &form.ids, assign).await? {
+    } else {
+        members::set_seats(&state, &acting, &form.ids, assign).await
+    };
+    match outcome {
         Ok(changed) => {
             let n = changed.len();
             let people = if n == 1 { "member" } else { "members" };
@@ -860,8 +813,11 @@ async fn manage_seats(
             };
             done(&member, "success", text).await
         }
-        Err(members::SeatRefusal::Forbidden) => Err(AppError::Forbidden),
-        Err(members::SeatRefusal::NotFound) => Err(AppError::NotFound),
-        Err(refusal) => done(&member, "error", refusal.message()).await,
+        Err(refusal @ members::Error::NoneSelected) if is_htmx => Ok(super::flash_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error",
+            &refusal.to_string(),
+        )),
+        Err(err) => refused(&member, err).await,
     }
 }

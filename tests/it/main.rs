@@ -25,6 +25,7 @@ mod invitations_csv;
 mod invitations_manage;
 mod members;
 mod members_manage;
+mod members_service;
 mod orgs_service;
 mod quality;
 mod readme_api;

@@ -13,12 +13,8 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
-use crate::db::memberships::Sort;
-use crate::db::{
-    self, memberships::Filter, memberships::Listing, memberships::MemberRow, memberships::Start,
-};
-use crate::domain::text;
-use crate::members::{self, Change, Refusal};
+use crate::domain::{MemberStatus as Status, text};
+use crate::members::{self, Change, Filter, Listing, MemberRow, Sort, Start, StatusFilter};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -54,10 +50,15 @@ impl Member {
     fn from_row(row: MemberRow) -> ApiResult<Member> {
         Ok(Member {
             id: row.id,
-            role: RoleName::parse(&row.role)?,
+            role: RoleName::parse(row.role.as_str())?,
             email: row.email,
             name: row.name,
-            status: row.status,
+            status: row
+                .status
+                .member()
+                .ok_or_else(|| anyhow::anyhow!("invitation {} listed as a member", row.id))?
+                .as_str()
+                .to_string(),
             seat: row.has_seat,
             joined_at: clock::iso(row.joined_at),
             last_active_at: row.last_active_at.map(clock::iso),
@@ -130,9 +131,9 @@ async fn list_members(
         role: q.role.map(RoleName::role),
         // "members" keeps pending invitations out: they have their own list.
         status: Some(match q.status {
-            Some(MemberStatus::Active) => "active",
-            Some(MemberStatus::Inactive) => "inactive",
-            None => "members",
+            Some(MemberStatus::Active) => StatusFilter::Member(Status::Active),
+            Some(MemberStatus::Inactive) => StatusFilter::Member(Status::Inactive),
+            None => StatusFilter::Members,
         }),
     };
     let sort = match q.sort.unwrap_or_default() {
@@ -141,9 +142,6 @@ async fn list_members(
         MemberSort::Name => Sort::Name,
         MemberSort::LastActive => Sort::LastActive,
     };
-    let org_id = member.acting.org.id;
-    let now = state.clock.now();
-    let (total, _) = db::memberships::count_filtered(&state.db, org_id, now, &filter).await?;
     let listing = Listing {
         filter,
         sort,
@@ -151,11 +149,14 @@ async fn list_members(
         limit: per_page,
         start: Start::Offset {
             offset,
-            total: Some(total),
+            total: None,
         },
         counted: false,
     };
-    let rows = db::memberships::list(&state.db, org_id, now, &listing).await?;
+    let now = state.clock.now();
+    let (rows, total) = members::list_by_offset(&state.db, &member.acting, now, listing, offset)
+        .await
+        .map_err(refused)?;
     let items = rows
         .into_iter()
         .map(Member::from_row)
@@ -166,12 +167,6 @@ async fn list_members(
         page,
         per_page,
     }))
-}
-
-async fn find(state: &AppState, member: &ApiMember, id: i64) -> ApiResult<MemberRow> {
-    db::memberships::row(&state.db, member.acting.org.id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)
 }
 
 /// Reads one member.
@@ -193,7 +188,10 @@ async fn get_member(
     member: ApiMember,
     ApiPath((_, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<Member>> {
-    Ok(Json(Member::from_row(find(&state, &member, id).await?)?))
+    let row = members::find(&state.db, &member.acting, id)
+        .await
+        .map_err(refused)?;
+    Ok(Json(Member::from_row(row)?))
 }
 
 /// Makes a change through the same rules as the Members page, and returns the member
@@ -204,28 +202,37 @@ async fn make(
     id: i64,
     change: Change,
 ) -> ApiResult<Option<Member>> {
-    let target = find(state, member, id).await?;
-    match members::change(state, &member.acting, id, &change).await? {
-        Ok(_) => {}
-        Err(refusal) => return Err(refused(&refusal, &target.email)),
-    }
-    match db::memberships::row(&state.db, member.acting.org.id, id).await? {
-        Some(row) => Ok(Some(Member::from_row(row)?)),
-        None => Ok(None),
+    members::change(state, &member.acting, id, &change)
+        .await
+        .map_err(refused)?;
+    // The member as the change left them, to answer with (a read after the commit).
+    match members::find(&state.db, &member.acting, id).await {
+        Ok(row) => Ok(Some(Member::from_row(row)?)),
+        Err(members::Error::NotFound) => Ok(None),
+        Err(err) => Err(refused(err)),
     }
 }
 
-/// The API's answer to a refused change.
-fn refused(refusal: &Refusal, email: &str) -> ApiError {
-    let message = refusal.message(email);
-    match refusal {
-        Refusal::NotFound => ApiError::not_found(),
-        Refusal::Forbidden => ApiError::forbidden(message),
-        Refusal::Own => ApiError::new(StatusCode::FORBIDDEN, "own_membership", message),
-        Refusal::NotActive => ApiError::conflict("member_inactive", message),
-        Refusal::LastOwner => ApiError::conflict("last_owner", message),
-        Refusal::Unchanged => ApiError::conflict("unchanged", message),
-        Refusal::EmailMismatch => ApiError::invalid("email", message),
+/// The API's answer to a refusal of the members service (and to its failures).
+pub(super) fn refused(err: members::Error) -> ApiError {
+    use members::Error;
+    let message = err.to_string();
+    match err {
+        Error::NotFound | Error::SomeNotFound => ApiError::not_found(),
+        Error::Forbidden | Error::SeatsForbidden => ApiError::forbidden(message),
+        Error::Own => ApiError::new(StatusCode::FORBIDDEN, "own_membership", message),
+        Error::NotActive { .. } | Error::Inactive(_) => {
+            ApiError::conflict("member_inactive", message)
+        }
+        Error::LastOwner { .. } | Error::LastOwnerLeaving { .. } => {
+            ApiError::conflict("last_owner", message)
+        }
+        Error::Unchanged { .. } => ApiError::conflict("unchanged", message),
+        Error::EmailMismatch { .. } => ApiError::invalid("email", message),
+        Error::NoneSelected => ApiError::invalid("member_ids", message),
+        Error::SeatsOff => ApiError::conflict("seats_off", message),
+        Error::NoRoom { .. } => ApiError::conflict("no_seats_left", message),
+        Error::Internal(err) => ApiError::from(err),
     }
 }
 

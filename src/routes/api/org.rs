@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use super::{ApiError, ApiJson, ApiMember, ApiResult, RoleName, TokenErrors};
 use crate::db;
-use crate::members::{self, SeatRefusal};
+use crate::members;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -74,7 +74,9 @@ async fn get_organization(
     let seats = match settings.seats {
         Some(total) => Some(Seats {
             total,
-            used: db::memberships::count_seats(&state.db, org.id).await?,
+            used: members::seats_in_use(&state.db, &member.acting)
+                .await
+                .map_err(super::members::refused)?,
         }),
         None => None,
     };
@@ -123,26 +125,17 @@ async fn set_seats(
             "Send 1 to 1,000 member ids.",
         ));
     }
-    let changed =
-        match members::set_seats(state, &member.acting, &change.member_ids, assign).await? {
-            Ok(changed) => changed,
-            Err(refusal) => {
-                let message = refusal.message();
-                return Err(match refusal {
-                    SeatRefusal::NotFound => ApiError::not_found(),
-                    SeatRefusal::Forbidden => ApiError::forbidden(message),
-                    SeatRefusal::SeatsOff => ApiError::conflict("seats_off", message),
-                    SeatRefusal::Inactive(_) => ApiError::conflict("member_inactive", message),
-                    SeatRefusal::NoRoom { .. } => ApiError::conflict("no_seats_left", message),
-                });
-            }
-        };
+    let changed = members::set_seats(state, &member.acting, &change.member_ids, assign)
+        .await
+        .map_err(super::members::refused)?;
     let org_id = member.acting.org.id;
     let total = db::orgs::settings(&state.db, org_id)
         .await?
         .seats
         .unwrap_or(0);
-    let used = db::memberships::count_seats(&state.db, org_id).await?;
+    let used = members::seats_in_use(&state.db, &member.acting)
+        .await
+        .map_err(super::members::refused)?;
     Ok(Json(SeatChangeResult {
         changed: changed.into_iter().map(|t| t.id).collect(),
         seats: Seats { total, used },

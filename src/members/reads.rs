@@ -1,0 +1,193 @@
+//! What the Members page, its partials, its confirmations and the API read. Reads take
+//! the pool: none of them takes the organization's lock or the writer's turn.
+
+use super::{Allowed, Error, Filter, Listing, MemberRow, Start, Target};
+use crate::auth::Acting;
+use crate::db::{self, Db};
+
+/// How many rows a page of the Members page shows.
+pub const PAGE_SIZE: i64 = 50;
+
+/// A page of the Members page as asked for: the listing (its start aside), the page
+/// number, and where a "Next" or "Previous" link says the page starts.
+#[derive(Clone, Debug)]
+pub struct PageQuery {
+    pub listing: Listing,
+    pub page: i64,
+    pub cursor: Option<Start>,
+}
+
+/// A page of the Members page, as found for its query.
+#[derive(Debug)]
+pub struct Page {
+    pub rows: Vec<MemberRow>,
+    /// How many rows match the query in all.
+    pub matching: i64,
+    /// The page's number, within the pages there are.
+    pub page: i64,
+    /// How many pages there are.
+    pub pages: i64,
+    pub listing: Listing,
+    /// How many seats are assigned, and how many there are, when seats are on.
+    pub seats: Option<(i64, i64)>,
+}
+
+fn pages_of(matching: i64) -> i64 {
+    ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+}
+
+/// Finds the page `q` asks for. A search counts its matches in the query of its page
+/// (finding them is its cost) and goes by page number; otherwise the counts come first
+/// (`kept`, the organization's, when nothing is filtered), then the page: after or
+/// before a "Next" or "Previous" link's cursor, or by its number. `seats` is the
+/// organization's number of seats, when it limits them.
+pub async fn list(
+    db: &Db,
+    actor: &Acting,
+    kept: (i64, i64),
+    seats: Option<i64>,
+    now: i64,
+    q: PageQuery,
+) -> Result<Page, Error> {
+    let org_id = actor.org.id;
+    let (rows, matching, page, listing) = find_page(db, org_id, kept, now, q).await?;
+    let seats = match seats {
+        Some(total) => Some((db::memberships::count_seats(db, org_id).await?, total)),
+        None => None,
+    };
+    Ok(Page {
+        rows,
+        matching,
+        page,
+        pages: pages_of(matching),
+        listing,
+        seats,
+    })
+}
+
+async fn find_page(
+    db: &Db,
+    org_id: i64,
+    kept: (i64, i64),
+    now: i64,
+    q: PageQuery,
+) -> Result<(Vec<MemberRow>, i64, i64, Listing), Error> {
+    let PageQuery {
+        mut listing,
+        page,
+        cursor,
+    } = q;
+    let by_page = |page: i64, total: Option<i64>| Start::Offset {
+        offset: (page - 1) * PAGE_SIZE,
+        total,
+    };
+    if listing.filter.search.is_some() {
+        listing.counted = true;
+        listing.start = by_page(page, None);
+        let rows = db::memberships::list(db, org_id, now, &listing).await?;
+        if let Some(matching) = rows.first().and_then(|row| row.matching) {
+            return Ok((rows, matching, page, listing));
+        }
+        // No rows on the first page: none match. On a later one: none match, or the
+        // page is past the last one.
+        let matching = if page == 1 {
+            0
+        } else {
+            let (members, invitations) =
+                db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+            members + invitations
+        };
+        let last = pages_of(matching);
+        let rows = if page > last && matching > 0 {
+            listing.start = by_page(last, None);
+            db::memberships::list(db, org_id, now, &listing).await?
+        } else {
+            rows
+        };
+        return Ok((rows, matching, page.min(last), listing));
+    }
+    let (members, invitations) = if listing.filter == Filter::default() {
+        kept
+    } else {
+        db::memberships::count_filtered(db, org_id, now, &listing.filter).await?
+    };
+    let matching = members + invitations;
+    let mut page = page.min(pages_of(matching));
+    let mut rows = Vec::new();
+    if let Some(start) = cursor {
+        let before = matches!(start, Start::Before(_));
+        listing.start = start;
+        rows = db::memberships::list(db, org_id, now, &listing).await?;
+        // Fewer rows than a page before the cursor: this is the first page. None
+        // after it: the rows changed under the link, so go by the page number.
+        if before && (rows.len() as i64) < PAGE_SIZE {
+            page = 1;
+            rows.clear();
+        }
+    }
+    if rows.is_empty() {
+        listing.start = by_page(page, Some(matching));
+        rows = db::memberships::list(db, org_id, now, &listing).await?;
+    }
+    Ok((rows, matching, page, listing))
+}
+
+/// The rows `listing` asks for from `offset` (its own start is replaced), and how many
+/// members match in all: the API's listing, whose filter keeps invitations out.
+pub async fn list_by_offset(
+    db: &Db,
+    actor: &Acting,
+    now: i64,
+    mut listing: Listing,
+    offset: i64,
+) -> Result<(Vec<MemberRow>, i64), Error> {
+    let org_id = actor.org.id;
+    let (total, _) = db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
+    listing.start = Start::Offset {
+        offset,
+        total: Some(total),
+    };
+    let rows = db::memberships::list(db, org_id, now, &listing).await?;
+    Ok((rows, total))
+}
+
+/// The member `id` of the actor's organization.
+pub async fn find(db: &Db, actor: &Acting, id: i64) -> Result<MemberRow, Error> {
+    db::memberships::row(db, actor.org.id, id)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// What a confirmation is about to ask: a new role, or a deactivation, activation or
+/// removal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asking {
+    Role,
+    Manage,
+}
+
+/// The member `id` whom the actor is about to change as `asking` says, or why they may
+/// not: the action menu's rule (`Allowed`), read without a lock; the change checks it
+/// again.
+pub async fn confirmation_target(
+    db: &Db,
+    actor: &Acting,
+    id: i64,
+    asking: Asking,
+) -> Result<Target, Error> {
+    let target = db::memberships::target(db, actor.org.id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if target.user_id == actor.user.id {
+        return Err(Error::Own);
+    }
+    let allowed = Allowed::for_row(actor.role, target.role, false);
+    let permitted = match asking {
+        Asking::Role => allowed.change_role,
+        Asking::Manage => allowed.manage,
+    };
+    if !permitted {
+        return Err(Error::Forbidden);
+    }
+    Ok(target)
+}

@@ -1,0 +1,116 @@
+//! Seats: which members hold one of the organization's limited seats.
+
+use std::collections::HashSet;
+
+use super::{Error, Target, begin_as};
+use crate::auth::Acting;
+use crate::db::{self, Db, audit};
+use crate::domain::permissions::{self, Action};
+use crate::email::messages;
+use crate::state::AppState;
+
+/// How many members of the actor's organization hold a seat.
+pub async fn seats_in_use(db: &Db, actor: &Acting) -> Result<i64, Error> {
+    Ok(db::memberships::count_seats(db, actor.org.id).await?)
+}
+
+/// The members `ids` whose seats the actor is about to assign or revoke, for the
+/// confirmation. A read: it takes no lock, and `set_seats` checks everything again.
+pub async fn seat_targets(db: &Db, actor: &Acting, ids: &[i64]) -> Result<Vec<Target>, Error> {
+    if !permissions::allows(actor.role, Action::ManageSeats) {
+        return Err(Error::SeatsForbidden);
+    }
+    if ids.is_empty() {
+        return Err(Error::NoneSelected);
+    }
+    let targets = db::memberships::targets(db, actor.org.id, ids).await?;
+    let unique: HashSet<_> = ids.iter().collect();
+    if targets.len() != unique.len() {
+        return Err(Error::SomeNotFound);
+    }
+    Ok(targets)
+}
+
+/// Assigns (or revokes) seats of the members `ids`, all or none. Returns the members
+/// whose seat changed; those who already had it (or had none) are left as they are.
+pub async fn set_seats(
+    state: &AppState,
+    actor: &Acting,
+    ids: &[i64],
+    assign: bool,
+) -> Result<Vec<Target>, Error> {
+    // Refused before the transaction, as the confirmation refuses them: nothing to lock.
+    if !permissions::allows(actor.role, Action::ManageSeats) {
+        return Err(Error::SeatsForbidden);
+    }
+    if ids.is_empty() {
+        return Err(Error::NoneSelected);
+    }
+    let org = &actor.org;
+    let now = state.clock.now();
+    let (mut tx, me) = begin_as(state, actor).await?;
+    let Some(me) = me else {
+        return Err(Error::SomeNotFound);
+    };
+    if !permissions::allows(me.role, Action::ManageSeats) {
+        return Err(Error::SeatsForbidden);
+    }
+    let Some(seats) = db::orgs::settings_for_update(&mut tx, org.id).await?.seats else {
+        return Err(Error::SeatsOff);
+    };
+    let wanted: HashSet<i64> = ids.iter().copied().collect();
+    let targets = db::memberships::targets_in(&mut tx, org.id, ids).await?;
+    if targets.len() != wanted.len() {
+        return Err(Error::SomeNotFound);
+    }
+    let changing: Vec<Target> = targets
+        .into_iter()
+        .filter(|t| t.has_seat != assign)
+        .collect();
+    if assign {
+        let inactive: Vec<String> = changing
+            .iter()
+            .filter(|t| !t.status.is_active())
+            .map(|t| t.email.clone())
+            .collect();
+        if !inactive.is_empty() {
+            return Err(Error::Inactive(inactive));
+        }
+        let used = db::memberships::count_seats_in(&mut tx, org.id).await?;
+        if used + changing.len() as i64 > seats {
+            return Err(Error::NoRoom {
+                left: (seats - used).max(0),
+            });
+        }
+    }
+    let who = &actor.actor;
+    let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
+    let action = if assign {
+        audit::Action::MemberSeatAssigned
+    } else {
+        audit::Action::MemberSeatRevoked
+    };
+    for target in &changing {
+        db::memberships::set_seat(&mut tx, target.id, assign).await?;
+        if !assign {
+            db::api_tokens::delete_of_membership(&mut tx, target.id).await?;
+        }
+        let event = audit::Event::new(action, who)
+            .in_org(org.id)
+            .target("member", Some(target.id), Some(&target.email))
+            .before(if assign { "no seat" } else { "seat" })
+            .after(if assign { "seat" } else { "no seat" });
+        audit::record(&mut tx, &event, now).await?;
+        let email = messages::SeatChanged {
+            to: target.email.clone(),
+            org_name: org.name.clone(),
+            changed_by: actor.user.name.clone(),
+            assigned: assign,
+            members_url: members_url.clone(),
+        };
+        state.mailer.queue(&mut tx, &email, now).await?;
+    }
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(changing)
+}
