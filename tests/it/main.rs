@@ -21,6 +21,7 @@ mod hostile;
 mod invitations;
 mod invitations_csv;
 mod invitations_manage;
+mod invitations_service;
 mod members;
 mod members_manage;
 mod quality;
