@@ -259,7 +259,8 @@ pub struct Details {
     pub org_slug: String,
     pub email: String,
     pub email_normalized: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub state: String,
     pub expires_at: i64,
     pub invited_by: Option<i64>,
@@ -358,7 +359,8 @@ pub struct Managed {
     pub id: i64,
     pub email: String,
     pub email_normalized: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub state: String,
     pub expires_at: i64,
     pub invited_by: Option<i64>,

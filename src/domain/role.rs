@@ -64,6 +64,15 @@ impl FromStr for Role {
     }
 }
 
+/// Decodes a stored role (storage keeps only valid ones).
+impl TryFrom<String> for Role {
+    type Error = &'static str;
+
+    fn try_from(s: String) -> Result<Role, Self::Error> {
+        s.parse()
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

@@ -3,7 +3,7 @@
 
 use crate::db::{self, Tx, audit, invitations::Details};
 use crate::domain::invitation::Status;
-use crate::domain::{Email, FieldErrors, Role, password, text, token};
+use crate::domain::{Email, FieldErrors, password, text, token};
 use crate::email::messages;
 use crate::state::AppState;
 
@@ -216,7 +216,7 @@ async fn join(
     if !db::invitations::finish(tx, invitation.id, Status::Accepted, now).await? {
         return Ok(false);
     }
-    let role: Role = invitation.role.parse().map_err(anyhow::Error::msg)?;
+    let role = invitation.role;
     match db::memberships::insert(
         tx,
         invitation.org_id,

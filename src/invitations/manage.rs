@@ -6,7 +6,7 @@ use crate::auth::Acting;
 use crate::db::{self, Reader, audit, invitations::NewInvitation};
 use crate::domain::invitation::Status;
 use crate::domain::permissions::{self, Action};
-use crate::domain::{Email, Role, token};
+use crate::domain::{Email, token};
 use crate::email::messages;
 use crate::state::AppState;
 
@@ -74,8 +74,8 @@ pub async fn manage(
     let settings = db::orgs::settings_for_update(&mut tx, org.id).await?;
     let targets = find_all(Reader::Tx(&mut tx), actor, ids).await?;
     for target in &targets {
-        let role: Role = target.role.parse().map_err(anyhow::Error::msg)?;
         let own = target.invited_by == Some(actor.user.id);
+        let role = target.role;
         if !permissions::allows(actor.role, Action::ManageInvitation { role, own }) {
             return Err(Error::Forbidden);
         }
@@ -101,7 +101,7 @@ pub async fn manage(
         let email = Email::parse(&target.email).map_err(anyhow::Error::msg)?;
         match action {
             Manage::Resend => {
-                let role: Role = target.role.parse().map_err(anyhow::Error::msg)?;
+                let role = target.role;
                 let (link_token, token_hash) = token::generate();
                 let expires_at = now + settings.invitation_lifetime_secs;
                 let inviter_id = target.invited_by.unwrap_or(actor.user.id);
@@ -152,7 +152,7 @@ pub async fn manage(
                 let event = audit::Event::new(audit::Action::InvitationRevoked, &actor.actor)
                     .in_org(org.id)
                     .target("invitation", Some(target.id), Some(email.normalized()))
-                    .before(target.role.clone());
+                    .before(target.role.as_str());
                 audit::record(&mut tx, &event, now).await?;
             }
         }

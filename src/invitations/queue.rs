@@ -239,34 +239,35 @@ async fn write_batch(
         }
         settings.insert(org_id, org_settings);
     }
-    let writing: Vec<usize> = (0..batch.len())
-        .filter(|&i| {
-            plans[i]
-                .as_ref()
-                .is_some_and(|plan| batch[i].partial || plan.all_invite())
+    // All or nothing, unless partial: a request with a refused address writes nothing.
+    let writes: Vec<bool> = batch
+        .iter()
+        .zip(&plans)
+        .map(|(queued, plan)| {
+            plan.as_ref()
+                .is_some_and(|plan| queued.partial || plan.all_invite())
         })
         .collect();
-    let to_write: Vec<PlanToWrite> = writing
-        .iter()
-        .filter_map(|&i| {
+    let to_write: Vec<PlanToWrite> = (0..batch.len())
+        .filter(|&i| writes[i])
+        .filter_map(|i| {
             Some(PlanToWrite {
                 actor: &batch[i].actor,
-                settings: &settings[&batch[i].actor.org.id],
+                settings: &settings[&org_ids[i]],
                 plan: plans[i].as_ref()?,
             })
         })
         .collect();
-    let mut created = create_all(state, &mut tx, &to_write, now)
-        .await?
-        .into_iter();
+    let created = create_all(state, &mut tx, &to_write, now).await?;
     drop(to_write);
+    let mut created = created.into_iter();
     tx.commit().await?;
     state.mailer.wake();
     let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
-    for (i, (refusal, plan)) in refused.into_iter().zip(plans).enumerate() {
+    for ((refusal, plan), writes) in refused.into_iter().zip(plans).zip(writes) {
         answers.push(match (refusal, plan) {
             (Some(refusal), _) => Err(refusal),
-            (None, Some(plan)) if writing.contains(&i) => Ok(Invited {
+            (None, Some(plan)) if writes => Ok(Invited {
                 plan,
                 created: created.next().unwrap_or_default(),
             }),

@@ -113,10 +113,10 @@ impl From<Error> for AppError {
     fn from(err: Error) -> AppError {
         match err {
             Error::Forbidden => AppError::Forbidden,
+            Error::NotFound => AppError::NotFound,
             Error::Internal(e) => AppError::Other(e),
-            // The others are answered where they can happen; reaching here, the
-            // request named something that is not there.
-            _ => AppError::NotFound,
+            // The others are answered by the handlers where they can happen.
+            other => AppError::Other(anyhow::anyhow!("unanswered refusal: {other}")),
         }
     }
 }
@@ -459,7 +459,7 @@ async fn landing(
     page.inviter = details
         .inviter_name
         .unwrap_or_else(|| "A former member".into());
-    page.role = details.role.parse::<Role>().map_or("Unknown", Role::label);
+    page.role = details.role.label();
     page.expires = format!(
         "{} ({})",
         clock::relative(state.clock.now(), details.expires_at),

@@ -258,9 +258,10 @@ impl From<Error> for ApiError {
                 "invitations",
                 format!("Send 1 to {MAX_TYPED} addresses at once."),
             ),
+            Error::NotFound => ApiError::not_found(),
             Error::Internal(e) => e.into(),
-            // The others are answered where they can happen (or cannot happen here).
-            _ => ApiError::not_found(),
+            // The others are answered by the handlers where they can happen.
+            other => anyhow::anyhow!("unanswered refusal: {other}").into(),
         }
     }
 }
