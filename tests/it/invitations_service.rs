@@ -215,7 +215,61 @@ async fn a_link_cannot_be_accepted_with_another_account(backend: Backend) {
     assert!(matches!(result, Err(Error::WrongAccount)), "{result:?}");
 }
 
+async fn a_finished_invitation_cannot_be_revoked_again(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = owner(&app).await;
+    invite_link_token(&app, &owner, "once@example.com").await;
+    let id = scalar_i64(
+        &app.state.db,
+        "SELECT id FROM invitations WHERE email_normalized = 'once@example.com'",
+    )
+    .await;
+    let revoke = invitations::Manage::Revoke;
+    invitations::manage(&app.state, &owner, &[id], revoke)
+        .await
+        .unwrap();
+
+    let again = invitations::manage(&app.state, &owner, &[id], revoke).await;
+    let unknown = invitations::manage(&app.state, &owner, &[id + 1000], revoke).await;
+
+    assert!(
+        matches!(&again, Err(Error::Finished(emails)) if emails == &["once@example.com"]),
+        "{again:?}"
+    );
+    assert!(matches!(unknown, Err(Error::NotFound)), "{unknown:?}");
+}
+
+async fn a_previewed_csv_upload_invites_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = owner(&app).await;
+    let settings = db::orgs::settings(&app.state.db, owner.org.id)
+        .await
+        .unwrap();
+    let rows =
+        roster::domain::invitation::parse_csv(b"email,role\nx@example.com,\nnot-an-address,\n")
+            .unwrap();
+
+    let preview = invitations::preview_csv(&app.state, &owner, &settings, &rows, Role::Member)
+        .await
+        .unwrap();
+    let first = invitations::confirm_csv(&app.state, &owner, preview.import_id)
+        .await
+        .unwrap();
+    let second = invitations::confirm_csv(&app.state, &owner, preview.import_id).await;
+
+    assert_eq!(preview.plan.invites(), 1);
+    assert_eq!(first.created.len(), 1);
+    assert_eq!(first.plan.rows.len(), 2);
+    assert!(matches!(second, Err(Error::NotFound)), "{second:?}");
+}
+
 crate::on_both_backends!(
+    a_finished_invitation_cannot_be_revoked_again,
+    a_previewed_csv_upload_invites_once,
     an_admin_cannot_invite_an_owner,
     a_member_cannot_invite_unless_members_may,
     an_address_outside_the_allowed_domains_is_refused,
