@@ -78,9 +78,18 @@ pub async fn sign_in(
     };
     let user = db::users::find_by_email(&state.db, email).await?;
     let verified = match &user {
-        Some(u) => state.extension::<Passwords>().verify(password, &u.password_hash).await && u.is_active(),
+        Some(u) => {
+            state
+                .extension::<Passwords>()
+                .verify(password, &u.password_hash)
+                .await
+                && u.is_active()
+        }
         None => {
-            state.extension::<Passwords>().verify_nothing(password).await;
+            state
+                .extension::<Passwords>()
+                .verify_nothing(password)
+                .await;
             false
         }
     };

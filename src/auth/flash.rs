@@ -3,14 +3,13 @@
 //! costs no write of the session to the database (nor does showing it), and no other
 //! site or script can put words in Roster's mouth.
 
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use tower_cookies::cookie::SameSite;
 use tower_cookies::Cookie;
+use tower_cookies::cookie::SameSite;
 
 use super::cookies::SignedJar;
 use crate::error::AppError;

@@ -1,6 +1,9 @@
 use sqlx::QueryBuilder;
 
-use super::{Bind, Db, IN_CHUNK, Tx, ids_in_order, on_db, on_tx, placeholders, rows_per_statement};
+use super::{
+    Bind, Db, IN_CHUNK, Reader, Tx, ids_in_order, on_db, on_reader, on_tx, placeholders,
+    rows_per_statement,
+};
 use crate::domain::invitation::Status;
 use crate::domain::{Email, Role};
 
@@ -156,22 +159,24 @@ struct StandingRow {
 /// The organization's standing for inviting `emails` (normalized): one statement per
 /// `IN_CHUNK` addresses, so that a typed invitation costs one round trip. The counts
 /// come from the organization's kept counts (migrations 0009 and 0010).
-pub async fn standing(
-    tx: &mut Tx,
+pub async fn standing<'r>(
+    reader: impl Into<Reader<'r>>,
     org_id: i64,
     emails: &[String],
     now: i64,
 ) -> sqlx::Result<Standing> {
+    let mut reader = reader.into();
     // Without statistics SQLite would walk every member of the organization once several
     // addresses are asked for, and every pending invitation: the members are found from
     // the addresses' accounts, the invitations through their addresses' index.
-    let (array, tuple, by_email) = match tx {
-        Tx::Sqlite(..) => (
+    let (array, tuple, by_email) = if reader.is_sqlite() {
+        (
             "json_group_array",
             "json_array",
             "INDEXED BY invitations_org_pending_email",
-        ),
-        Tx::Postgres(_) => ("json_agg", "json_build_array", ""),
+        )
+    } else {
+        ("json_agg", "json_build_array", "")
     };
     let chunks: Vec<&[String]> = if emails.is_empty() {
         vec![&[]]
@@ -198,12 +203,12 @@ pub async fn standing(
              FROM organizations o WHERE o.id = $1",
             pending = pending_not_expired("$1", "$2"),
         );
-        let row: StandingRow = on_tx!(tx, conn => {
+        let row: StandingRow = on_reader!(&mut reader, ex => {
             let mut query = sqlx::query_as(&sql).bind(org_id).bind(now);
             for email in chunk {
                 query = query.bind(email);
             }
-            query.fetch_one(&mut *conn).await
+            query.fetch_one(ex).await
         })?;
         let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
         let members: Vec<String> = serde_json::from_str(&row.members).map_err(decode)?;
@@ -254,7 +259,8 @@ pub struct Details {
     pub org_slug: String,
     pub email: String,
     pub email_normalized: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub state: String,
     pub expires_at: i64,
     pub invited_by: Option<i64>,
@@ -353,14 +359,20 @@ pub struct Managed {
     pub id: i64,
     pub email: String,
     pub email_normalized: String,
-    pub role: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
     pub state: String,
     pub expires_at: i64,
     pub invited_by: Option<i64>,
 }
 
 /// The invitations of `org_id` among `ids`; ids of other organizations are not found.
-pub async fn find_many(db: &Db, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Managed>> {
+pub async fn find_many<'r>(
+    reader: impl Into<Reader<'r>>,
+    org_id: i64,
+    ids: &[i64],
+) -> sqlx::Result<Vec<Managed>> {
+    let mut reader = reader.into();
     let mut found = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
         let sql = format!(
@@ -368,12 +380,12 @@ pub async fn find_many(db: &Db, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Ma
              WHERE org_id = $1 AND id IN ({}) ORDER BY id",
             placeholders(2, chunk.len())
         );
-        let rows: Vec<Managed> = on_db!(db, pool => {
+        let rows: Vec<Managed> = on_reader!(&mut reader, ex => {
             let mut query = sqlx::query_as(&sql).bind(org_id);
             for id in chunk {
                 query = query.bind(id);
             }
-            query.fetch_all(pool).await
+            query.fetch_all(ex).await
         })?;
         found.extend(rows);
     }

@@ -126,7 +126,54 @@ macro_rules! bind_all {
     }};
 }
 
-pub(crate) use {bind_all, on_db, on_tx};
+/// Runs `$body` with `$ex` bound to an executor of `$reader` (`&mut Reader`): the pool,
+/// or the transaction's connection; use `$ex` once, as the executor of one query.
+macro_rules! on_reader {
+    ($reader:expr, $ex:ident => $body:expr) => {
+        match $reader {
+            $crate::db::Reader::Pool($crate::db::Db::Sqlite($ex, _)) => $body,
+            $crate::db::Reader::Pool($crate::db::Db::Postgres($ex)) => $body,
+            $crate::db::Reader::Tx($crate::db::Tx::Sqlite(t, _)) => {
+                let $ex = &mut **t;
+                $body
+            }
+            $crate::db::Reader::Tx($crate::db::Tx::Postgres(t)) => {
+                let $ex = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {bind_all, on_db, on_reader, on_tx};
+
+/// Where a read runs: on the pool, or inside an open transaction (to see its writes and
+/// read under its locks). A read needs no write transaction of its own.
+pub enum Reader<'a> {
+    Pool(&'a Db),
+    Tx(&'a mut Tx),
+}
+
+impl Reader<'_> {
+    pub fn is_sqlite(&self) -> bool {
+        matches!(
+            self,
+            Reader::Pool(Db::Sqlite(..)) | Reader::Tx(Tx::Sqlite(..))
+        )
+    }
+}
+
+impl<'a> From<&'a Db> for Reader<'a> {
+    fn from(db: &'a Db) -> Reader<'a> {
+        Reader::Pool(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx> for Reader<'a> {
+    fn from(tx: &'a mut Tx) -> Reader<'a> {
+        Reader::Tx(tx)
+    }
+}
 
 /// Every row of `sql` (with `values` bound in order), for a list of many rows; `sql`
 /// selects (at least) a column for each field of `T`, by the field's name.

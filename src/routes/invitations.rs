@@ -14,17 +14,16 @@ use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
-use crate::db::{self, audit, invitations::Row};
-use crate::domain::invitation::{Outcome, Status, parse_csv, parse_role_name, split_addresses};
+use crate::domain::invitation::{Outcome, Status, parse_csv, split_addresses};
 use crate::domain::permissions::{self, Action};
-use crate::domain::{Email, FieldErrors, Role, password, text};
+use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
-use crate::invitations::{self as invite, Closed, Inviter, Request};
+use crate::invitations::{self as invite, Closed, Details, Error, Request, Row};
 use crate::state::AppState;
 
+pub use crate::invitations::MAX_TYPED;
+
 pub const PAGE_SIZE: i64 = 50;
-/// Addresses accepted at once in the form (larger lists go through a CSV file).
-pub const MAX_TYPED: usize = 1_000;
 /// The longest list of addresses accepted in the form: room for `MAX_TYPED` long ones.
 const MAX_TYPED_CHARS: usize = MAX_TYPED * 256;
 
@@ -109,30 +108,17 @@ impl InvitationView {
     }
 }
 
-/// Creates the plan's invitations, commits, and reports them (`report_created`).
-async fn create_and_report(
-    state: &AppState,
-    member: &OrgMember,
-    mut tx: db::Tx,
-    settings: &crate::domain::settings::OrgSettings,
-    plan: &invite::Plan,
-    now: i64,
-    summary: impl FnOnce(&[invite::Created]) -> String,
-) -> Result<Response> {
-    let acting = member.acting();
-    let created = invite::create(
-        state,
-        &mut tx,
-        &member.org,
-        settings,
-        &Inviter::of(&acting),
-        plan,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    state.mailer.wake();
-    report_created(state, member, created, summary).await
+/// The pages' answer to a refusal that has no place of its own on the page.
+impl From<Error> for AppError {
+    fn from(err: Error) -> AppError {
+        match err {
+            Error::Forbidden => AppError::Forbidden,
+            Error::NotFound => AppError::NotFound,
+            Error::Internal(e) => AppError::Other(e),
+            // The others are answered by the handlers where they can happen.
+            other => AppError::Other(anyhow::anyhow!("unanswered refusal: {other}")),
+        }
+    }
 }
 
 /// Reports created invitations: their links, once, when email is off; otherwise a flash
@@ -217,19 +203,18 @@ async fn invitations_page(
     let settings = &member.settings;
     let now = state.clock.now();
     // The pending ones were counted with the membership; nothing has changed since.
-    let total = match status {
-        Status::Pending => member.counts.1,
-        _ => db::invitations::count(&state.db, member.org.id, status, now).await?,
-    };
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = page.clamp(1, pages);
-    let rows = db::invitations::list(
-        &state.db,
+    let invite::Listing {
+        rows,
+        total,
+        page,
+        pages,
+    } = invite::list_page(
+        state,
         member.org.id,
         status,
-        now,
+        page,
         PAGE_SIZE,
-        (page - 1) * PAGE_SIZE,
+        member.counts.1,
     )
     .await?;
     let invitations: Vec<InvitationView> = rows
@@ -292,8 +277,8 @@ async fn create_invitations(
     member: OrgMember,
     Form(form): Form<InviteForm>,
 ) -> Result<Response> {
-    let settings = &member.settings;
-    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
+    let acting = member.acting();
+    if !invite::may_invite(&acting, &member.settings) {
         return Err(AppError::Forbidden);
     }
     let mut errors = FieldErrors::default();
@@ -331,37 +316,31 @@ async fn create_invitations(
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return refuse(errors, Vec::new()).await;
     };
-    let requests: Vec<Request> = addresses
-        .iter()
-        .map(|a| Request {
-            raw: a.to_string(),
-            role,
-            bad_role: None,
-        })
-        .collect();
-    let acting = member.acting();
-    let (plan, created) =
-        invite::invite(&state, &member.org, &Inviter::of(&acting), &requests, false).await?;
-    if !plan.all_invite() {
-        let problems: Vec<(String, String)> = plan
-            .rows
-            .iter()
-            .filter(|r| !r.outcome.is_invite())
-            .map(|r| (r.raw.clone(), r.outcome.describe()))
-            .collect();
-        let message = if plan.rows.iter().any(|r| r.outcome == Outcome::OverLimit) {
-            format!(
-                "Nothing was sent: {} invitations fit within the organization's limits, and you asked for {}.",
-                plan.room_before,
-                plan.rows.len()
-            )
-        } else {
-            "Nothing was sent. Fix or remove these addresses, then send again.".to_string()
-        };
-        let mut errors = FieldErrors::default();
-        errors.add("emails", message);
-        return refuse(errors, problems).await;
-    }
+    let requests: Vec<Request> = addresses.iter().map(|a| Request::new(a, role)).collect();
+    let created = match invite::invite(&state, &acting, requests, false).await {
+        Ok(invited) => invited.created,
+        Err(Error::Refused(plan)) => {
+            let problems: Vec<(String, String)> = plan
+                .rows
+                .iter()
+                .filter(|r| !r.outcome.is_invite())
+                .map(|r| (r.raw.clone(), r.outcome.describe()))
+                .collect();
+            let message = if plan.rows.iter().any(|r| r.outcome == Outcome::OverLimit) {
+                format!(
+                    "Nothing was sent: {} invitations fit within the organization's limits, and you asked for {}.",
+                    plan.room_before,
+                    plan.rows.len()
+                )
+            } else {
+                "Nothing was sent. Fix or remove these addresses, then send again.".to_string()
+            };
+            let mut errors = FieldErrors::default();
+            errors.add("emails", message);
+            return refuse(errors, problems).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let summary = |created: &[invite::Created]| match created {
         [one] => format!("Invitation sent to {}.", one.email),
         all => format!("{} invitations sent.", all.len()),
@@ -399,10 +378,7 @@ struct SignupForm {
     password_confirm: String,
 }
 
-fn closed_text(
-    reason: Closed,
-    details: Option<&db::invitations::Details>,
-) -> (&'static str, String) {
+fn closed_text(reason: Closed, details: Option<&Details>) -> (&'static str, String) {
     let ask = match details {
         Some(d) => format!(
             "Ask {} or an Owner of {} for a new invitation.",
@@ -461,10 +437,14 @@ async fn landing(
         signup,
         errors,
     };
-    let details = match invite::open_by_token(state, token).await? {
-        Ok(details) => details,
-        Err((reason, known)) => {
-            page.closed = Some(closed_text(reason, known.as_ref()));
+    let signed_in = user.as_ref().map(|u| u.email.as_str());
+    let invite::Link {
+        invitation: details,
+        viewer,
+    } = match invite::open_link(state, token, signed_in).await {
+        Ok(link) => link,
+        Err(Error::Closed { reason, invitation }) => {
+            page.closed = Some(closed_text(reason, invitation.as_deref()));
             let status = if reason == Closed::Unknown {
                 StatusCode::NOT_FOUND
             } else {
@@ -472,20 +452,14 @@ async fn landing(
             };
             return Ok((status, page).into_response());
         }
+        Err(e) => return Err(e.into()),
     };
-    page.viewer = match &user {
-        Some(u) if u.email.eq_ignore_ascii_case(&details.email) => "invitee",
-        Some(_) => "other",
-        None => match Email::parse(&details.email) {
-            Ok(e) if db::users::find_by_email(&state.db, &e).await?.is_some() => "existing",
-            _ => "new",
-        },
-    };
+    page.viewer = viewer.as_str();
     page.org_name = details.org_name;
     page.inviter = details
         .inviter_name
         .unwrap_or_else(|| "A former member".into());
-    page.role = details.role.parse::<Role>().map_or("Unknown", Role::label);
+    page.role = details.role.label();
     page.expires = format!(
         "{} ({})",
         clock::relative(state.clock.now(), details.expires_at),
@@ -535,105 +509,49 @@ async fn accept_invitation(
     Path(token): Path<String>,
     Form(form): Form<SignupForm>,
 ) -> Result<Response> {
-    let details = match invite::open_by_token(&state, &token).await? {
-        Ok(details) => details,
-        Err(_) => {
-            return plain_landing(&state, &session, &flashes, &token).await;
-        }
-    };
-    let now = state.clock.now();
     let user = CurrentUser::from_session(&state, &session).await?;
-    let invited = Email::parse(&details.email).map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
-    let (user_id, tx) = match user {
-        Some(u) if u.email.eq_ignore_ascii_case(&details.email) => {
-            let mut tx = state.db.begin().await?;
-            let actor = audit::Actor {
-                user_id: Some(u.id),
-                email: Some(u.email.clone()),
-                ip: Some(ip),
-            };
-            if !invite::accept(&state, &mut tx, &details, u.id, &actor, now).await? {
-                drop(tx);
-                return already_member(&flashes, &details.org_slug).await;
-            }
-            (u.id, tx)
+    let who = match user {
+        Some(u) => invite::Accepting::SignedIn {
+            user_id: u.id,
+            email: u.email,
+        },
+        None => invite::Accepting::SigningUp(invite::SignUp {
+            name: form.name,
+            password: form.password,
+            password_confirm: form.password_confirm,
+        }),
+    };
+    let accepted = match invite::accept(&state, &token, who, &ip).await {
+        Ok(accepted) => accepted,
+        Err(Error::AlreadyMember { org_slug }) => {
+            return already_member(&flashes, &org_slug).await;
         }
-        Some(_) => {
+        Err(Error::HasAccount { email }) => {
+            let next = format!("/invitations/{token}");
+            let to = format!(
+                "/sign-in?email={}&next={}",
+                encode(email.as_str()),
+                encode(&next)
+            );
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(Error::SignUpInvalid { name, errors }) => {
+            let typed = SignupForm {
+                name,
+                ..Default::default()
+            };
+            return landing(&state, &session, &flashes, &token, typed, errors).await;
+        }
+        Err(Error::Closed { .. } | Error::WrongAccount | Error::UsedMeanwhile) => {
             return plain_landing(&state, &session, &flashes, &token).await;
         }
-        None => {
-            if db::users::find_by_email(&state.db, &invited)
-                .await?
-                .is_some()
-            {
-                let next = format!("/invitations/{token}");
-                let to = format!(
-                    "/sign-in?email={}&next={}",
-                    encode(invited.as_str()),
-                    encode(&next)
-                );
-                return Ok(Redirect::to(&to).into_response());
-            }
-            let mut errors = FieldErrors::default();
-            let name = text::single_line(&form.name, "your name", 100)
-                .map_err(|m| errors.add("name", m))
-                .ok();
-            if let Err(m) = password::check_new(&form.password) {
-                errors.add("password", m);
-            } else if form.password != form.password_confirm {
-                errors.add("password_confirm", "The two passwords do not match.");
-            }
-            let Some(name) = name.filter(|_| errors.is_empty()) else {
-                let typed = SignupForm {
-                    name: form.name,
-                    ..Default::default()
-                };
-                return landing(&state, &session, &flashes, &token, typed, errors).await;
-            };
-            // Hashed before the transaction begins: the hash takes a while, and a
-            // burst of sign-ups must not hold every pooled connection meanwhile.
-            let hash = state
-                .extension::<crate::auth::passwords::Passwords>()
-                .hash(&form.password)
-                .await?;
-            let mut tx = state.db.begin().await?;
-            let inserted = db::users::insert(&mut tx, &invited, &name, &hash, false, now).await;
-            let user_id = match inserted {
-                Ok(user_id) => user_id,
-                // Another sign-up on the same link made the account first (a double
-                // click, or the link opened twice): the landing page now says the link
-                // was used, and this attempt leaves nothing behind.
-                Err(e) if db::is_unique_violation(&e) => {
-                    drop(tx);
-                    return plain_landing(&state, &session, &flashes, &token).await;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let actor = audit::Actor {
-                user_id: Some(user_id),
-                email: Some(invited.to_string()),
-                ip: Some(ip),
-            };
-            let event = audit::Event::new(audit::Action::UserSignedUp, &actor).target(
-                "user",
-                Some(user_id),
-                Some(invited.normalized()),
-            );
-            audit::record(&mut tx, &event, now).await?;
-            if !invite::accept(&state, &mut tx, &details, user_id, &actor, now).await? {
-                drop(tx);
-                return plain_landing(&state, &session, &flashes, &token).await;
-            }
-            (user_id, tx)
-        }
+        Err(e) => return Err(e.into()),
     };
-    tx.commit().await?;
-    state.mailer.wake();
     if CurrentUser::from_session(&state, &session).await?.is_none() {
-        session::sign_in(&session, user_id, now).await?;
+        session::sign_in(&session, accepted.user_id, state.clock.now()).await?;
     }
-    flashes.add("success", format!("Welcome to {}.", details.org_name));
-    Ok(Redirect::to(&format!("/orgs/{}/members", details.org_slug)).into_response())
+    flashes.add("success", format!("Welcome to {}.", accepted.org_name));
+    Ok(Redirect::to(&format!("/orgs/{}/members", accepted.org_slug)).into_response())
 }
 
 async fn already_member(flashes: &Flashes, slug: &str) -> Result<Response> {
@@ -648,31 +566,18 @@ async fn decline_invitation(
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Result<Response> {
-    let details = match invite::open_by_token(&state, &token).await? {
-        Ok(details) => details,
-        Err(_) => {
+    let user = CurrentUser::from_session(&state, &session).await?;
+    let signed_in = user.as_ref().map(|u| (u.id, u.email.as_str()));
+    let org_name = match invite::decline(&state, &token, signed_in, &ip).await {
+        Ok(org_name) => org_name,
+        Err(Error::Closed { .. } | Error::WrongAccount) => {
             return plain_landing(&state, &session, &flashes, &token).await;
         }
+        Err(e) => return Err(e.into()),
     };
-    let user = CurrentUser::from_session(&state, &session).await?;
-    if user
-        .as_ref()
-        .is_some_and(|u| !u.email.eq_ignore_ascii_case(&details.email))
-    {
-        return plain_landing(&state, &session, &flashes, &token).await;
-    }
-    let actor = audit::Actor {
-        user_id: user.as_ref().map(|u| u.id),
-        email: Some(details.email.clone()),
-        ip: Some(ip),
-    };
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    invite::decline(&mut tx, &details, &actor, now).await?;
-    tx.commit().await?;
     flashes.add(
         "success",
-        format!("You declined the invitation to {}.", details.org_name),
+        format!("You declined the invitation to {org_name}."),
     );
     Ok(Redirect::to(&format!("/invitations/{token}")).into_response())
 }
@@ -704,7 +609,7 @@ struct ConfirmManageDialog {
     from_members: bool,
     action: &'static str,
     verb: &'static str,
-    targets: Vec<db::invitations::Managed>,
+    targets: Vec<invite::Managed>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -715,7 +620,7 @@ struct ConfirmManagePage {
     from_members: bool,
     action: &'static str,
     verb: &'static str,
-    targets: Vec<db::invitations::Managed>,
+    targets: Vec<invite::Managed>,
 }
 
 async fn manage_invitations(
@@ -756,15 +661,13 @@ async fn manage_invitations(
             .add("error", "Select at least one invitation first.");
         return Ok(Redirect::to(&back).into_response());
     }
-    let targets = db::invitations::find_many(&state.db, member.org.id, &ids).await?;
-    if targets.len() != ids.iter().collect::<std::collections::HashSet<_>>().len() {
-        return Err(AppError::NotFound);
-    }
+    let acting = member.acting();
     let verb = match action {
         invite::Manage::Resend => "Resend",
         invite::Manage::Revoke => "Revoke",
     };
     if form.confirm.as_deref() != Some("yes") {
+        let targets = invite::invitations_to_manage(&state, &acting, &ids).await?;
         let ctx = PageCtx::for_org(&member, "invitations").await?;
         let (slug, action) = (member.org.slug.clone(), action.as_str());
         return Ok(if is_htmx {
@@ -789,28 +692,26 @@ async fn manage_invitations(
             .into_response()
         });
     }
-    let acting = member.acting();
-    let links = match invite::manage(&state, &member.org, &Inviter::of(&acting), &targets, action)
-        .await?
-    {
+    let links = match invite::manage(&state, &acting, &ids, action).await {
         Ok(links) => links,
-        Err(invite::ManageRefusal::Forbidden) => return Err(AppError::Forbidden),
-        Err(refusal) => {
-            let text = match refusal {
-                invite::ManageRefusal::Finished(emails) => format!(
-                    "Nothing was changed: these invitations are no longer open: {}.",
-                    emails.join(", ")
-                ),
-                invite::ManageRefusal::OverLimit { room } => format!(
-                    "Nothing was resent: only {room} more pending invitations fit within the organization's limit."
-                ),
-                invite::ManageRefusal::Forbidden => unreachable!("handled above"),
-            };
+        Err(Error::Finished(emails)) => {
+            let text = format!(
+                "Nothing was changed: these invitations are no longer open: {}.",
+                emails.join(", ")
+            );
             member.current.flashes.add("error", text);
             return Ok(Redirect::to(&back).into_response());
         }
+        Err(Error::OverLimit { room }) => {
+            let text = format!(
+                "Nothing was resent: only {room} more pending invitations fit within the organization's limit."
+            );
+            member.current.flashes.add("error", text);
+            return Ok(Redirect::to(&back).into_response());
+        }
+        Err(e) => return Err(e.into()),
     };
-    let n = targets.len();
+    let n = ids.iter().collect::<std::collections::HashSet<_>>().len();
     let plural = if n == 1 { "invitation" } else { "invitations" };
     if action == invite::Manage::Resend && !state.mailer.is_enabled() {
         let ctx = PageCtx::for_org(&member, "invitations").await?;
@@ -842,9 +743,7 @@ async fn show_delivery(
     member: OrgMember,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<DeliveryCell> {
-    let row = db::invitations::row(&state.db, member.org.id, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = invite::invitation(&state, member.org.id, id).await?;
     let i = InvitationView::new(row, state.clock.now(), &member);
     Ok(DeliveryCell {
         slug: member.org.slug.clone(),
@@ -873,24 +772,6 @@ struct CsvPreviewPage {
     rows: Vec<CsvPreviewRow>,
 }
 
-/// The requests of CSV rows: the role column, or `default_role` where it is empty.
-fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec<Request> {
-    rows.iter()
-        .map(|(email, role)| {
-            let parsed = if role.is_empty() {
-                Some(default_role)
-            } else {
-                parse_role_name(role)
-            };
-            Request {
-                raw: email.clone(),
-                role: parsed.unwrap_or(default_role),
-                bad_role: parsed.is_none().then(|| role.clone()),
-            }
-        })
-        .collect()
-}
-
 /// A multipart body that cannot be read is the sender's doing (a cut or hand-made
 /// request), not Roster's: a 400 that says so.
 fn unreadable_upload(e: axum::extract::multipart::MultipartError) -> AppError {
@@ -911,8 +792,8 @@ async fn preview_csv(
     member: OrgMember,
     mut multipart: axum::extract::Multipart,
 ) -> Result<Response> {
-    let settings = &member.settings;
-    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
+    let acting = member.acting();
+    if !invite::may_invite(&acting, &member.settings) {
         return Err(AppError::Forbidden);
     }
     let (mut data, mut file_name, mut role) = (Vec::new(), String::new(), String::new());
@@ -954,39 +835,8 @@ async fn preview_csv(
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
-    let pairs: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.email.clone(),
-                if r.role.is_empty() {
-                    default_role.as_str().to_string()
-                } else {
-                    r.role.clone()
-                },
-            )
-        })
-        .collect();
-    let now = state.clock.now();
-    let import_id = db::csv_imports::insert(
-        &state.db,
-        member.org.id,
-        member.current.user.id,
-        &serde_json::to_string(&pairs).map_err(anyhow::Error::from)?,
-        now,
-    )
-    .await?;
-    let mut tx = state.db.begin().await?;
-    let plan = invite::plan(
-        &mut tx,
-        member.org.id,
-        settings,
-        member.role,
-        &csv_requests(&pairs, default_role),
-        now,
-    )
-    .await?;
-    drop(tx);
+    let invite::CsvPreview { import_id, plan } =
+        invite::preview_csv(&state, &acting, &member.settings, &rows, default_role).await?;
     let invites = plan.invites();
     let preview = rows
         .iter()
@@ -1022,27 +872,8 @@ async fn confirm_csv(
     member: OrgMember,
     Path((_, id)): Path<(String, i64)>,
 ) -> Result<Response> {
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let settings = db::orgs::settings_for_update(&mut tx, member.org.id).await?;
-    if permissions::invitable_roles(member.role, settings.members_may_invite).is_empty() {
-        return Err(AppError::Forbidden);
-    }
-    let rows_json = db::csv_imports::take(&mut tx, id, member.org.id, member.current.user.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let pairs: Vec<(String, String)> =
-        serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
-    let plan = invite::plan(
-        &mut tx,
-        member.org.id,
-        &settings,
-        member.role,
-        &csv_requests(&pairs, Role::Member),
-        now,
-    )
-    .await?;
-    let rows = plan.rows.len();
+    let invited = invite::confirm_csv(&state, &member.acting(), id).await?;
+    let rows = invited.plan.rows.len();
     let summary = move |created: &[invite::Created]| {
         format!(
             "{} invitations sent from the CSV file; {} rows skipped.",
@@ -1050,5 +881,5 @@ async fn confirm_csv(
             rows - created.len()
         )
     };
-    create_and_report(&state, &member, tx, &settings, &plan, now, summary).await
+    report_created(&state, &member, invited.created, summary).await
 }

@@ -23,6 +23,7 @@ mod htmx;
 mod invitations;
 mod invitations_csv;
 mod invitations_manage;
+mod invitations_service;
 mod members;
 mod members_manage;
 mod members_service;

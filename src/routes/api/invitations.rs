@@ -13,11 +13,9 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
-use crate::db::{self, invitations::Row};
 use crate::domain::invitation::Status;
-use crate::domain::permissions;
-use crate::invitations::{self as invite, Inviter, Manage, ManageRefusal, Request};
-use crate::routes::invitations::{MAX_TYPED, delivery_of};
+use crate::invitations::{self as invite, Error, MAX_TYPED, Manage, Request, Row};
+use crate::routes::invitations::delivery_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -114,8 +112,7 @@ async fn list_invitations(
     };
     let org_id = member.acting.org.id;
     let now = state.clock.now();
-    let total = db::invitations::count(&state.db, org_id, status, now).await?;
-    let rows = db::invitations::list(&state.db, org_id, status, now, per_page, offset).await?;
+    let (total, rows) = invite::list_window(&state, org_id, status, per_page, offset).await?;
     let items = rows
         .into_iter()
         .map(|row| Invitation::from_row(row, now))
@@ -195,35 +192,20 @@ async fn create_invitations(
     member: ApiMember,
     ApiJson(batch): ApiJson<InvitationBatch>,
 ) -> ApiResult<(StatusCode, Json<InvitationBatchResult>)> {
-    let acting = &member.acting;
-    let settings = db::orgs::settings(&state.db, acting.org.id).await?;
-    if permissions::invitable_roles(acting.role, settings.members_may_invite).is_empty() {
-        return Err(ApiError::forbidden("Your role cannot invite people."));
-    }
-    if batch.invitations.is_empty() || batch.invitations.len() > MAX_TYPED {
-        return Err(ApiError::invalid(
-            "invitations",
-            format!("Send 1 to {MAX_TYPED} addresses at once."),
-        ));
-    }
     let requests: Vec<Request> = batch
         .invitations
         .iter()
-        .map(|r| Request {
-            raw: r.email.trim().to_string(),
-            role: r.role.map_or(crate::domain::Role::Member, RoleName::role),
-            bad_role: None,
+        .map(|r| {
+            let role = r.role.map_or(crate::domain::Role::Member, RoleName::role);
+            Request::new(r.email.trim(), role)
         })
         .collect();
-    let (plan, created) = invite::invite(
-        &state,
-        &acting.org,
-        &Inviter::of(acting),
-        &requests,
-        batch.partial,
-    )
-    .await?;
-    let sent = batch.partial || plan.all_invite();
+    let (plan, created, sent) =
+        match invite::invite(&state, &member.acting, requests, batch.partial).await {
+            Ok(invited) => (invited.plan, invited.created, true),
+            Err(Error::Refused(plan)) => (plan, Vec::new(), false),
+            Err(e) => return Err(e.into()),
+        };
     let invited = created.len();
     let email_off = !state.mailer.is_enabled();
     let mut links = created.into_iter();
@@ -252,7 +234,7 @@ async fn create_invitations(
             }
         })
         .collect();
-    if !batch.partial && !plan.all_invite() {
+    if !sent {
         let mut error = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invitations_refused",
@@ -267,6 +249,23 @@ async fn create_invitations(
     ))
 }
 
+/// The API's answer to each refusal of the invitations service.
+impl From<Error> for ApiError {
+    fn from(err: Error) -> ApiError {
+        match err {
+            Error::Forbidden => ApiError::forbidden("Your role cannot invite people."),
+            Error::AddressCount => ApiError::invalid(
+                "invitations",
+                format!("Send 1 to {MAX_TYPED} addresses at once."),
+            ),
+            Error::NotFound => ApiError::not_found(),
+            Error::Internal(e) => e.into(),
+            // The others are answered by the handlers where they can happen.
+            other => anyhow::anyhow!("unanswered refusal: {other}").into(),
+        }
+    }
+}
+
 async fn manage_one(
     state: &AppState,
     member: &ApiMember,
@@ -274,25 +273,20 @@ async fn manage_one(
     action: Manage,
 ) -> ApiResult<Json<Invitation>> {
     let org_id = member.acting.org.id;
-    let targets = db::invitations::find_many(&state.db, org_id, &[id]).await?;
-    if targets.is_empty() {
-        return Err(ApiError::not_found());
-    }
-    let inviter = Inviter::of(&member.acting);
-    match invite::manage(state, &member.acting.org, &inviter, &targets, action).await? {
+    match invite::manage(state, &member.acting, &[id], action).await {
         Ok(_) => {}
-        Err(ManageRefusal::Forbidden) => {
+        Err(Error::Forbidden) => {
             return Err(ApiError::forbidden(
                 "Your role does not allow managing this invitation.",
             ));
         }
-        Err(ManageRefusal::Finished(_)) => {
+        Err(Error::Finished(_)) => {
             return Err(ApiError::conflict(
                 "invitation_closed",
                 "This invitation was already accepted, declined or revoked.",
             ));
         }
-        Err(ManageRefusal::OverLimit { room }) => {
+        Err(Error::OverLimit { room }) => {
             return Err(ApiError::conflict(
                 "limit_reached",
                 format!(
@@ -300,10 +294,9 @@ async fn manage_one(
                 ),
             ));
         }
+        Err(e) => return Err(e.into()),
     }
-    let row = db::invitations::row(&state.db, org_id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let row = invite::invitation(state, org_id, id).await?;
     Ok(Json(Invitation::from_row(row, state.clock.now())?))
 }
 
