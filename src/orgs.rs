@@ -101,3 +101,8 @@ fn changed_fields(before: &OrgSettings, after: &OrgSettings) -> (String, String)
     };
     (pick(&old), pick(&new))
 }
+
+/// The organization's settings as they are now.
+pub async fn settings(state: &AppState, org_id: i64) -> sqlx::Result<OrgSettings> {
+    db::orgs::settings(&state.db, org_id).await
+}

@@ -9,7 +9,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{ApiError, ApiJson, ApiMember, ApiResult, RoleName, TokenErrors};
-use crate::db;
 use crate::members;
 use crate::state::AppState;
 
@@ -70,7 +69,7 @@ async fn get_organization(
     member: ApiMember,
 ) -> ApiResult<Json<Organization>> {
     let org = &member.acting.org;
-    let settings = db::orgs::settings(&state.db, org.id).await?;
+    let settings = crate::orgs::settings(&state, org.id).await?;
     let seats = match settings.seats {
         Some(total) => Some(Seats {
             total,
@@ -129,7 +128,7 @@ async fn set_seats(
         .await
         .map_err(super::members::refused)?;
     let org_id = member.acting.org.id;
-    let total = db::orgs::settings(&state.db, org_id)
+    let total = crate::orgs::settings(&state, org_id)
         .await?
         .seats
         .unwrap_or(0);
