@@ -128,7 +128,7 @@ async fn set_seats(
         .await
         .map_err(super::members::refused)?;
     let org_id = member.acting.org.id;
-    let total = crate::orgs::settings(&state, org_id)
+    let total = crate::orgs::settings(state, org_id)
         .await?
         .seats
         .unwrap_or(0);
