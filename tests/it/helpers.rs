@@ -332,6 +332,37 @@ impl TestApp {
         user_id
     }
 
+    /// The member `email` of the test organization acting, with their role as stored
+    /// (for calling a service directly, without HTTP).
+    pub async fn acting(&self, email: &str) -> roster::auth::Acting {
+        let db = &self.state.db;
+        let org = db::orgs::find_by_slug(db, ORG_SLUG).await.unwrap().unwrap();
+        let user = db::users::find_by_email(db, &Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let role = scalar_text(
+            db,
+            &format!(
+                "SELECT role FROM memberships WHERE user_id = {} AND org_id = {}",
+                user.id, org.id
+            ),
+        )
+        .await
+        .parse()
+        .unwrap();
+        roster::auth::Acting {
+            actor: db::audit::Actor {
+                user_id: Some(user.id),
+                email: Some(user.email.clone()),
+                ip: None,
+            },
+            org,
+            user,
+            role,
+        }
+    }
+
     /// The id of the membership of the account `email` (its only one, in tests).
     pub async fn membership_id(&self, email: &str) -> i64 {
         scalar_i64(

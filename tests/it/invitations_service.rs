@@ -7,33 +7,10 @@ use roster::domain::Role;
 use roster::domain::invitation::Outcome;
 use roster::invitations::{self, Accepting, Closed, Error, Request};
 
-/// The member `email` of the test organization, acting.
-async fn acting(app: &TestApp, email: &str, role: Role) -> Acting {
-    let org = db::orgs::find_by_slug(&app.state.db, ORG_SLUG)
-        .await
-        .unwrap()
-        .unwrap();
-    let user =
-        db::users::find_by_email(&app.state.db, &roster::domain::Email::parse(email).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-    Acting {
-        actor: db::audit::Actor {
-            user_id: Some(user.id),
-            email: Some(user.email.clone()),
-            ip: None,
-        },
-        org,
-        user,
-        role,
-    }
-}
-
 /// The owner, acting, in a set-up instance.
 async fn owner(app: &TestApp) -> Acting {
     app.set_up().await;
-    acting(app, ADMIN_EMAIL, Role::Owner).await
+    app.acting(ADMIN_EMAIL).await
 }
 
 /// The one outcome of a refused single-address invitation.
@@ -65,7 +42,7 @@ async fn an_admin_cannot_invite_an_owner(backend: Backend) {
     owner(&app).await;
     app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Admin)
         .await;
-    let admin = acting(&app, "bea@example.com", Role::Admin).await;
+    let admin = app.acting("bea@example.com").await;
 
     let result = invitations::invite(
         &app.state,
@@ -88,7 +65,7 @@ async fn a_member_cannot_invite_unless_members_may(backend: Backend) {
     owner(&app).await;
     app.add_member(ORG_SLUG, "cy@example.com", "Cy", Role::Member)
         .await;
-    let member = acting(&app, "cy@example.com", Role::Member).await;
+    let member = app.acting("cy@example.com").await;
 
     let result = invitations::invite(
         &app.state,

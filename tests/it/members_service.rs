@@ -1,9 +1,7 @@
 //! The members service's refusals, called directly (no HTTP): each says why, changes
 //! nothing, and reads as the person is told.
 
-use roster::auth::Acting;
-use roster::db::{self, audit::Actor};
-use roster::domain::{Email, Role};
+use roster::domain::Role;
 use roster::members::{self, Change, Error};
 
 use crate::helpers::*;
@@ -14,33 +12,6 @@ async fn app(backend: Backend) -> Option<TestApp> {
     let app = TestApp::spawn(backend).await?;
     app.set_up().await;
     Some(app)
-}
-
-/// `email` acting in the organization with their role as stored.
-async fn acting(app: &TestApp, email: &str) -> Acting {
-    let db = &app.state.db;
-    let org = db::orgs::find_by_slug(db, ORG_SLUG).await.unwrap().unwrap();
-    let user = db::users::find_by_email(db, &Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let role = scalar_text(
-        db,
-        &format!("SELECT role FROM memberships WHERE user_id = {}", user.id),
-    )
-    .await
-    .parse()
-    .unwrap();
-    Acting {
-        actor: Actor {
-            user_id: Some(user.id),
-            email: Some(user.email.clone()),
-            ip: None,
-        },
-        org,
-        user,
-        role,
-    }
 }
 
 async fn audit_events(app: &TestApp) -> i64 {
@@ -60,7 +31,7 @@ async fn last_owner_is_kept(backend: Backend) {
         &format!("UPDATE users SET status = 'deactivated' WHERE email = '{ADMIN_EMAIL}'"),
     )
     .await;
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
     let before = audit_events(&app).await;
 
     let demoted = members::change(&app.state, &ada, grace, &Change::Role(Role::Admin)).await;
@@ -88,7 +59,7 @@ async fn the_last_owner_cannot_leave(backend: Backend) {
     let Some(app) = app(backend).await else {
         return;
     };
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
 
     let err = members::leave(&app.state, &ada).await.unwrap_err();
 
@@ -118,7 +89,7 @@ async fn an_admin_cannot_give_a_role_above_their_own(backend: Backend) {
     app.add_member(ORG_SLUG, "alan@example.com", "Alan", Role::Member)
         .await;
     let alan = app.membership_id("alan@example.com").await;
-    let grace = acting(&app, "grace@example.com").await;
+    let grace = app.acting("grace@example.com").await;
 
     let to_owner = members::change(&app.state, &grace, alan, &Change::Role(Role::Owner)).await;
     let ada = ada_membership(&app).await;
@@ -142,7 +113,7 @@ async fn nobody_changes_their_own_membership(backend: Backend) {
     };
     app.add_member(ORG_SLUG, "grace@example.com", "Grace", Role::Owner)
         .await;
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
     let own = ada_membership(&app).await;
 
     for change in [
@@ -168,7 +139,7 @@ async fn an_inactive_members_role_does_not_change(backend: Backend) {
     app.add_member(ORG_SLUG, "alan@example.com", "Alan", Role::Member)
         .await;
     let alan = app.membership_id("alan@example.com").await;
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
     members::change(&app.state, &ada, alan, &Change::Deactivate)
         .await
         .unwrap();
@@ -196,7 +167,7 @@ async fn removal_needs_the_members_email(backend: Backend) {
     app.add_member(ORG_SLUG, "alan@example.com", "Alan", Role::Member)
         .await;
     let alan = app.membership_id("alan@example.com").await;
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
 
     let change = Change::Remove {
         typed_email: "alan@example.org".into(),
@@ -222,7 +193,7 @@ async fn seats_are_not_assigned_past_the_limit(backend: Backend) {
         app.membership_id("alan@example.com").await,
         app.membership_id("grace@example.com").await,
     ];
-    let ada = acting(&app, ADMIN_EMAIL).await;
+    let ada = app.acting(ADMIN_EMAIL).await;
     let off = members::set_seats(&app.state, &ada, &ids, true).await;
     exec_sql(&app.state.db, "UPDATE organizations SET seats = 1").await;
 
@@ -253,7 +224,7 @@ async fn a_viewer_manages_no_seats(backend: Backend) {
     app.add_member(ORG_SLUG, "alan@example.com", "Alan", Role::Viewer)
         .await;
     exec_sql(&app.state.db, "UPDATE organizations SET seats = 5").await;
-    let alan = acting(&app, "alan@example.com").await;
+    let alan = app.acting("alan@example.com").await;
     let ids = [ada_membership(&app).await];
 
     let read = members::seat_targets(&app.state.db, &alan, &ids).await;

@@ -1,33 +1,9 @@
 //! The organization settings service's refusals, called directly (no HTTP).
 
 use crate::helpers::*;
-use roster::auth::Acting;
 use roster::db;
 use roster::domain::Role;
 use roster::orgs::{self, Error};
-
-/// The member `email` of the test organization, acting.
-async fn acting(app: &TestApp, email: &str, role: Role) -> Acting {
-    let org = db::orgs::find_by_slug(&app.state.db, ORG_SLUG)
-        .await
-        .unwrap()
-        .unwrap();
-    let user =
-        db::users::find_by_email(&app.state.db, &roster::domain::Email::parse(email).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-    Acting {
-        actor: db::audit::Actor {
-            user_id: Some(user.id),
-            email: Some(user.email.clone()),
-            ip: None,
-        },
-        org,
-        user,
-        role,
-    }
-}
 
 async fn only_owners_change_settings_and_never_below_the_seats_assigned(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -36,8 +12,8 @@ async fn only_owners_change_settings_and_never_below_the_seats_assigned(backend:
     app.set_up().await;
     app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Admin)
         .await;
-    let admin = acting(&app, "bea@example.com", Role::Admin).await;
-    let owner = acting(&app, ADMIN_EMAIL, Role::Owner).await;
+    let admin = app.acting("bea@example.com").await;
+    let owner = app.acting(ADMIN_EMAIL).await;
     assert_eq!(app.turn_seats_on("2").await.status(), 303);
     exec_sql(&app.state.db, "UPDATE memberships SET has_seat = TRUE").await;
     let mut tx = app.state.db.begin().await.unwrap();
