@@ -1,4 +1,4 @@
-use super::{Bind, Db, Tx, bind_all, on_db, on_tx};
+use super::{Bind, Db, Reader, Tx, bind_all, on_db, on_reader, on_tx};
 use crate::domain::{MemberStatus, Role};
 
 /// The signed-in user's own membership, as needed to authorize a request.
@@ -771,41 +771,26 @@ pub async fn delete(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
 }
 
 /// The members `ids` of the organization, read from the pool (a confirmation takes no
-/// lock); ids of other organizations find nothing.
-pub async fn targets(db: &Db, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Target>> {
+/// lock) or inside a transaction (a change, under its lock); ids of other organizations
+/// find nothing.
+pub async fn targets<'a>(
+    reader: impl Into<Reader<'a>>,
+    org_id: i64,
+    ids: &[i64],
+) -> sqlx::Result<Vec<Target>> {
+    let mut reader = reader.into();
     let mut found = Vec::new();
     for chunk in ids.chunks(super::IN_CHUNK) {
         let sql = format!(
             "{TARGET} WHERE m.org_id = $1 AND m.id IN ({}) ORDER BY u.email_normalized",
             super::placeholders(2, chunk.len())
         );
-        let rows: Vec<Target> = on_db!(db, pool => {
+        let rows: Vec<Target> = on_reader!(&mut reader, ex => {
             let mut query = sqlx::query_as(&sql).bind(org_id);
             for id in chunk {
                 query = query.bind(id);
             }
-            query.fetch_all(pool).await
-        })?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
-/// The members `ids` of the organization, inside a transaction; ids of other
-/// organizations find nothing.
-pub async fn targets_in(tx: &mut Tx, org_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Target>> {
-    let mut found = Vec::new();
-    for chunk in ids.chunks(super::IN_CHUNK) {
-        let sql = format!(
-            "{TARGET} WHERE m.org_id = $1 AND m.id IN ({}) ORDER BY u.email_normalized",
-            super::placeholders(2, chunk.len())
-        );
-        let rows: Vec<Target> = on_tx!(tx, conn => {
-            let mut query = sqlx::query_as(&sql).bind(org_id);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.fetch_all(&mut *conn).await
+            query.fetch_all(ex).await
         })?;
         found.extend(rows);
     }

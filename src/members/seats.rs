@@ -59,7 +59,7 @@ pub async fn set_seats(
         return Err(Error::SeatsOff);
     };
     let wanted: HashSet<i64> = ids.iter().copied().collect();
-    let targets = db::memberships::targets_in(&mut tx, org.id, ids).await?;
+    let targets = db::memberships::targets(&mut tx, org.id, ids).await?;
     if targets.len() != wanted.len() {
         return Err(Error::SomeNotFound);
     }
