@@ -367,6 +367,47 @@ async fn guesses_from_many_addresses_do_not_lock_out_a_known_browser(backend: Ba
     assert_eq!(paused, 1);
 }
 
+async fn a_browser_known_to_another_account_is_throttled_like_a_stranger(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(
+        ORG_SLUG,
+        "bea@example.com",
+        "Bea",
+        roster::domain::Role::Member,
+    )
+    .await;
+    // The attacker's own account gives their browser a device cookie: for that account.
+    let attacker = browser_at(&app, "127.0.4.1");
+    assert_eq!(
+        attacker
+            .sign_in("bea@example.com", MEMBER_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(attacker.post_form("/sign-out", &[]).await.status(), 303);
+    for _ in 0..throttle::PER_ACCOUNT_AND_ADDRESS.hits {
+        assert_eq!(
+            attacker
+                .sign_in(ADMIN_EMAIL, "guess guess guess")
+                .await
+                .status(),
+            422
+        );
+    }
+
+    let throttled = attacker.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_eq!(
+        throttled.status(),
+        429,
+        "no exemption from another account's cookie"
+    );
+}
+
 async fn guesses_from_a_shared_address_do_not_lock_out_a_known_browser(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -499,4 +540,5 @@ crate::on_both_backends!(
     parallel_guesses_check_no_more_passwords_than_the_limit,
     guesses_from_many_addresses_do_not_lock_out_a_known_browser,
     guesses_from_a_shared_address_do_not_lock_out_a_known_browser,
+    a_browser_known_to_another_account_is_throttled_like_a_stranger,
 );
