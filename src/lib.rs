@@ -1,6 +1,7 @@
 //! Roster: invite, manage and remove the people of an organization.
 
 pub mod accounts;
+pub mod actor;
 pub mod audit_log;
 pub mod auth;
 pub mod clock;

@@ -1,7 +1,7 @@
 //! An organization's own settings. Owners change them here; the pages (and later the
 //! API) call these functions, which own their transaction and audit.
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, audit};
 use crate::domain::permissions::{self, Action};
 use crate::domain::settings::OrgSettings;
@@ -42,7 +42,7 @@ impl Error {
 }
 
 /// Whether `actor` may see and change the organization's settings.
-pub fn may_edit_settings(actor: &Acting) -> bool {
+pub fn may_edit_settings(actor: &Actor) -> bool {
     permissions::allows(actor.role, Action::EditSettings)
 }
 
@@ -50,7 +50,7 @@ pub fn may_edit_settings(actor: &Acting) -> bool {
 /// already so (nothing is written then).
 pub async fn update_settings(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     settings: &OrgSettings,
 ) -> Result<bool, Error> {
     if !may_edit_settings(actor) {
@@ -72,7 +72,7 @@ pub async fn update_settings(
     }
     db::orgs::update_settings(&mut tx, org_id, settings).await?;
     let (old, new) = changed_fields(&before, settings);
-    let event = audit::Event::new(audit::Action::OrgSettingsChanged, &actor.actor)
+    let event = audit::Event::new(audit::Action::OrgSettingsChanged, &actor.audit)
         .in_org(org_id)
         .target("organization", Some(org_id), None)
         .before(old)

@@ -9,9 +9,9 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::CurrentUser;
+use crate::actor::Person;
 use crate::db::{self, LockScope, Tx, audit, orgs::Org, users::User};
-use crate::domain::{Email, FieldErrors, Role, text};
+use crate::domain::{AccountStatus, Email, FieldErrors, Role, text};
 use crate::email::messages::AccountStatusChanged;
 use crate::state::AppState;
 
@@ -25,13 +25,39 @@ pub enum Change {
     Delete,
 }
 
-/// Why a change was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
+/// Why the users service did not do what was asked. Nothing was written; `Display` is
+/// what the admin is told.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
     /// No such account (any more).
+    #[error("That account no longer exists.")]
     NotFound,
     /// The one asking is no longer an active instance admin.
+    #[error("Only instance admins can manage accounts.")]
     NotAdmin,
+    /// A rule refused `change` to the account `email`.
+    #[error("{}", .refusal.message(*.change, .email))]
+    Refused {
+        refusal: Refusal,
+        change: Change,
+        email: String,
+    },
+    /// A new organization's fields: its first Owner is unknown or deactivated.
+    #[error("Check the organization's fields.")]
+    Fields(FieldErrors),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+/// Why a rule refused a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
     /// Deactivating or deleting one's own account.
     Yourself,
     /// The change would leave no active instance admin.
@@ -46,8 +72,6 @@ impl Refusal {
     /// The refusal in words, for the account `email`.
     pub fn message(&self, change: Change, email: &str) -> String {
         match self {
-            Refusal::NotFound => "That account no longer exists.".into(),
-            Refusal::NotAdmin => "Only instance admins can manage accounts.".into(),
             Refusal::Yourself => match change {
                 Change::Delete => "You cannot delete your own account.".into(),
                 _ => "You cannot deactivate your own account.".into(),
@@ -64,6 +88,15 @@ impl Refusal {
                 "That is not {email}. Type the account’s email address exactly to delete it."
             ),
         }
+    }
+}
+
+/// The refusal of `change` to `target`, named by its email.
+fn refused(refusal: Refusal, change: Change, target: &User) -> Error {
+    Error::Refused {
+        refusal,
+        change,
+        email: target.email.clone(),
     }
 }
 
@@ -114,20 +147,16 @@ pub struct Done {
 
 /// Begins the transaction of a change: the instance-admin lock, then the actor (still an
 /// active instance admin?) and the target, both locked.
-async fn begin(
-    state: &AppState,
-    actor_id: i64,
-    target_id: i64,
-) -> anyhow::Result<Result<(Tx, User), Refusal>> {
+async fn begin(state: &AppState, actor_id: i64, target_id: i64) -> Result<(Tx, User), Error> {
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::InstanceAdmins, 0).await?;
     let actor = db::users::find_for_update(&mut tx, actor_id).await?;
     if !actor.is_some_and(|a| a.is_instance_admin && a.is_active()) {
-        return Ok(Err(Refusal::NotAdmin));
+        return Err(Error::NotAdmin);
     }
     match db::users::find_for_update(&mut tx, target_id).await? {
-        Some(target) => Ok(Ok((tx, target))),
-        None => Ok(Err(Refusal::NotFound)),
+        Some(target) => Ok((tx, target)),
+        None => Err(Error::NotFound),
     }
 }
 
@@ -169,20 +198,17 @@ fn audit_email(user: &User) -> String {
 /// account; the person is told by email.
 pub async fn set_status(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Person,
     target_id: i64,
     active: bool,
-) -> anyhow::Result<Result<Done, Refusal>> {
+) -> Result<Done, Error> {
     let change = if active {
         Change::Activate
     } else {
         Change::Deactivate
     };
     let now = state.clock.now();
-    let (mut tx, target) = match begin(state, actor.user.id, target_id).await? {
-        Ok(begun) => begun,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+    let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
     let admins = db::users::count_active_admins(&mut tx).await?;
     // An organization keeps an Owner who can sign in.
     let last_owner = if active {
@@ -191,29 +217,37 @@ pub async fn set_status(
         last_owner_of(&mut tx, target.id).await?
     };
     if let Err(refusal) = check(change, actor.user.id, &target, admins, &last_owner) {
-        return Ok(Err(refusal));
+        return Err(refused(refusal, change, &target));
     }
     let done = Done {
         email: target.email.clone(),
         changed: target.is_active() != active,
     };
     if !done.changed {
-        return Ok(Ok(done));
+        return Ok(done);
     }
     let (action, before, after) = if active {
         db::users::activate(&mut tx, target.id).await?;
-        (audit::Action::UserActivated, "deactivated", "active")
+        (
+            audit::Action::UserActivated,
+            AccountStatus::Deactivated,
+            AccountStatus::Active,
+        )
     } else {
         db::users::deactivate(&mut tx, target.id, now).await?;
         db::api_tokens::delete_of_user(&mut tx, target.id).await?;
-        (audit::Action::UserDeactivated, "active", "deactivated")
+        (
+            audit::Action::UserDeactivated,
+            AccountStatus::Active,
+            AccountStatus::Deactivated,
+        )
     };
     let email = audit_email(&target);
-    let who = actor.actor();
+    let who = actor.audit.clone();
     let event = audit::Event::new(action, &who)
         .target("user", Some(target.id), Some(&email))
-        .before(json!({ "status": before }).to_string())
-        .after(json!({ "status": after }).to_string());
+        .before(json!({ "status": before.as_str() }).to_string())
+        .after(json!({ "status": after.as_str() }).to_string());
     audit::record(&mut tx, &event, now).await?;
     let notice = AccountStatusChanged {
         to: target.email.clone(),
@@ -223,36 +257,33 @@ pub async fn set_status(
     state.mailer.queue(&mut tx, &notice, now).await?;
     tx.commit().await?;
     state.mailer.wake();
-    Ok(Ok(done))
+    Ok(done)
 }
 
 /// Grants (`grant` true) or revokes instance admin; the last active one stays.
 pub async fn set_instance_admin(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Person,
     target_id: i64,
     grant: bool,
-) -> anyhow::Result<Result<Done, Refusal>> {
+) -> Result<Done, Error> {
     let change = if grant {
         Change::GrantAdmin
     } else {
         Change::RevokeAdmin
     };
     let now = state.clock.now();
-    let (mut tx, target) = match begin(state, actor.user.id, target_id).await? {
-        Ok(begun) => begun,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+    let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
     let admins = db::users::count_active_admins(&mut tx).await?;
     if let Err(refusal) = check(change, actor.user.id, &target, admins, &[]) {
-        return Ok(Err(refusal));
+        return Err(refused(refusal, change, &target));
     }
     let done = Done {
         email: target.email.clone(),
         changed: target.is_instance_admin != grant,
     };
     if !done.changed {
-        return Ok(Ok(done));
+        return Ok(done);
     }
     db::users::set_instance_admin(&mut tx, target.id, grant).await?;
     let action = if grant {
@@ -261,14 +292,14 @@ pub async fn set_instance_admin(
         audit::Action::InstanceAdminRevoked
     };
     let email = audit_email(&target);
-    let who = actor.actor();
+    let who = actor.audit.clone();
     let event = audit::Event::new(action, &who)
         .target("user", Some(target.id), Some(&email))
         .before(json!({ "instance_admin": !grant }).to_string())
         .after(json!({ "instance_admin": grant }).to_string());
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(Ok(done))
+    Ok(done)
 }
 
 /// An account as the delete confirmation shows it.
@@ -286,26 +317,23 @@ pub struct DeleteTarget {
 /// changed). Err only for an unknown account or an actor who is no longer an admin.
 pub async fn assess_delete(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Person,
     target_id: i64,
-) -> anyhow::Result<Result<DeleteTarget, Refusal>> {
-    let (mut tx, target) = match begin(state, actor.user.id, target_id).await? {
-        Ok(begun) => begun,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+) -> Result<DeleteTarget, Error> {
+    let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
     let admins = db::users::count_active_admins(&mut tx).await?;
     let last_owner = last_owner_of(&mut tx, target.id).await?;
     let refusal = check(Change::Delete, actor.user.id, &target, admins, &last_owner).err();
     let orgs = db::orgs::of_user_in(&mut tx, target.id).await?;
     // Dropping the transaction rolls it back: nothing was written.
     drop(tx);
-    Ok(Ok(DeleteTarget {
+    Ok(DeleteTarget {
         id: target.id,
         email: target.email,
         name: target.name,
         orgs,
         refusal,
-    }))
+    })
 }
 
 /// Deletes the account once `typed` confirms its email: its memberships go with it, the
@@ -313,45 +341,42 @@ pub async fn assess_delete(
 /// the last active Owner of any organization (checked under the Owners' locks).
 pub async fn delete(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Person,
     target_id: i64,
     typed: &str,
-) -> anyhow::Result<Result<Done, Refusal>> {
+) -> Result<Done, Error> {
     let now = state.clock.now();
-    let (mut tx, target) = match begin(state, actor.user.id, target_id).await? {
-        Ok(begun) => begun,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+    let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
     if !confirms(typed, &target.email) {
-        return Ok(Err(Refusal::Mismatch));
+        return Err(refused(Refusal::Mismatch, Change::Delete, &target));
     }
     let admins = db::users::count_active_admins(&mut tx).await?;
     let last_owner = last_owner_of(&mut tx, target.id).await?;
     if let Err(refusal) = check(Change::Delete, actor.user.id, &target, admins, &last_owner) {
-        return Ok(Err(refusal));
+        return Err(refused(refusal, Change::Delete, &target));
     }
     let orgs = db::orgs::of_user_in(&mut tx, target.id).await?;
     let before = json!({
         "name": target.name,
-        "status": target.status,
+        "status": target.status.as_str(),
         "instance_admin": target.is_instance_admin,
         "organizations": orgs
             .iter()
-            .map(|o| json!({ "name": o.org_name, "role": o.role, "status": o.status }))
+            .map(|o| json!({ "name": o.org_name, "role": o.role.as_str(), "status": o.status.as_str() }))
             .collect::<Vec<_>>(),
     });
     db::users::delete(&mut tx, target.id).await?;
     let email = audit_email(&target);
-    let who = actor.actor();
+    let who = actor.audit.clone();
     let event = audit::Event::new(audit::Action::UserDeleted, &who)
         .target("user", Some(target.id), Some(&email))
         .before(before.to_string());
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(Ok(Done {
+    Ok(Done {
         email: target.email,
         changed: true,
-    }))
+    })
 }
 
 /// The create-organization form as typed.
@@ -386,14 +411,6 @@ impl NewOrgForm {
     }
 }
 
-/// Why an organization was not created.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NotCreated {
-    NotAdmin,
-    /// The first Owner is unknown or deactivated (a message for its field).
-    Fields(FieldErrors),
-}
-
 /// An organization that was created, and its first Owner.
 #[derive(Clone, Debug)]
 pub struct CreatedOrg {
@@ -405,9 +422,9 @@ pub struct CreatedOrg {
 /// Creates an organization whose first Owner is an existing, active account.
 pub async fn create_org(
     state: &AppState,
-    actor: &CurrentUser,
+    actor: &Person,
     new: &NewOrg,
-) -> anyhow::Result<Result<CreatedOrg, NotCreated>> {
+) -> Result<CreatedOrg, Error> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::InstanceAdmins, 0).await?;
@@ -415,7 +432,7 @@ pub async fn create_org(
         .await?
         .is_some_and(|a| a.is_instance_admin && a.is_active());
     if !still_admin {
-        return Ok(Err(NotCreated::NotAdmin));
+        return Err(Error::NotAdmin);
     }
     let owner = db::users::find_by_email_in(&mut tx, &new.owner).await?;
     let owner = match owner {
@@ -434,13 +451,13 @@ pub async fn create_org(
                 ),
             };
             errors.add("owner_email", message);
-            return Ok(Err(NotCreated::Fields(errors)));
+            return Err(Error::Fields(errors));
         }
     };
     let org = db::orgs::insert(&mut tx, &new.name, now).await?;
     let invited_by = (owner.id != actor.user.id).then_some(actor.user.id);
     db::memberships::insert(&mut tx, org.id, owner.id, Role::Owner, invited_by, now).await?;
-    let who = actor.actor();
+    let who = actor.audit.clone();
     let event = audit::Event::new(audit::Action::OrgCreated, &who)
         .in_org(org.id)
         .target("organization", Some(org.id), None)
@@ -449,32 +466,32 @@ pub async fn create_org(
         );
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
-    Ok(Ok(CreatedOrg {
+    Ok(CreatedOrg {
         org,
         owner_id: owner.id,
         owner_email: owner.email,
-    }))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn user(id: i64, admin: bool, status: &str) -> User {
+    fn user(id: i64, admin: bool, status: AccountStatus) -> User {
         User {
             id,
             email: format!("user{id}@example.com"),
             name: format!("User {id}"),
             password_hash: String::new(),
             is_instance_admin: admin,
-            status: status.into(),
+            status,
             sessions_valid_after: 0,
         }
     }
 
     #[test]
     fn nobody_deactivates_or_deletes_themselves() {
-        let me = user(1, true, "active");
+        let me = user(1, true, AccountStatus::Active);
         assert_eq!(
             check(Change::Deactivate, 1, &me, 2, &[]),
             Err(Refusal::Yourself)
@@ -488,7 +505,7 @@ mod tests {
 
     #[test]
     fn the_last_active_admin_stays_an_active_admin() {
-        let last = user(2, true, "active");
+        let last = user(2, true, AccountStatus::Active);
         for change in [Change::Deactivate, Change::RevokeAdmin, Change::Delete] {
             assert_eq!(check(change, 1, &last, 1, &[]), Err(Refusal::LastAdmin));
             assert_eq!(check(change, 1, &last, 2, &[]), Ok(()));
@@ -497,14 +514,14 @@ mod tests {
             check(Change::RevokeAdmin, 2, &last, 1, &[]),
             Err(Refusal::LastAdmin)
         );
-        let deactivated = user(3, true, "deactivated");
+        let deactivated = user(3, true, AccountStatus::Deactivated);
         assert_eq!(check(Change::RevokeAdmin, 1, &deactivated, 1, &[]), Ok(()));
         assert_eq!(check(Change::Activate, 1, &deactivated, 1, &[]), Ok(()));
     }
 
     #[test]
     fn the_last_owner_of_an_organization_is_neither_deleted_nor_deactivated() {
-        let owner = user(2, false, "active");
+        let owner = user(2, false, AccountStatus::Active);
         let orgs = vec!["A".to_string(), "B".to_string()];
         assert_eq!(
             check(Change::Delete, 1, &owner, 1, &orgs),
@@ -591,9 +608,4 @@ pub async fn list(
         rows,
         orgs,
     })
-}
-
-/// The email of the account `id`, if it exists.
-pub async fn email_of(state: &AppState, id: i64) -> anyhow::Result<Option<String>> {
-    Ok(db::users::find(&state.db, id).await?.map(|u| u.email))
 }

@@ -10,9 +10,10 @@ use tower_sessions::Session;
 use super::flash::Flashes;
 use super::session;
 use super::store::{self, SessionUsers, Store};
+use crate::actor::{Actor, Person};
 use crate::db::orgs::{Org, OrgLink};
-use crate::db::{self, audit::Actor, memberships::Membership, users::User};
-use crate::domain::{Role, settings::OrgSettings};
+use crate::db::{self, audit, memberships::Membership, users::User};
+use crate::domain::{MemberStatus, Role, settings::OrgSettings};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -43,9 +44,17 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The user as the services see them, outside any one organization.
+    pub fn person(&self) -> Person {
+        Person {
+            user: self.user.clone(),
+            audit: self.actor(),
+        }
+    }
+
     /// The user as the actor of an audit event.
-    pub fn actor(&self) -> Actor {
-        Actor {
+    pub fn actor(&self) -> audit::Actor {
+        audit::Actor {
             user_id: Some(self.user.id),
             email: Some(self.user.email.clone()),
             ip: Some(self.ip.clone()),
@@ -204,22 +213,22 @@ impl FromRequestParts<AppState> for OrgMember {
             .org_links()
             .map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
         let membership = match (in_org.membership_id, in_org.role, in_org.member_status) {
-            (Some(id), Some(role), Some(status)) if status == "active" => Membership {
+            (Some(id), Some(role), Some(status)) => Membership {
                 id,
-                role,
-                status,
+                role: Role::try_from(role).map_err(anyhow::Error::from)?,
+                status: MemberStatus::try_from(status).map_err(anyhow::Error::from)?,
                 last_active_at: in_org.last_active_at,
             },
             _ => return Err(AppError::NotFound),
         };
+        if !membership.status.is_active() {
+            return Err(AppError::NotFound);
+        }
         let now = state.clock.now();
         if membership.last_active_at.is_none_or(|at| at <= now - 60) {
             db::memberships::touch(&state.db, membership.id, now).await?;
         }
-        let role = membership
-            .role
-            .parse()
-            .map_err(|e: &str| AppError::Other(anyhow::anyhow!(e)))?;
+        let role = membership.role;
         Ok(OrgMember {
             current,
             org,
@@ -232,23 +241,14 @@ impl FromRequestParts<AppState> for OrgMember {
     }
 }
 
-/// A member acting on their organization, from a page (`OrgMember`) or with an API token
-/// (`api::ApiMember`): what the services need to authorize, make and record a change.
-#[derive(Clone, Debug)]
-pub struct Acting {
-    pub org: Org,
-    pub user: User,
-    pub role: Role,
-    pub actor: Actor,
-}
-
 impl OrgMember {
-    pub fn acting(&self) -> Acting {
-        Acting {
+    /// The member as the services see them.
+    pub fn acting(&self) -> Actor {
+        Actor {
             org: self.org.clone(),
             user: self.current.user.clone(),
             role: self.role,
-            actor: self.current.actor(),
+            audit: self.current.actor(),
         }
     }
 }

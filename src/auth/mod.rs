@@ -11,4 +11,4 @@ pub mod session;
 pub mod store;
 pub mod throttle;
 
-pub use extract::{Acting, ClientIp, CurrentUser, InstanceAdmin, OrgMember};
+pub use extract::{ClientIp, CurrentUser, InstanceAdmin, OrgMember};

@@ -1,6 +1,7 @@
 //! API tokens: a member's bearer credentials in one organization, kept as hashes.
 
 use super::{Db, Tx, on_db, on_tx};
+use crate::domain::{MemberStatus, Role};
 
 /// A token being created.
 pub struct NewToken<'a> {
@@ -77,8 +78,10 @@ pub struct Credential {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub membership_id: i64,
-    pub role: String,
-    pub member_status: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub member_status: MemberStatus,
     pub has_seat: bool,
     pub member_last_active_at: Option<i64>,
     #[sqlx(flatten)]

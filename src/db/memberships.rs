@@ -5,8 +5,10 @@ use crate::domain::{MemberStatus, Role};
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Membership {
     pub id: i64,
-    pub role: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
     pub last_active_at: Option<i64>,
 }
 

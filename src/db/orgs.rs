@@ -1,5 +1,5 @@
 use super::{Db, Tx, on_db, on_tx};
-use crate::domain::settings::OrgSettings;
+use crate::domain::{MemberStatus, Role, settings::OrgSettings};
 
 /// An organization and its settings.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -131,8 +131,10 @@ pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx:
 pub struct UserOrg {
     pub user_id: i64,
     pub org_name: String,
-    pub role: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    #[sqlx(try_from = "String")]
+    pub status: MemberStatus,
 }
 
 /// The memberships of every account in `user_ids`, by account, then organization name.

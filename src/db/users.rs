@@ -1,6 +1,6 @@
 use super::orgs::{Org, OrgLink};
 use super::{Bind, Db, Tx, on_db, on_tx};
-use crate::domain::{Email, settings::OrgSettings};
+use crate::domain::{AccountStatus, Email, settings::OrgSettings};
 
 /// An account, as needed to sign in and to authorize a request.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -10,13 +10,14 @@ pub struct User {
     pub name: String,
     pub password_hash: String,
     pub is_instance_admin: bool,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AccountStatus,
     pub sessions_valid_after: i64,
 }
 
 impl User {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status.is_active()
     }
 }
 
@@ -192,7 +193,8 @@ pub struct Listed {
     pub id: i64,
     pub email: String,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: AccountStatus,
     #[serde(deserialize_with = "super::json_bool")]
     pub is_instance_admin: bool,
     pub created_at: i64,

@@ -1,6 +1,7 @@
 //! Pure types and rules: parsed values that cannot be invalid past the edge, and the
 //! permission table.
 
+pub mod account;
 pub mod audit;
 pub mod email;
 pub mod invitation;
@@ -13,6 +14,7 @@ pub mod settings;
 pub mod text;
 pub mod token;
 
+pub use account::AccountStatus;
 pub use email::Email;
 pub use local_path::LocalPath;
 pub use member::MemberStatus;

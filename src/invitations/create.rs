@@ -1,6 +1,6 @@
 //! Writing the invitations that plans decided on, many at once.
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Tx, audit, invitations::NewInvitation};
 use crate::domain::settings::OrgSettings;
 use crate::domain::{Email, token};
@@ -18,7 +18,7 @@ pub struct Created {
 
 /// A plan to write: whose, under which settings of their organization.
 pub(super) struct PlanToWrite<'a> {
-    pub actor: &'a Acting,
+    pub actor: &'a Actor,
     pub settings: &'a OrgSettings,
     pub plan: &'a Plan,
 }
@@ -128,7 +128,7 @@ pub(super) async fn create_all(
         let mut events = Vec::with_capacity(2 * chunk.len());
         for ((w, &id), outbox_id) in writing.iter().zip(&ids).zip(&outbox_ids) {
             let org_id = plans[w.plan].actor.org.id;
-            let actor = &plans[w.plan].actor.actor;
+            let actor = &plans[w.plan].actor.audit;
             events.push(
                 audit::Event::new(audit::Action::InvitationCreated, actor)
                     .in_org(org_id)

@@ -1,7 +1,7 @@
 //! Inviting from a CSV file: a preview first, which writes nothing but the upload, then
 //! the confirmation, which invites through the same queue as the form and the API.
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Reader};
 use crate::domain::Role;
 use crate::domain::invitation::{CsvRow, parse_role_name};
@@ -41,7 +41,7 @@ pub(super) fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec
 /// invited yet. The plan is read from the pool: a preview takes no write turn.
 pub async fn preview_csv(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     settings: &OrgSettings,
     rows: &[CsvRow],
     default_role: Role,
@@ -85,7 +85,7 @@ pub async fn preview_csv(
 /// invited; the others are skipped. The upload is used up.
 pub async fn confirm_csv(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     import_id: i64,
 ) -> Result<Invited, Error> {
     queue(state, actor, Vec::new(), true, Some(import_id)).await

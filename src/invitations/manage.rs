@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Reader, audit, invitations::NewInvitation};
 use crate::domain::invitation::Status;
 use crate::domain::permissions::{self, Action};
@@ -41,7 +41,7 @@ impl Manage {
 
 /// The invitations of the actor's organization among `ids`; `NotFound` unless every one
 /// is there.
-async fn find_all(reader: Reader<'_>, actor: &Acting, ids: &[i64]) -> Result<Vec<Managed>, Error> {
+async fn find_all(reader: Reader<'_>, actor: &Actor, ids: &[i64]) -> Result<Vec<Managed>, Error> {
     let targets = db::invitations::find_many(reader, actor.org.id, ids).await?;
     if targets.len() != ids.iter().collect::<HashSet<_>>().len() {
         return Err(Error::NotFound);
@@ -53,7 +53,7 @@ async fn find_all(reader: Reader<'_>, actor: &Acting, ids: &[i64]) -> Result<Vec
 /// them.
 pub async fn invitations_to_manage(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     ids: &[i64],
 ) -> Result<Vec<Managed>, Error> {
     find_all(Reader::Pool(&state.db), actor, ids).await
@@ -64,7 +64,7 @@ pub async fn invitations_to_manage(
 /// (shown once when email is off) of resent invitations.
 pub async fn manage(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     ids: &[i64],
     action: Manage,
 ) -> Result<Vec<Created>, Error> {
@@ -126,12 +126,12 @@ pub async fn manage(
                     outbox_id,
                 };
                 db::invitations::renew(&mut tx, target.id, &renewed).await?;
-                let event = audit::Event::new(audit::Action::InvitationResent, &actor.actor)
+                let event = audit::Event::new(audit::Action::InvitationResent, &actor.audit)
                     .in_org(org.id)
                     .target("invitation", Some(target.id), Some(email.normalized()));
                 audit::record(&mut tx, &event, now).await?;
                 if outbox_id.is_none() {
-                    let shown = audit::Event::new(audit::Action::InvitationLinkShown, &actor.actor)
+                    let shown = audit::Event::new(audit::Action::InvitationLinkShown, &actor.audit)
                         .in_org(org.id)
                         .target("invitation", Some(target.id), Some(email.normalized()));
                     audit::record(&mut tx, &shown, now).await?;
@@ -149,7 +149,7 @@ pub async fn manage(
                 };
                 let outbox_id = state.mailer.queue(&mut tx, &message, now).await?;
                 db::invitations::set_outbox(&mut tx, target.id, outbox_id).await?;
-                let event = audit::Event::new(audit::Action::InvitationRevoked, &actor.actor)
+                let event = audit::Event::new(audit::Action::InvitationRevoked, &actor.audit)
                     .in_org(org.id)
                     .target("invitation", Some(target.id), Some(email.normalized()))
                     .before(target.role.as_str());

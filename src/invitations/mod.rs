@@ -21,7 +21,7 @@ pub use read::{Listing, invitation, list_page, list_window};
 
 pub use crate::db::invitations::{Details, Row};
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::domain::permissions;
 use crate::domain::settings::OrgSettings;
 use crate::domain::{Email, FieldErrors};
@@ -86,6 +86,6 @@ impl From<sqlx::Error> for Error {
 }
 
 /// Whether a member with `actor`'s role may invite anyone under `settings`.
-pub fn may_invite(actor: &Acting, settings: &OrgSettings) -> bool {
+pub fn may_invite(actor: &Actor, settings: &OrgSettings) -> bool {
     !permissions::invitable_roles(actor.role, settings.members_may_invite).is_empty()
 }

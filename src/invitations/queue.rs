@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Reader};
 use crate::domain::Role;
 use crate::domain::settings::OrgSettings;
@@ -34,7 +34,7 @@ pub struct Invited {
 /// another, in the order they were asked for.
 pub async fn invite(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     requests: Vec<Request>,
     partial: bool,
 ) -> Result<Invited, Error> {
@@ -53,7 +53,7 @@ pub async fn invite(
 /// their answer.
 pub(super) async fn queue(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     requests: Vec<Request>,
     partial: bool,
     csv_import: Option<i64>,
@@ -89,7 +89,7 @@ const BATCH_ADDRESSES: usize = 1_000;
 
 /// The invitations asked for by one request, waiting in the queue.
 struct QueuedInvitations {
-    actor: Acting,
+    actor: Actor,
     requests: Vec<Request>,
     partial: bool,
     /// A previewed CSV upload whose rows are the requests, taken inside the batch's
@@ -285,11 +285,12 @@ async fn write_batch(
 mod tests {
     use super::*;
     use crate::db::{audit, orgs::Org, users::User};
+    use crate::domain::AccountStatus;
 
     fn queued(addresses: usize) -> (QueuedInvitations, oneshot::Receiver<Answer>) {
         let (reply, answer) = oneshot::channel();
         let request = Request::new("someone@example.com", Role::Member);
-        let actor = Acting {
+        let actor = Actor {
             org: Org {
                 id: 1,
                 name: "Org".into(),
@@ -301,11 +302,11 @@ mod tests {
                 name: "Ada".into(),
                 password_hash: String::new(),
                 is_instance_admin: false,
-                status: "active".into(),
+                status: AccountStatus::Active,
                 sessions_valid_after: 0,
             },
             role: Role::Owner,
-            actor: audit::Actor::default(),
+            audit: audit::Actor::default(),
         };
         let queued = QueuedInvitations {
             actor,

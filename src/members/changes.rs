@@ -1,7 +1,7 @@
 //! Changes to one membership: role, deactivation and activation, removal, leaving.
 
 use super::{Error, Target, begin_as};
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Tx, audit};
 use crate::domain::permissions::{self, Action};
 use crate::domain::{MemberStatus, Role};
@@ -24,7 +24,7 @@ pub enum Change {
 /// returns the member as they were before it.
 pub async fn change(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     id: i64,
     change: &Change,
 ) -> Result<Target, Error> {
@@ -83,13 +83,13 @@ pub async fn change(
 async fn apply(
     state: &AppState,
     tx: &mut Tx,
-    actor: &Acting,
+    actor: &Actor,
     target: &Target,
     change: &Change,
     now: i64,
 ) -> anyhow::Result<()> {
     let org = &actor.org;
-    let who = &actor.actor;
+    let who = &actor.audit;
     let by = actor.user.name.clone();
     let from = target.role;
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
@@ -157,7 +157,7 @@ async fn apply(
 }
 
 /// The signed-in member leaves the organization, unless they are its last active Owner.
-pub async fn leave(state: &AppState, member: &Acting) -> Result<(), Error> {
+pub async fn leave(state: &AppState, member: &Actor) -> Result<(), Error> {
     let org = &member.org;
     let now = state.clock.now();
     let (mut tx, me) = begin_as(state, member).await?;
@@ -170,7 +170,7 @@ pub async fn leave(state: &AppState, member: &Acting) -> Result<(), Error> {
         });
     }
     db::memberships::delete(&mut tx, me.id).await?;
-    let event = audit::Event::new(audit::Action::MemberLeft, &member.actor)
+    let event = audit::Event::new(audit::Action::MemberLeft, &member.audit)
         .in_org(org.id)
         .target("member", Some(me.id), Some(&me.email))
         .before(me.role.as_str());

@@ -18,7 +18,7 @@ pub use crate::db::memberships::{
     Cursor, Filter, Listing, MemberRow, RowStatus, Sort, Start, StatusFilter, Target,
 };
 
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, LockScope, Tx, memberships::By};
 use crate::domain::Role;
 use crate::domain::permissions::{self, Action};
@@ -122,7 +122,7 @@ pub fn assignable_roles(actor: Role, from: Role) -> Vec<Role> {
 
 /// Begins a change to the actor's organization: takes its member lock, then reads the
 /// actor's membership as it is now (None when they are no longer an active member).
-async fn begin_as(state: &AppState, actor: &Acting) -> Result<(Tx, Option<Target>), Error> {
+async fn begin_as(state: &AppState, actor: &Actor) -> Result<(Tx, Option<Target>), Error> {
     let org_id = actor.org.id;
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::OrgMembers, org_id).await?;

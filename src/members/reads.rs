@@ -2,7 +2,7 @@
 //! the pool: none of them takes the organization's lock or the writer's turn.
 
 use super::{Allowed, Error, Filter, Listing, MemberRow, Start, Target};
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Db};
 
 /// How many rows a page of the Members page shows.
@@ -43,7 +43,7 @@ fn pages_of(matching: i64) -> i64 {
 /// organization's number of seats, when it limits them.
 pub async fn list(
     db: &Db,
-    actor: &Acting,
+    actor: &Actor,
     kept: (i64, i64),
     seats: Option<i64>,
     now: i64,
@@ -136,7 +136,7 @@ async fn find_page(
 /// members match in all: the API's listing, whose filter keeps invitations out.
 pub async fn list_by_offset(
     db: &Db,
-    actor: &Acting,
+    actor: &Actor,
     now: i64,
     mut listing: Listing,
     offset: i64,
@@ -152,7 +152,7 @@ pub async fn list_by_offset(
 }
 
 /// The member `id` of the actor's organization.
-pub async fn find(db: &Db, actor: &Acting, id: i64) -> Result<MemberRow, Error> {
+pub async fn find(db: &Db, actor: &Actor, id: i64) -> Result<MemberRow, Error> {
     db::memberships::row(db, actor.org.id, id)
         .await?
         .ok_or(Error::NotFound)
@@ -171,7 +171,7 @@ pub enum Asking {
 /// again.
 pub async fn confirmation_target(
     db: &Db,
-    actor: &Acting,
+    actor: &Actor,
     id: i64,
     asking: Asking,
 ) -> Result<Target, Error> {

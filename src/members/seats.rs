@@ -3,20 +3,20 @@
 use std::collections::HashSet;
 
 use super::{Error, Target, begin_as};
-use crate::auth::Acting;
+use crate::actor::Actor;
 use crate::db::{self, Db, audit};
 use crate::domain::permissions::{self, Action};
 use crate::email::messages;
 use crate::state::AppState;
 
 /// How many members of the actor's organization hold a seat.
-pub async fn seats_in_use(db: &Db, actor: &Acting) -> Result<i64, Error> {
+pub async fn seats_in_use(db: &Db, actor: &Actor) -> Result<i64, Error> {
     Ok(db::memberships::count_seats(db, actor.org.id).await?)
 }
 
 /// The members `ids` whose seats the actor is about to assign or revoke, for the
 /// confirmation. A read: it takes no lock, and `set_seats` checks everything again.
-pub async fn seat_targets(db: &Db, actor: &Acting, ids: &[i64]) -> Result<Vec<Target>, Error> {
+pub async fn seat_targets(db: &Db, actor: &Actor, ids: &[i64]) -> Result<Vec<Target>, Error> {
     if !permissions::allows(actor.role, Action::ManageSeats) {
         return Err(Error::SeatsForbidden);
     }
@@ -35,7 +35,7 @@ pub async fn seat_targets(db: &Db, actor: &Acting, ids: &[i64]) -> Result<Vec<Ta
 /// whose seat changed; those who already had it (or had none) are left as they are.
 pub async fn set_seats(
     state: &AppState,
-    actor: &Acting,
+    actor: &Actor,
     ids: &[i64],
     assign: bool,
 ) -> Result<Vec<Target>, Error> {
@@ -83,7 +83,7 @@ pub async fn set_seats(
             });
         }
     }
-    let who = &actor.actor;
+    let who = &actor.audit;
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
     let action = if assign {
         audit::Action::MemberSeatAssigned

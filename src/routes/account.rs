@@ -166,18 +166,19 @@ async fn create_token(
     current: CurrentUser,
     Form(form): Form<NewTokenForm>,
 ) -> Result<Response> {
-    match tokens::create(&state, &current, &form).await? {
+    match tokens::create(&state, &current.person(), &form).await {
         Ok(created) => {
             let mut page = AccountPage::load(&state, &current).await?;
             page.created = Some(created);
             // The secret is in this response only: no cache may keep it.
             Ok(([(header::CACHE_CONTROL, "no-store")], page).into_response())
         }
-        Err(errors) => {
+        Err(tokens::Error::Fields(errors)) => {
             let mut page = AccountPage::load(&state, &current).await?;
             page.token_form = form;
             Ok(page.refused("token", errors))
         }
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -188,6 +189,17 @@ async fn revoke_token(
 ) -> Result<Response> {
     revoke_and_flash(&state, &current, id, None).await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+/// The pages' answer to a token refusal they do not show on a form.
+impl From<tokens::Error> for AppError {
+    fn from(err: tokens::Error) -> AppError {
+        match err {
+            tokens::Error::NotFound => AppError::NotFound,
+            tokens::Error::Internal(e) => AppError::Other(e),
+            refused => AppError::Other(anyhow::anyhow!("unexpected refusal: {refused}")),
+        }
+    }
 }
 
 /// The pages' answer to a refusal they do not show on a form: none is expected, so any

@@ -104,9 +104,7 @@ pub async fn revoke_and_flash(
     id: i64,
     org_id: Option<i64>,
 ) -> Result<()> {
-    let revoked = tokens::revoke(state, current, id, org_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let revoked = tokens::revoke(state, &current.person(), id, org_id).await?;
     let text = format!(
         "Revoked the API token \u{201c}{}\u{201d} of {}. It no longer works.",
         revoked.name, revoked.user_email

@@ -24,10 +24,10 @@ use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
 use crate::clock;
 use crate::db;
-use crate::domain::{FieldErrors, Role, text};
+use crate::domain::{FieldErrors, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
-use crate::users::{self, Change, NewOrgForm, NotCreated, Refusal};
+use crate::users::{self, Change, NewOrgForm, Refusal};
 
 pub const PAGE_SIZE: i64 = 50;
 
@@ -119,8 +119,8 @@ struct OrgView {
 impl OrgView {
     fn new(row: db::orgs::UserOrg) -> OrgView {
         OrgView {
-            role: row.role.parse::<Role>().map_or("Unknown", Role::label),
-            inactive: row.status != "active",
+            role: row.role.label(),
+            inactive: !row.status.is_active(),
             name: row.org_name,
         }
     }
@@ -175,7 +175,7 @@ async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> R
         .map(|r| UserView {
             id: r.id,
             is_you: r.id == admin.user.id,
-            active: r.status == "active",
+            active: r.status.is_active(),
             is_admin: r.is_instance_admin,
             orgs: orgs.remove(&r.id).unwrap_or_default(),
             created: Moment::new(now, r.created_at),
@@ -268,22 +268,15 @@ async fn list_users(
 /// The outcome of a change to account `id`: a flash message on the list (303), or an
 /// error page when the account is gone or the actor may no longer act.
 async fn report(
-    state: &AppState,
     admin: &CurrentUser,
     id: i64,
     back: String,
     change: Change,
-    outcome: std::result::Result<users::Done, Refusal>,
+    outcome: std::result::Result<users::Done, users::Error>,
 ) -> Result<Response> {
     let (kind, text) = match outcome {
-        Err(Refusal::NotFound) => return Err(AppError::NotFound),
-        Err(Refusal::NotAdmin) => return Err(AppError::Forbidden),
-        Err(refusal) => {
-            let email = users::email_of(state, id)
-                .await?
-                .unwrap_or_else(|| "That account".to_string());
-            ("error", refusal.message(change, &email))
-        }
+        Err(refused @ users::Error::Refused { .. }) => ("error", refused.to_string()),
+        Err(other) => return Err(other.into()),
         Ok(done) => ("success", done_message(change, &done, id == admin.user.id)),
     };
     admin.flashes.add(kind, text);
@@ -322,8 +315,8 @@ async fn deactivate_user(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = users::set_status(&state, &admin, id, false).await?;
-    report(&state, &admin, id, back.back(), Change::Deactivate, outcome).await
+    let outcome = users::set_status(&state, &admin.person(), id, false).await;
+    report(&admin, id, back.back(), Change::Deactivate, outcome).await
 }
 
 async fn activate_user(
@@ -332,8 +325,8 @@ async fn activate_user(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = users::set_status(&state, &admin, id, true).await?;
-    report(&state, &admin, id, back.back(), Change::Activate, outcome).await
+    let outcome = users::set_status(&state, &admin.person(), id, true).await;
+    report(&admin, id, back.back(), Change::Activate, outcome).await
 }
 
 async fn grant_instance_admin(
@@ -342,8 +335,8 @@ async fn grant_instance_admin(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = users::set_instance_admin(&state, &admin, id, true).await?;
-    report(&state, &admin, id, back.back(), Change::GrantAdmin, outcome).await
+    let outcome = users::set_instance_admin(&state, &admin.person(), id, true).await;
+    report(&admin, id, back.back(), Change::GrantAdmin, outcome).await
 }
 
 async fn revoke_instance_admin(
@@ -352,16 +345,8 @@ async fn revoke_instance_admin(
     Path(id): Path<i64>,
     Form(back): Form<ListQuery>,
 ) -> Result<Response> {
-    let outcome = users::set_instance_admin(&state, &admin, id, false).await?;
-    report(
-        &state,
-        &admin,
-        id,
-        back.back(),
-        Change::RevokeAdmin,
-        outcome,
-    )
-    .await
+    let outcome = users::set_instance_admin(&state, &admin.person(), id, false).await;
+    report(&admin, id, back.back(), Change::RevokeAdmin, outcome).await
 }
 
 /// The delete confirmation's content, in a dialog or on a page.
@@ -420,11 +405,7 @@ async fn delete_confirmation(
     fragment: bool,
     fill: impl FnOnce(&mut DeleteView),
 ) -> Result<Response> {
-    let target = match users::assess_delete(state, admin, id).await? {
-        Ok(target) => target,
-        Err(Refusal::NotFound) => return Err(AppError::NotFound),
-        Err(_) => return Err(AppError::Forbidden),
-    };
+    let target = users::assess_delete(state, &admin.person(), id).await?;
     let csrf = session::csrf_token(&admin.session).await?;
     let mut d = DeleteView::new(csrf, target, query);
     fill(&mut d);
@@ -466,20 +447,23 @@ async fn delete_user(
         q: form.q,
         page: form.page,
     };
-    let outcome = users::delete(&state, &admin, id, &form.confirm_email).await?;
-    if matches!(outcome, Err(Refusal::Mismatch)) {
+    let outcome = users::delete(&state, &admin.person(), id, &form.confirm_email).await;
+    if let Err(
+        mismatch @ users::Error::Refused {
+            refusal: Refusal::Mismatch,
+            ..
+        },
+    ) = outcome
+    {
         let typed = form.confirm_email;
         let page = delete_confirmation(&state, &admin, id, query, fragment, |d| {
-            d.errors.add(
-                "confirm_email",
-                Refusal::Mismatch.message(Change::Delete, &d.email),
-            );
+            d.errors.add("confirm_email", mismatch.to_string());
             d.typed = typed;
         })
         .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    report(&state, &admin, id, query.back(), Change::Delete, outcome).await
+    report(&admin, id, query.back(), Change::Delete, outcome).await
 }
 
 async fn create_organization(
@@ -488,7 +472,7 @@ async fn create_organization(
     Form(form): Form<NewOrgForm>,
 ) -> Result<Response> {
     let errors = match form.parse() {
-        Ok(new) => match users::create_org(&state, &admin, &new).await? {
+        Ok(new) => match users::create_org(&state, &admin.person(), &new).await {
             Ok(created) => {
                 let (text, to) = if created.owner_id == admin.user.id {
                     (
@@ -507,8 +491,8 @@ async fn create_organization(
                 admin.flashes.add("success", text);
                 return Ok(Redirect::to(&to).into_response());
             }
-            Err(NotCreated::NotAdmin) => return Err(AppError::Forbidden),
-            Err(NotCreated::Fields(errors)) => errors,
+            Err(users::Error::Fields(errors)) => errors,
+            Err(other) => return Err(other.into()),
         },
         Err(errors) => errors,
     };
@@ -519,4 +503,16 @@ async fn create_organization(
         errors,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The pages' answer to what they do not show on the list or a form.
+impl From<users::Error> for AppError {
+    fn from(err: users::Error) -> AppError {
+        match err {
+            users::Error::NotFound => AppError::NotFound,
+            users::Error::NotAdmin => AppError::Forbidden,
+            users::Error::Internal(e) => AppError::Other(e),
+            other => AppError::Other(anyhow::anyhow!("unanswered refusal: {other}")),
+        }
+    }
 }

@@ -334,7 +334,7 @@ impl TestApp {
 
     /// The member `email` of the test organization acting, with their role as stored
     /// (for calling a service directly, without HTTP).
-    pub async fn acting(&self, email: &str) -> roster::auth::Acting {
+    pub async fn acting(&self, email: &str) -> roster::actor::Actor {
         let db = &self.state.db;
         let org = db::orgs::find_by_slug(db, ORG_SLUG).await.unwrap().unwrap();
         let user = db::users::find_by_email(db, &Email::parse(email).unwrap())
@@ -351,8 +351,8 @@ impl TestApp {
         .await
         .parse()
         .unwrap();
-        roster::auth::Acting {
-            actor: db::audit::Actor {
+        roster::actor::Actor {
+            audit: db::audit::Actor {
                 user_id: Some(user.id),
                 email: Some(user.email.clone()),
                 ip: None,

@@ -1,14 +1,14 @@
 //! The invitations service's refusals, called directly (no HTTP).
 
 use crate::helpers::*;
-use roster::auth::Acting;
+use roster::actor::Actor;
 use roster::db;
 use roster::domain::Role;
 use roster::domain::invitation::Outcome;
 use roster::invitations::{self, Accepting, Closed, Error, Request};
 
 /// The owner, acting, in a set-up instance.
-async fn owner(app: &TestApp) -> Acting {
+async fn owner(app: &TestApp) -> Actor {
     app.set_up().await;
     app.acting(ADMIN_EMAIL).await
 }
@@ -22,7 +22,7 @@ fn refused_outcome(result: Result<invitations::Invited, Error>) -> Outcome {
 }
 
 /// The token of the link of an invitation just created (email is off in tests).
-async fn invite_link_token(app: &TestApp, actor: &Acting, email: &str) -> String {
+async fn invite_link_token(app: &TestApp, actor: &Actor, email: &str) -> String {
     let invited = invitations::invite(
         &app.state,
         actor,

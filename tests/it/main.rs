@@ -36,3 +36,5 @@ mod settings;
 mod setup;
 mod sign_in;
 mod storage;
+mod tokens_service;
+mod users_service;

@@ -22,10 +22,12 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::{Acting, ClientIp};
-use crate::db::{self, audit::Actor, orgs::Org};
-use crate::domain::{Role, token};
+use crate::actor::Actor;
+use crate::auth::ClientIp;
+use crate::db;
+use crate::domain::Role;
 use crate::state::AppState;
+use crate::tokens;
 
 /// Where the API is mounted.
 pub const BASE: &str = "/api/v1";
@@ -341,7 +343,7 @@ pub struct Page<T> {
 /// No token, an unknown, revoked or expired one, or one whose member or account is no
 /// longer active: 401. A token of another organization than the path's: 404.
 pub struct ApiMember {
-    pub acting: Acting,
+    pub acting: Actor,
     pub token_id: i64,
 }
 
@@ -357,39 +359,23 @@ impl FromRequestParts<AppState> for ApiMember {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .map(|v| v.trim().to_string())
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "Send an API token as `Authorization: Bearer roster_…`. Create one on your Account page.",
                 )
             })?;
-        let credential = db::api_tokens::credential(&state.db, &token::hash(secret))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("This API token is not valid: unknown or revoked.")
-            })?;
-        let now = state.clock.now();
-        if credential.expires_at.is_some_and(|at| at <= now) {
-            return Err(ApiError::unauthorized("This API token has expired."));
-        }
-        if !credential.user.is_active() || credential.member_status != "active" {
-            return Err(ApiError::unauthorized(
-                "This API token's member is no longer active.",
-            ));
-        }
-        if credential.seats.is_some() && !credential.has_seat {
-            return Err(ApiError::forbidden(
-                "The organization limits seats and this token's member has none.",
-            ));
-        }
         let Path(params) = Path::<BTreeMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found())?;
-        if params.get("slug") != Some(&credential.org_slug) {
-            return Err(ApiError::not_found());
-        }
+        let slug = params.get("slug").map_or("", String::as_str);
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp("unknown".into()));
+        let tokens::Authenticated { actor, token_id } =
+            tokens::authenticate(state, &secret, slug, ip).await?;
         if let Some(limiter) = &state.api_limiter
-            && let Err(not_until) = limiter.check_key(&credential.token_id)
+            && let Err(not_until) = limiter.check_key(&token_id)
         {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let mut error = ApiError::new(
@@ -400,39 +386,26 @@ impl FromRequestParts<AppState> for ApiMember {
             error.retry_after = Some(wait.as_secs().max(1));
             return Err(error);
         }
-        if credential.last_used_at.is_none_or(|at| at <= now - 60) {
-            db::api_tokens::touch(&state.db, credential.token_id, now).await?;
-        }
-        if credential
-            .member_last_active_at
-            .is_none_or(|at| at <= now - 60)
-        {
-            db::memberships::touch(&state.db, credential.membership_id, now).await?;
-        }
-        let role: Role = credential
-            .role
-            .parse()
-            .map_err(|e: &str| anyhow::anyhow!(e))?;
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientIp("unknown".into()));
-        let user = credential.user;
         Ok(ApiMember {
-            acting: Acting {
-                org: Org {
-                    id: credential.org_id,
-                    name: credential.org_name,
-                    slug: credential.org_slug,
-                },
-                actor: Actor {
-                    user_id: Some(user.id),
-                    email: Some(user.email.clone()),
-                    ip: Some(ip),
-                },
-                user,
-                role,
-            },
-            token_id: credential.token_id,
+            acting: actor,
+            token_id,
         })
+    }
+}
+
+/// The API's answer to a token refused.
+impl From<tokens::Error> for ApiError {
+    fn from(err: tokens::Error) -> ApiError {
+        match err {
+            tokens::Error::Unknown | tokens::Error::Expired | tokens::Error::MemberInactive => {
+                ApiError::unauthorized(&err.to_string())
+            }
+            tokens::Error::NoSeat => ApiError::forbidden(err.to_string()),
+            tokens::Error::OtherOrganization | tokens::Error::NotFound => ApiError::not_found(),
+            tokens::Error::Fields(errors) => {
+                ApiError::from(anyhow::anyhow!("unanswered refusal: {errors:?}"))
+            }
+            tokens::Error::Internal(e) => ApiError::from(e),
+        }
     }
 }
