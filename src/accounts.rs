@@ -5,7 +5,9 @@
 use crate::auth::passwords::Passwords;
 use crate::auth::throttle::{self, Throttled};
 use crate::clock;
-use crate::db::{self, audit, orgs::OrgLink, users::User};
+use crate::db::{self, audit};
+/// What the pages show of an account and of its organizations.
+pub use crate::db::{orgs::OrgLink, users::User};
 use crate::domain::{Email, FieldErrors, password, text};
 use crate::email::messages::{PasswordChanged, SignInsPaused};
 use crate::state::AppState;

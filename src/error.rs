@@ -52,10 +52,7 @@ impl AppError {
     fn lost_connection(&self) -> bool {
         match self {
             AppError::Database(e) => crate::db::is_connection_error(e),
-            AppError::Other(e) => e
-                .chain()
-                .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-                .any(crate::db::is_connection_error),
+            AppError::Other(e) => lost_connection(e),
             _ => false,
         }
     }
@@ -195,4 +192,12 @@ struct NoFlash {
 #[cfg(test)]
 pub(crate) fn error_page_for_test(status: StatusCode, title: &str, message: &str) -> String {
     ErrorPage::render_page(status, title, message)
+}
+
+/// Whether `err` was caused by a database connection found dead, not by the request
+/// itself: such a read may be run once more.
+pub fn lost_connection(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .any(crate::db::is_connection_error)
 }

@@ -2,6 +2,8 @@
 //! API) call these functions, which own their transaction and audit.
 
 use crate::actor::Actor;
+/// An organization as the pages and the API name it.
+pub use crate::db::orgs::Org;
 use crate::db::{self, audit};
 use crate::domain::permissions::{self, Action};
 use crate::domain::settings::OrgSettings;

@@ -3,6 +3,8 @@
 //! organization's member lock, so that it cannot slip past a seat being revoked.
 
 use crate::actor::{Actor, Person};
+/// A token as its lists show it (never its secret).
+pub use crate::db::api_tokens::Listed;
 use crate::db::{self, LockScope, api_tokens, audit, memberships::By, orgs::Org};
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, text, token};

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::actor::Person;
+/// One organization of an account, as the Users page lists it.
+pub use crate::db::orgs::UserOrg;
 use crate::db::{self, LockScope, Tx, audit, orgs::Org, users::User};
 use crate::domain::{AccountStatus, Email, FieldErrors, Role, text};
 use crate::email::messages::AccountStatusChanged;

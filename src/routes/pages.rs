@@ -4,12 +4,13 @@
 use askama::Template;
 use tower_sessions::Session;
 
+use crate::accounts::{OrgLink, User};
 use crate::auth::OrgMember;
 use crate::auth::flash::{Flash, Flashes};
 use crate::auth::session;
-use crate::db::{orgs::Org, orgs::OrgLink, users::User};
 use crate::domain::permissions::{self, Action};
 use crate::error::Result;
+use crate::orgs::Org;
 use crate::state::AppState;
 
 /// The signed-in person, as the header shows them.

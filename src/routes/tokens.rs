@@ -12,11 +12,11 @@ use axum::routing::{get, post};
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, OrgMember};
 use crate::clock;
-use crate::db::api_tokens::Listed;
 use crate::domain::permissions::{self, Action};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::tokens;
+use crate::tokens::Listed;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -23,7 +23,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::pages::PageCtx;
 use crate::auth::{CurrentUser, InstanceAdmin, session};
 use crate::clock;
-use crate::db;
 use crate::domain::{FieldErrors, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -117,7 +116,7 @@ struct OrgView {
 }
 
 impl OrgView {
-    fn new(row: db::orgs::UserOrg) -> OrgView {
+    fn new(row: users::UserOrg) -> OrgView {
         OrgView {
             role: row.role.label(),
             inactive: !row.status.is_active(),

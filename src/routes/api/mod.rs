@@ -24,7 +24,6 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::actor::Actor;
 use crate::auth::ClientIp;
-use crate::db;
 use crate::domain::Role;
 use crate::state::AppState;
 use crate::tokens;
@@ -182,10 +181,7 @@ impl From<anyhow::Error> for ApiError {
             "internal",
             "Roster could not finish that. Nothing was changed by the failed step; try again in a moment.",
         );
-        error.connection_lost = err
-            .chain()
-            .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
-            .any(db::is_connection_error);
+        error.connection_lost = crate::error::lost_connection(&err);
         error
     }
 }
