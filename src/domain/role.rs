@@ -43,6 +43,17 @@ impl Role {
         }
     }
 
+    /// What the role may do, in one line (under each choice of a role).
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Owner => "Everything, including settings and other Owners.",
+            Role::Admin => "Invites and manages people up to Admin; sees the audit log.",
+            Role::Billing => "Assigns and revokes seats; sees members.",
+            Role::Member => "Sees members; may invite if the organization allows.",
+            Role::Viewer => "Sees members and invitations only.",
+        }
+    }
+
     /// Higher is more powerful. Billing sits beside Member: it manages seats, not people.
     pub fn rank(self) -> u8 {
         match self {

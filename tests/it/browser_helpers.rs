@@ -82,6 +82,11 @@ impl Browser {
     /// A fresh headless Chromium pointed at `app`; None (after saying so loudly) when
     /// chromedriver is not installed outside CI. In CI (CI=true) that fails the test.
     pub async fn start(app: &TestApp) -> Option<Browser> {
+        Self::start_with(app, &[]).await
+    }
+
+    /// As `start`, with more Chromium arguments (e.g. a dark colour scheme).
+    pub async fn start_with(app: &TestApp, extra: &[&str]) -> Option<Browser> {
         if !std::path::Path::new(CHROMEDRIVER).exists() {
             assert!(!in_ci(), "{CHROMEDRIVER} is required in CI");
             eprintln!("\n*** SKIPPED browser test: chromedriver not installed ***\n");
@@ -89,7 +94,7 @@ impl Browser {
         }
         let driver = Chromedriver::spawn().await;
         let profile = tempfile::tempdir().unwrap();
-        let args = [
+        let mut args = vec![
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -101,8 +106,10 @@ impl Browser {
             "--disable-sync",
             "--disable-default-apps",
             "--window-size=1280,900",
-            &format!("--user-data-dir={}", profile.path().display()),
         ];
+        let profile_arg = format!("--user-data-dir={}", profile.path().display());
+        args.push(&profile_arg);
+        args.extend_from_slice(extra);
         let capabilities: Capabilities = serde_json::from_value(json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },

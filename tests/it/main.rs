@@ -14,6 +14,7 @@ mod audit;
 mod browser;
 mod browser_admin_users;
 mod browser_invitations;
+mod browser_layout;
 mod browser_members;
 mod cli;
 mod email;

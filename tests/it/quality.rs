@@ -13,7 +13,7 @@ use crate::helpers::*;
 const LONER_EMAIL: &str = "lone@example.com";
 const LONER_PASSWORD: &str = "a lonely passphrase";
 
-fn tool(relative: &str) -> Option<PathBuf> {
+pub(crate) fn tool(relative: &str) -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/tools/node_modules")
         .join(relative);
@@ -508,7 +508,7 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
 }
 
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
-async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
+pub(crate) async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
     let client = browser.client();
     client.execute(source, vec![]).await.unwrap();
     let script = "const done = arguments[arguments.length - 1];

@@ -1,0 +1,210 @@
+//! Every page, and the Members page's dialogs, at a 1280×800 laptop and a 390×844 phone:
+//! nothing wider than the screen, a row's actions visible without scrolling sideways,
+//! dialogs and their buttons inside the viewport. Screenshots of each land in
+//! `target/screenshots/` for a person to look at.
+
+use fantoccini::Locator;
+
+use crate::browser_helpers::Browser;
+use crate::helpers::*;
+use roster::domain::Role;
+
+const SIZES: [(&str, u32, u32); 2] = [("laptop", 1280, 800), ("phone", 390, 844)];
+
+const LONG_EMAIL: &str =
+    "maximiliana.von-hohenzollern-sigmaringen.accounts@very-long-subdomain.example.com";
+
+/// The widths that matter on the page shown: the document's, and the viewport's.
+async fn widths(browser: &Browser) -> (i64, i64) {
+    let v = browser
+        .client()
+        .execute(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let pair = v.as_array().unwrap();
+    (pair[0].as_i64().unwrap(), pair[1].as_i64().unwrap())
+}
+
+/// Elements matching `css` that are shown but reach outside the viewport (by their
+/// bounding boxes), named by their text.
+async fn outside_viewport(browser: &Browser, css: &str) -> Vec<String> {
+    let script = format!(
+        "return [...document.querySelectorAll({css:?})]
+           .filter(e => e.getClientRects().length > 0)
+           .filter(e => {{ const r = e.getBoundingClientRect();
+                          return r.left < -1 || r.right > document.documentElement.clientWidth + 1; }})
+           .map(e => (e.getAttribute('aria-label') || e.textContent).trim().slice(0, 60));"
+    );
+    let v = browser.client().execute(&script, vec![]).await.unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn screenshot(browser: &Browser, name: &str) {
+    let png = browser.client().screenshot().await.unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn check_page(browser: &Browser, size: &str, name: &str, problems: &mut Vec<String>) {
+    // The page's first list in view, for the screenshot: rows become cards on a phone.
+    browser
+        .client()
+        .execute(
+            "const t = document.querySelector('table.data'); if (t) t.scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (document, viewport) = widths(browser).await;
+    if document > viewport {
+        problems.push(format!(
+            "{size} {name}: the document is {document} px wide in a {viewport} px viewport"
+        ));
+    }
+    let actions = outside_viewport(browser, "td.row-actions summary, td.row-actions button").await;
+    if !actions.is_empty() {
+        problems.push(format!(
+            "{size} {name}: row actions off-screen: {actions:?}"
+        ));
+    }
+    screenshot(browser, &format!("{size}-{name}")).await;
+}
+
+async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(
+        ORG_SLUG,
+        LONG_EMAIL,
+        "Maximiliana von Hohenzollern-Sigmaringen",
+        Role::Admin,
+    )
+    .await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    app.post_form(
+        &invitations,
+        &[
+            (
+                "emails",
+                "dee@example.com eve.long-address-for-testing@example.org",
+            ),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    // Before seats: the token's member needs no seat yet.
+    app.create_token(ORG_SLUG, "deploy").await;
+    assert_eq!(app.turn_seats_on("10").await.status(), 303);
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    let cleo = app.membership_id("cleo@example.com").await;
+    let pages = [
+        ("members", format!("/orgs/{ORG_SLUG}/members")),
+        ("invitations", invitations.clone()),
+        ("settings", format!("/orgs/{ORG_SLUG}/settings")),
+        ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
+        ("audit", format!("/orgs/{ORG_SLUG}/audit")),
+        ("account", "/account".to_string()),
+        ("users", "/admin/users".to_string()),
+        ("instance-audit", "/admin/audit".to_string()),
+        (
+            "remove-page",
+            format!("/orgs/{ORG_SLUG}/members/{cleo}/remove"),
+        ),
+        ("not-found", "/no-such-page".to_string()),
+    ];
+    let mut problems = Vec::new();
+    for (size, width, height) in SIZES {
+        browser
+            .client()
+            .set_window_size(width, height)
+            .await
+            .unwrap();
+        for (name, path) in &pages {
+            browser.goto(path).await;
+            check_page(&browser, size, name, &mut problems).await;
+        }
+        // The change-role and remove dialogs, opened from a row's menu.
+        for (what, label) in [("role", "Change role…"), ("remove", "Remove…")] {
+            browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
+            browser
+                .client()
+                .find(Locator::Css(
+                    "summary[aria-label='Actions for cleo@example.com']",
+                ))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser
+                .client()
+                .find(Locator::XPath(&format!(
+                    "//details[@open]//a[normalize-space()='{label}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser.open_dialog().await;
+            let outside = outside_viewport(
+                &browser,
+                "dialog[open], dialog[open] button, dialog[open] input, dialog[open] .table-scroll",
+            )
+            .await;
+            if !outside.is_empty() {
+                problems.push(format!("{size} {what} dialog: off-screen: {outside:?}"));
+            }
+            screenshot(&browser, &format!("{size}-dialog-{what}")).await;
+        }
+    }
+    // Signed out: the sign-in page.
+    browser.client().delete_all_cookies().await.unwrap();
+    for (size, width, height) in SIZES {
+        browser
+            .client()
+            .set_window_size(width, height)
+            .await
+            .unwrap();
+        browser.goto("/sign-in").await;
+        check_page(&browser, size, "sign-in", &mut problems).await;
+    }
+    browser.close().await;
+
+    // In dark mode, at both sizes, every page passes axe (contrast included).
+    if let Some(script) = crate::quality::tool("axe-core/axe.min.js") {
+        let axe_source = std::fs::read_to_string(script).unwrap();
+        let dark = Browser::start_with(&app, &["--blink-settings=preferredColorScheme=0"])
+            .await
+            .expect("a browser, as above");
+        dark.sign_in_as_admin().await;
+        for (size, width, height) in SIZES {
+            dark.client().set_window_size(width, height).await.unwrap();
+            for (name, path) in &pages {
+                dark.goto(path).await;
+                let page = format!("{size} dark {name}");
+                problems.extend(crate::quality::axe(&dark, &axe_source, &page).await);
+                screenshot(&dark, &format!("{size}-dark-{name}")).await;
+            }
+        }
+        dark.close().await;
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+crate::on_both_backends!(every_page_fits_a_laptop_and_a_phone,);
