@@ -12,6 +12,12 @@ use crate::domain::{Email, FieldErrors, password, text};
 use crate::email::messages::{PasswordChanged, SignInsPaused};
 use crate::state::AppState;
 
+mod password_reset;
+pub use password_reset::{
+    AdminReset, NewPassword, RESET_LINK_SECS, ResetError, ResetTarget, check_reset_token,
+    request_password_reset, reset_link_by_admin, reset_password,
+};
+
 /// The longest name an account may have.
 pub const NAME_MAX: usize = 100;
 /// What a wrong current password is told.

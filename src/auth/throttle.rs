@@ -46,6 +46,16 @@ pub const PASSWORD_CONFIRMATION: Limit = Limit {
     hits: 5,
     window_secs: 15 * 60,
 };
+/// Password reset links asked for one account (by its address, known or not).
+pub const RESET_PER_ACCOUNT: Limit = Limit {
+    hits: 5,
+    window_secs: 60 * 60,
+};
+/// Password reset links asked from one address, over every account.
+pub const RESET_PER_ADDRESS: Limit = Limit {
+    hits: 20,
+    window_secs: 60 * 60,
+};
 /// An account's owner is told of an attack at most once in this many seconds.
 const ALERT_WINDOW_SECS: i64 = 24 * 3600;
 
@@ -151,6 +161,32 @@ pub async fn password_confirmation(
         cleared_on_success: true,
     };
     count(db, &[counter], "", now).await
+}
+
+/// Counts a request for a password reset link for `account` (a normalized email, known
+/// or not) from `address`. A request that is let through is spent: there is nothing to
+/// succeed at, so drop the `Attempt`.
+pub async fn password_reset(
+    db: &Db,
+    account: &str,
+    address: &str,
+    now: i64,
+) -> sqlx::Result<Result<Attempt, Throttled>> {
+    let counters = [
+        Counter {
+            key: format!("reset-account:{account}"),
+            limit: RESET_PER_ACCOUNT,
+            of_account: false,
+            cleared_on_success: false,
+        },
+        Counter {
+            key: format!("reset-address:{address}"),
+            limit: RESET_PER_ADDRESS,
+            of_account: false,
+            cleared_on_success: false,
+        },
+    ];
+    count(db, &counters, account, now).await
 }
 
 /// Counts one attempt on each counter in turn; the first that has run out refuses it

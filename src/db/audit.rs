@@ -38,6 +38,9 @@ pub enum Action {
     OrgCreated,
     ApiTokenCreated,
     ApiTokenRevoked,
+    PasswordResetRequested,
+    PasswordReset,
+    PasswordResetLinkShown,
 }
 
 impl Action {
@@ -74,6 +77,9 @@ impl Action {
             Action::OrgCreated => "organization.created",
             Action::ApiTokenCreated => "api_token.created",
             Action::ApiTokenRevoked => "api_token.revoked",
+            Action::PasswordResetRequested => "password.reset_requested",
+            Action::PasswordReset => "password.reset",
+            Action::PasswordResetLinkShown => "password.reset_link_shown",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod memberships;
 pub mod orgs;
 pub mod outbox;
+pub mod password_resets;
 pub mod secrets;
 pub mod setup_tokens;
 pub mod throttle;

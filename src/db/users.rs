@@ -419,7 +419,7 @@ pub async fn update_name(tx: &mut Tx, id: i64, name: &str) -> sqlx::Result<()> {
 /// Replaces the password hash and ends every session signed in up to and including the
 /// second `now` (a session that goes on must be signed in again at `now + 1`), but only
 /// while the stored hash is still `current_hash` (the one the caller verified): false when
-/// another change came first.
+/// another change came first. The account's password reset link stops working.
 pub async fn replace_password(
     tx: &mut Tx,
     id: i64,
@@ -438,6 +438,27 @@ pub async fn replace_password(
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
+    if changed == 1 {
+        super::password_resets::delete_of_user(tx, id).await?;
+    }
+    Ok(changed == 1)
+}
+
+/// Sets a new password hash on an active account (from a reset link) and ends every
+/// session signed in up to and including the second `now`, as `replace_password` does;
+/// false when the account is gone or deactivated. Its reset link stops working.
+pub async fn reset_password(tx: &mut Tx, id: i64, new_hash: &str, now: i64) -> sqlx::Result<bool> {
+    let changed = on_tx!(tx, conn => sqlx::query(
+        "UPDATE users SET password_hash = $1, sessions_valid_after = $2 \
+         WHERE id = $3 AND status = 'active'",
+    )
+    .bind(new_hash)
+    .bind(now + 1)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    super::password_resets::delete_of_user(tx, id).await?;
     Ok(changed == 1)
 }
 

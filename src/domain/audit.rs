@@ -32,6 +32,9 @@ pub const INSTANCE_KINDS: &[(&str, &str)] = &[
     ("user.signed_up", "Account created"),
     ("user.name_changed", "Name changed"),
     ("user.password_changed", "Password changed"),
+    ("password.reset_requested", "Password reset link sent"),
+    ("password.reset_link_shown", "Password reset link shown"),
+    ("password.reset", "Password reset"),
     ("user.deactivated", "Account deactivated"),
     ("user.activated", "Account activated"),
     ("user.deleted", "Account deleted"),
@@ -98,6 +101,13 @@ pub fn describe(
             after.unwrap_or("?")
         ),
         "user.password_changed" => format!("{actor} changed their password"),
+        "password.reset_requested" => {
+            format!("{actor} asked for a password reset link for {target}")
+        }
+        "password.reset_link_shown" => {
+            format!("{actor} was shown the password reset link for {target}")
+        }
+        "password.reset" => format!("{actor} set a new password with a reset link"),
         "user.deactivated" => format!("{actor} deactivated the account of {target}"),
         "user.activated" => format!("{actor} activated the account of {target}"),
         "user.deleted" => format!("{actor} deleted the account of {target}"),

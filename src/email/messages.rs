@@ -283,6 +283,32 @@ impl Email for PasswordChanged {
     }
 }
 
+/// A link that sets a new password ("Forgot your password?", or sent by an admin).
+pub struct PasswordReset {
+    pub to: String,
+    pub name: String,
+    pub link: String,
+    /// Until when the link works, as `clock::exact` shows it.
+    pub expires: String,
+}
+email_templates!(
+    PasswordReset,
+    "emails/password_reset.txt",
+    "emails/password_reset.html"
+);
+
+impl Email for PasswordReset {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Reset your Roster password".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
 /// Tells a person that sign-ins to their account were paused after repeated wrong
 /// passwords.
 pub struct SignInsPaused {

@@ -9,6 +9,7 @@ pub mod health;
 pub mod invitations;
 pub mod members;
 pub mod pages;
+pub mod password;
 pub mod retry;
 pub mod settings;
 pub mod setup;
@@ -60,6 +61,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(health::router())
         .merge(setup::router())
         .merge(auth::router())
+        .merge(password::router())
         .merge(members::router())
         .merge(settings::router())
         .merge(invitations::router())

@@ -1,7 +1,7 @@
 //! The instance's Users page (instance admins only): every account with its
 //! organizations, status, creation and last sign-in; search and pagination; deactivate,
-//! activate, delete (type the email), grant and revoke instance admin; and a form that
-//! creates an organization.
+//! activate, delete (type the email), grant and revoke instance admin, send a password
+//! reset link; and a form that creates an organization.
 
 use std::convert::Infallible;
 
@@ -21,6 +21,8 @@ use serde::Deserialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::pages::PageCtx;
+use super::password;
+use crate::accounts::{self, AdminReset};
 use crate::auth::{CurrentUser, InstanceAdmin, session};
 use crate::clock;
 use crate::domain::{FieldErrors, text};
@@ -48,6 +50,10 @@ pub fn router() -> Router<AppState> {
             get(confirm_delete_user)
                 .post(delete_user)
                 .layer(vary_by_history_restore()),
+        )
+        .route(
+            "/admin/users/{id}/send-password-reset",
+            post(send_password_reset),
         )
         .route("/admin/orgs", post(create_organization))
 }
@@ -502,6 +508,48 @@ async fn create_organization(
         errors,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The page that shows an admin a password reset link once, when Roster sends no email.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin_reset_link.html")]
+struct ResetLinkPage {
+    ctx: PageCtx,
+    email: String,
+    link: String,
+    back: String,
+}
+
+async fn send_password_reset(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    match accounts::reset_link_by_admin(&state, &admin.person(), id).await {
+        Ok(AdminReset::Emailed { email }) => {
+            admin.flashes.add(
+                "success",
+                format!(
+                    "Sent a password reset link to {email}. It works for one hour; their password stays as it is until they use it."
+                ),
+            );
+        }
+        Ok(AdminReset::Shown { email, link }) => {
+            let page = ResetLinkPage {
+                ctx: users_ctx(&state, &admin).await?,
+                email,
+                link,
+                back: back.back(),
+            };
+            return Ok(page.into_response());
+        }
+        Err(refused @ accounts::ResetError::Deactivated(_)) => {
+            admin.flashes.add("error", refused.to_string());
+        }
+        Err(other) => return Err(password::reset_refusal(other)),
+    }
+    Ok(Redirect::to(&back.back()).into_response())
 }
 
 /// The pages' answer to what they do not show on the list or a form.
