@@ -29,6 +29,7 @@ mod members;
 mod members_manage;
 mod members_service;
 mod orgs_service;
+mod password_reset;
 mod quality;
 mod readme_api;
 mod seats;

@@ -170,6 +170,7 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.extend(member_pages(&app).await);
     pages.extend(account_pages(&app).await);
     pages.extend(users_pages(&app).await);
+    pages.extend(password_pages(&app, &stranger).await);
     let audit = format!("/orgs/{ORG_SLUG}/audit");
     pages.push(("audit", html(app.get(&audit).await, 200).await));
     pages.push((
@@ -507,6 +508,57 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The path of a password reset link.
+fn reset_path(link: &str) -> String {
+    let (_, secret) = link.split_once("/password/reset/").expect("a reset link");
+    format!("/password/reset/{secret}")
+}
+
+/// "Forgot your password?" and a reset link's pages, fetched signed out by `stranger`;
+/// the link is the one shown to the admin (there is no email here).
+async fn password_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static str, String)> {
+    let bea = scalar_i64(
+        &app.state.db,
+        "SELECT id FROM users WHERE email_normalized = 'bea@example.com'",
+    )
+    .await;
+    let send = format!("/admin/users/{bea}/send-password-reset");
+    let shown = html(app.post_form(&send, &[]).await, 200).await;
+    let path = reset_path(&attrs(&shown, "#reset-link", "value").remove(0));
+    let short = [("new_password", "short"), ("new_password_confirm", "")];
+    let forgot = "/password/forgot";
+    vec![
+        ("admin-reset-link", shown),
+        (
+            "forgot-password",
+            html(stranger.get(forgot).await, 200).await,
+        ),
+        (
+            "forgot-password-with-error",
+            html(stranger.post_form(forgot, &[("email", "nope")]).await, 422).await,
+        ),
+        (
+            "forgot-password-sent",
+            html(
+                stranger
+                    .post_form(forgot, &[("email", "bea@example.com")])
+                    .await,
+                200,
+            )
+            .await,
+        ),
+        ("reset-password", html(stranger.get(&path).await, 200).await),
+        (
+            "reset-password-with-errors",
+            html(stranger.post_form(&path, &short).await, 422).await,
+        ),
+        (
+            "reset-link-unusable",
+            html(stranger.get("/password/reset/not-a-link").await, 410).await,
+        ),
+    ]
+}
+
 /// Runs axe-core's WCAG 2.1 A and AA rules on the page shown; returns its violations.
 pub(crate) async fn axe(browser: &Browser, source: &str, page: &str) -> Vec<String> {
     let client = browser.client();
@@ -634,6 +686,15 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "delete account dialog").await);
     browser.goto(&format!("/admin/users/{bea}/delete")).await;
     violations.extend(axe(&browser, &axe_source, "delete account page").await);
+    browser.goto("/admin/users").await;
+    browser.click("Send password reset").await;
+    browser.wait_for_text("Copy the password reset link").await;
+    violations.extend(axe(&browser, &axe_source, "password reset link").await);
+    let reset = reset_path(
+        &browser
+            .value(&format!("Password reset link for {ADMIN_EMAIL}"))
+            .await,
+    );
     browser.goto(&format!("/orgs/{ORG_SLUG}/audit")).await;
     violations.extend(axe(&browser, &axe_source, "audit log").await);
     browser.goto("/admin/audit?from=soon").await;
@@ -647,6 +708,28 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.sign_in(ADMIN_EMAIL, "not the password").await;
     browser.wait_for_text("do not match").await;
     violations.extend(axe(&browser, &axe_source, "sign-in with error").await);
+    browser.click("Forgot your password?").await;
+    browser.wait_for_path("/password/forgot").await;
+    violations.extend(axe(&browser, &axe_source, "forgot password").await);
+    browser.fill("Email", "nope").await;
+    browser.click("Send the link").await;
+    browser.wait_for_text("Enter a valid email address").await;
+    violations.extend(axe(&browser, &axe_source, "forgot password with error").await);
+    browser.fill("Email", "nobody@example.com").await;
+    browser.click("Send the link").await;
+    browser
+        .wait_for_text("If an account uses that address")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "forgot password sent").await);
+    browser.goto(&reset).await;
+    violations.extend(axe(&browser, &axe_source, "reset password").await);
+    browser.fill("New password", "short").await;
+    browser.click("Set the new password").await;
+    browser.wait_for_text("Your password was not changed").await;
+    violations.extend(axe(&browser, &axe_source, "reset password with errors").await);
+    browser.goto("/password/reset/not-a-link").await;
+    violations.extend(axe(&browser, &axe_source, "reset link unusable").await);
+    browser.goto("/sign-in").await;
     add_account_without_organization(&app).await;
     browser.sign_in(LONER_EMAIL, LONER_PASSWORD).await;
     browser
