@@ -113,14 +113,15 @@ async fn the_list_shows_each_account_with_its_organizations_status_and_times(bac
     assert!(
         rows[0].starts_with(
             "ada@example.com you instance admin Ada Lovelace Active \
-             Analytical Engines: Owner Difference Engines: Owner just now never Revoke instance admin"
+             Analytical Engines: Owner Difference Engines: Owner just now never Revoke instance admin \
+             Send password reset"
         ),
         "{rows:?}"
     );
     assert!(
         rows[1].starts_with(
             "bea@example.com Bea Admin Active Analytical Engines: Admin \
-             Difference Engines: Viewer (inactive) just now just now Deactivate Grant instance admin Delete"
+             Difference Engines: Viewer (inactive) just now just now Deactivate Grant instance admin Send password reset Delete"
         ),
         "{rows:?}"
     );

@@ -236,7 +236,10 @@ async fn every_address_gets_the_same_answer_and_only_active_accounts_get_mail(ba
     sink.wait_for_mail_to(BEA).await;
     assert_eq!(queued(&app, CARL, RESET_SUBJECT).await, 0);
     assert_eq!(queued(&app, "nobody@example.com", RESET_SUBJECT).await, 0);
-    let resets = sink.received().into_iter().filter(|m| m.subject == RESET_SUBJECT);
+    let resets = sink
+        .received()
+        .into_iter()
+        .filter(|m| m.subject == RESET_SUBJECT);
     assert_eq!(resets.count(), 1, "only the active account got a link");
     let requested = audited(&app, "password.reset_requested").await;
     assert_eq!(requested.len(), 1);
