@@ -16,6 +16,7 @@ mod browser_admin_users;
 mod browser_invitations;
 mod browser_layout;
 mod browser_members;
+mod browser_password_reset;
 mod cli;
 mod email;
 mod health;
