@@ -38,6 +38,9 @@ pub enum Action {
     OrgCreated,
     ApiTokenCreated,
     ApiTokenRevoked,
+    SessionEnded,
+    OtherSessionsEnded,
+    UserEmailChanged,
 }
 
 impl Action {
@@ -74,6 +77,9 @@ impl Action {
             Action::OrgCreated => "organization.created",
             Action::ApiTokenCreated => "api_token.created",
             Action::ApiTokenRevoked => "api_token.revoked",
+            Action::SessionEnded => "session.ended",
+            Action::OtherSessionsEnded => "session.others_ended",
+            Action::UserEmailChanged => "user.email_changed",
         }
     }
 }

@@ -29,9 +29,12 @@ pub const INSTANCE_KINDS: &[(&str, &str)] = &[
     ("session.signed_out", "Signed out"),
     ("session.sign_in_failed", "Sign-in failed"),
     ("session.sign_ins_paused", "Sign-ins paused"),
+    ("session.ended", "Session signed out"),
+    ("session.others_ended", "Other sessions signed out"),
     ("user.signed_up", "Account created"),
     ("user.name_changed", "Name changed"),
     ("user.password_changed", "Password changed"),
+    ("user.email_changed", "Email address changed"),
     ("user.deactivated", "Account deactivated"),
     ("user.activated", "Account activated"),
     ("user.deleted", "Account deleted"),
@@ -98,6 +101,16 @@ pub fn describe(
             after.unwrap_or("?")
         ),
         "user.password_changed" => format!("{actor} changed their password"),
+        "user.email_changed" => format!(
+            "{actor} changed their email address from {} to {}",
+            before.unwrap_or("?"),
+            after.unwrap_or("?")
+        ),
+        "session.ended" => format!("{actor} signed out one of their other sessions"),
+        "session.others_ended" => format!(
+            "{actor} signed out all their other sessions ({})",
+            after.unwrap_or("?")
+        ),
         "user.deactivated" => format!("{actor} deactivated the account of {target}"),
         "user.activated" => format!("{actor} activated the account of {target}"),
         "user.deleted" => format!("{actor} deleted the account of {target}"),
