@@ -6,6 +6,7 @@ mod helpers;
 mod smtp_sink;
 
 mod account;
+mod account_sessions;
 mod accounts_service;
 mod admin_users;
 mod api;
