@@ -18,6 +18,7 @@ mod browser_invitations;
 mod browser_members;
 mod cli;
 mod email;
+mod email_change;
 mod health;
 mod hostile;
 mod htmx;
