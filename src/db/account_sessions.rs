@@ -63,6 +63,21 @@ async fn delete_row(tx: &mut Tx, session_id: &str) -> sqlx::Result<u64> {
         .map(|r| r.rows_affected()))
 }
 
+/// Forgets the rows of sessions whose records are gone (expired and deleted by the
+/// store's clean-up).
+pub async fn prune(db: &Db) -> sqlx::Result<u64> {
+    let sql = format!(
+        "DELETE FROM account_sessions WHERE NOT EXISTS \
+         (SELECT 1 FROM {sessions} s WHERE s.id = account_sessions.session_id)",
+        sessions = sessions_table(db),
+    );
+    let _turn = db.writer_turn().await?;
+    on_db!(db, pool => sqlx::query(&sql)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
 /// Sets the session's last use to `now` unless it was set in the last minute.
 pub async fn touch(db: &Db, session_id: &str, now: i64) -> sqlx::Result<()> {
     let _turn = db.writer_turn().await?;

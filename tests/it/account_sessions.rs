@@ -263,7 +263,51 @@ async fn last_seen_is_written_at_most_once_a_minute(backend: Backend) {
     );
 }
 
+async fn expired_sessions_are_not_listed_and_are_forgotten(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let firefox = browser_with(&app, FIREFOX, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let safari_id = {
+        let _safari = browser_with(&app, SAFARI, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        scalar_text(
+            &app.state.db,
+            &format!("SELECT session_id FROM account_sessions WHERE user_agent = '{SAFARI}'"),
+        )
+        .await
+    };
+    let (table, past) = if matches!(app.state.db, db::Db::Sqlite(..)) {
+        ("tower_sessions", "0")
+    } else {
+        ("tower_sessions.session", "'2000-01-01T00:00:00Z'")
+    };
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE {table} SET expiry_date = {past} WHERE id = '{safari_id}'"),
+    )
+    .await;
+
+    let (_, html) = firefox.get_html("/account").await;
+
+    let rows = listed(&html);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|r| !r.0.contains("Safari")));
+    // The store's clean-up deletes the expired record; the row goes with the next prune.
+    exec_sql(
+        &app.state.db,
+        &format!("DELETE FROM {table} WHERE id = '{safari_id}'"),
+    )
+    .await;
+    assert_eq!(db::account_sessions::prune(&app.state.db).await.unwrap(), 1);
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM account_sessions").await,
+        2
+    );
+}
+
 crate::on_both_backends!(
+    expired_sessions_are_not_listed_and_are_forgotten,
     sessions_listed_with_their_browsers_and_this_one_marked,
     ending_another_session_signs_it_out_at_once,
     signing_out_all_others_keeps_only_this_one,
