@@ -77,7 +77,7 @@ impl AccountPage {
             new_email: String::new(),
             failed: "",
             sessions: accounts::sessions_of(
-                &state,
+                state,
                 &current.user,
                 current_session(current).as_deref(),
             )
