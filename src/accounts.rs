@@ -2,6 +2,14 @@
 //! pages call these functions, which own their transactions, their audit events and
 //! their emails.
 
+mod email_change;
+mod sessions;
+
+pub use email_change::{
+    EmailChangeLink, confirm_email_change, email_change_link, request_email_change,
+};
+pub use sessions::{AccountSession, end_other_sessions, end_session, sessions_of};
+
 use crate::auth::passwords::Passwords;
 use crate::auth::throttle::{self, Throttled};
 use crate::clock;
@@ -36,6 +44,15 @@ pub enum Error {
     /// What is wrong with each field of the form.
     #[error("invalid form")]
     Invalid(FieldErrors),
+    /// No such thing of this account (a session of another account, one already ended).
+    #[error("not found")]
+    NotFound,
+    /// A confirmation link that is unknown, used, superseded or expired.
+    #[error("the link is not valid")]
+    LinkInvalid,
+    /// The address became another account's before the change was confirmed.
+    #[error("the address is taken")]
+    AddressTaken,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

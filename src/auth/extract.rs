@@ -34,6 +34,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for session::Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        Ok(session::Client::new(&ip, user_agent(parts)))
+    }
+}
+
+/// The request's `User-Agent` header, if it is text.
+fn user_agent(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// A signed-in, active user whose session has not been ended by a later change.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
@@ -41,6 +58,8 @@ pub struct CurrentUser {
     pub session: Session,
     pub flashes: Flashes,
     pub ip: String,
+    /// The request's `User-Agent` header, as a session records it (`session::Client`).
+    pub user_agent: Option<String>,
 }
 
 impl CurrentUser {
@@ -50,6 +69,11 @@ impl CurrentUser {
             user: self.user.clone(),
             audit: self.actor(),
         }
+    }
+
+    /// The browser of the request, as a session records it.
+    pub fn client(&self) -> session::Client {
+        session::Client::new(&self.ip, self.user_agent.as_deref())
     }
 
     /// The user as the actor of an audit event.
@@ -139,12 +163,14 @@ impl CurrentUser {
         match found {
             Some((user, in_org)) => {
                 session::keep_alive(&session, now).await?;
+                session::seen(state, &session, now).await?;
                 Ok((
                     CurrentUser {
                         user,
                         session,
                         flashes,
                         ip,
+                        user_agent: user_agent(parts).map(str::to_string),
                     },
                     in_org,
                 ))

@@ -1,8 +1,15 @@
 //! A typed view of the session: the signed-in user and the CSRF token.
 
-use tower_sessions::Session;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
+use tower_sessions::Session;
+use tower_sessions::session::Id;
+
+use crate::db;
 use crate::domain::token;
+use crate::error::AppError;
+use crate::state::AppState;
 
 const USER_ID: &str = "uid";
 const SIGNED_IN_AT: &str = "signed_in_at";
@@ -18,18 +25,136 @@ pub async fn signed_in(session: &Session) -> Result<Option<(i64, i64)>> {
     Ok(user_id.zip(at))
 }
 
-/// Starts a signed-in session under a new id (no fixation) with a new CSRF token.
-pub async fn sign_in(session: &Session, user_id: i64, now: i64) -> Result<()> {
+/// The browser a session signs in from, as the account's list of sessions shows it.
+#[derive(Clone, Debug, Default)]
+pub struct Client {
+    pub ip: String,
+    /// The `User-Agent` header, without control characters and cut to `USER_AGENT_MAX`.
+    pub user_agent: String,
+}
+
+/// The most of a `User-Agent` header kept.
+pub const USER_AGENT_MAX: usize = 400;
+
+impl Client {
+    pub fn new(ip: &str, user_agent: Option<&str>) -> Client {
+        let user_agent = user_agent
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| !crate::domain::text::is_control(*c))
+            .take(USER_AGENT_MAX)
+            .collect::<String>()
+            .trim()
+            .to_string();
+        Client {
+            ip: ip.to_string(),
+            user_agent,
+        }
+    }
+}
+
+/// Starts a signed-in session under a new id (no fixation) with a new CSRF token, and
+/// records it in the account's sessions (`db::account_sessions`). The session is saved
+/// here, not after the response, to learn its new id: the store chooses it when it creates
+/// the record. The row is keyed by that id, so that ending a session from another browser
+/// deletes the store's record itself (its next request, on any instance, finds none).
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    user_id: i64,
+    now: i64,
+    client: &Client,
+) -> std::result::Result<(), AppError> {
+    let before = session.id();
     session.cycle_id().await?;
     session.insert(USER_ID, user_id).await?;
     session.insert(SIGNED_IN_AT, now).await?;
     session.insert(CSRF, token::generate().0).await?;
+    session.save().await?;
+    let Some(id) = session.id() else {
+        return Err(anyhow::anyhow!("a saved session has no id").into());
+    };
+    let before = before.map(|id| id.to_string());
+    db::account_sessions::record(
+        &state.db,
+        before.as_deref(),
+        &id.to_string(),
+        user_id,
+        &client.user_agent,
+        &client.ip,
+        now,
+    )
+    .await?;
+    state
+        .extension::<LastSeen>()
+        .remember(id, state.clock.now());
     Ok(())
 }
 
-/// Ends the session: its record is deleted and the cookie cleared.
-pub async fn sign_out(session: &Session) -> Result<()> {
-    session.flush().await
+/// Ends the session: its record and its row in the account's sessions are deleted and
+/// the cookie cleared.
+pub async fn sign_out(state: &AppState, session: &Session) -> std::result::Result<(), AppError> {
+    if let Some(id) = session.id() {
+        db::account_sessions::forget(&state.db, &id.to_string()).await?;
+    }
+    session.flush().await?;
+    Ok(())
+}
+
+/// When this process last wrote each session's "last seen" (`db::account_sessions::touch`),
+/// so that a session's requests write it at most once a minute and, in between, cost no
+/// query. Another instance keeps its own; the write itself is conditional, so the row
+/// still changes at most once a minute.
+#[derive(Debug, Default)]
+pub struct LastSeen(Mutex<HashMap<Id, i64>>);
+
+/// Sessions remembered at most; past it, the process starts over (a session forgotten
+/// costs one conditional write on its next request).
+const SESSIONS_REMEMBERED: usize = 10_000;
+
+impl LastSeen {
+    fn remember(&self, session: Id, at: i64) {
+        let Ok(mut seen) = self.0.lock() else {
+            return;
+        };
+        if seen.len() >= SESSIONS_REMEMBERED && !seen.contains_key(&session) {
+            seen.clear();
+        }
+        seen.insert(session, at);
+    }
+
+    /// Whether the session's use at `now` is to be written (and, if so, it is counted as
+    /// written).
+    fn due(&self, session: Id, now: i64) -> bool {
+        let Ok(mut seen) = self.0.lock() else {
+            return false;
+        };
+        match seen.get(&session) {
+            Some(at) if *at > now - 60 => false,
+            _ => {
+                if seen.len() >= SESSIONS_REMEMBERED {
+                    seen.clear();
+                }
+                seen.insert(session, now);
+                true
+            }
+        }
+    }
+}
+
+/// Records that the signed-in session was used at `now`: at most once a minute a
+/// conditional write, otherwise nothing.
+pub async fn seen(
+    state: &AppState,
+    session: &Session,
+    now: i64,
+) -> std::result::Result<(), AppError> {
+    if let Some(id) = session.id()
+        && state.extension::<LastSeen>().due(id, now)
+    {
+        db::account_sessions::touch(&state.db, &id.to_string(), now).await?;
+    }
+    Ok(())
 }
 
 /// The session's CSRF token, created on first use.

@@ -38,14 +38,24 @@ impl Store {
         })
     }
 
-    /// Deletes expired sessions every `period`, until the task is dropped.
+    /// Deletes expired sessions every `period`, and the rows of the account's sessions
+    /// list (`db::account_sessions`) whose records are gone, until the task is dropped.
     pub async fn delete_expired_every(self, period: Duration) {
-        let result = match self {
-            Store::Sqlite(s, _) => s.continuously_delete_expired(period).await,
-            Store::Postgres(s, _) => s.continuously_delete_expired(period).await,
-        };
-        if let Err(err) = result {
-            tracing::error!(error = %err, "expired-session clean-up stopped");
+        let mut interval = tokio::time::interval(period);
+        interval.tick().await; // The first tick completes at once.
+        loop {
+            interval.tick().await;
+            let result = match &self {
+                Store::Sqlite(s, _) => s.delete_expired().await,
+                Store::Postgres(s, _) => s.delete_expired().await,
+            };
+            if let Err(err) = result {
+                tracing::error!(error = %err, "expired-session clean-up stopped");
+                return;
+            }
+            if let Err(err) = crate::db::account_sessions::prune(self.db()).await {
+                tracing::warn!(error = %err, "forgetting ended sessions failed");
+            }
         }
     }
 }

@@ -41,6 +41,9 @@ pub enum Action {
     PasswordResetRequested,
     PasswordReset,
     PasswordResetLinkShown,
+    SessionEnded,
+    OtherSessionsEnded,
+    UserEmailChanged,
 }
 
 impl Action {
@@ -80,6 +83,9 @@ impl Action {
             Action::PasswordResetRequested => "password.reset_requested",
             Action::PasswordReset => "password.reset",
             Action::PasswordResetLinkShown => "password.reset_link_shown",
+            Action::SessionEnded => "session.ended",
+            Action::OtherSessionsEnded => "session.others_ended",
+            Action::UserEmailChanged => "user.email_changed",
         }
     }
 }

@@ -2,9 +2,11 @@
 //! either backend's own sqlx driver; the `on_db!` and `on_tx!` macros compile each body
 //! once per backend. Branch explicitly only where the dialects differ.
 
+pub mod account_sessions;
 pub mod api_tokens;
 pub mod audit;
 pub mod csv_imports;
+pub mod email_changes;
 pub mod invitations;
 pub mod memberships;
 pub mod orgs;

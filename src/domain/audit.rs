@@ -29,12 +29,15 @@ pub const INSTANCE_KINDS: &[(&str, &str)] = &[
     ("session.signed_out", "Signed out"),
     ("session.sign_in_failed", "Sign-in failed"),
     ("session.sign_ins_paused", "Sign-ins paused"),
+    ("session.ended", "Session signed out"),
+    ("session.others_ended", "Other sessions signed out"),
     ("user.signed_up", "Account created"),
     ("user.name_changed", "Name changed"),
     ("user.password_changed", "Password changed"),
     ("password.reset_requested", "Password reset link sent"),
     ("password.reset_link_shown", "Password reset link shown"),
     ("password.reset", "Password reset"),
+    ("user.email_changed", "Email address changed"),
     ("user.deactivated", "Account deactivated"),
     ("user.activated", "Account activated"),
     ("user.deleted", "Account deleted"),
@@ -108,6 +111,16 @@ pub fn describe(
             format!("{actor} was shown the password reset link for {target}")
         }
         "password.reset" => format!("{actor} set a new password with a reset link"),
+        "user.email_changed" => format!(
+            "{actor} changed their email address from {} to {}",
+            before.unwrap_or("?"),
+            after.unwrap_or("?")
+        ),
+        "session.ended" => format!("{actor} signed out one of their other sessions"),
+        "session.others_ended" => format!(
+            "{actor} signed out all their other sessions ({})",
+            after.unwrap_or("?")
+        ),
         "user.deactivated" => format!("{actor} deactivated the account of {target}"),
         "user.activated" => format!("{actor} activated the account of {target}"),
         "user.deleted" => format!("{actor} deleted the account of {target}"),

@@ -13,6 +13,7 @@ pub mod role;
 pub mod settings;
 pub mod text;
 pub mod token;
+pub mod user_agent;
 
 pub use account::AccountStatus;
 pub use email::Email;

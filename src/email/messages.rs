@@ -366,3 +366,80 @@ impl Email for SeatChanged {
         self.render_parts()
     }
 }
+
+/// Sent to the address an account asked to change to, with the link that confirms it.
+pub struct ConfirmNewEmail {
+    pub to: String,
+    pub name: String,
+    /// The account's current address.
+    pub old_email: String,
+    pub confirm_url: String,
+    /// Until when the link works, as `clock::exact` shows it.
+    pub expires_at: String,
+}
+email_templates!(
+    ConfirmNewEmail,
+    "emails/confirm_new_email.txt",
+    "emails/confirm_new_email.html"
+);
+
+impl Email for ConfirmNewEmail {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Confirm your new email address for Roster".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells an account's current address that a change of address was asked for (no link).
+pub struct EmailChangeRequested {
+    pub to: String,
+    pub name: String,
+    /// The new address, masked: "n***@example.com".
+    pub masked_new: String,
+}
+email_templates!(
+    EmailChangeRequested,
+    "emails/email_change_requested.txt",
+    "emails/email_change_requested.html"
+);
+
+impl Email for EmailChangeRequested {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "A change of your Roster address was requested".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells an account's former address that the change was made.
+pub struct EmailChanged {
+    pub to: String,
+    pub name: String,
+    pub new_email: String,
+}
+email_templates!(
+    EmailChanged,
+    "emails/email_changed.txt",
+    "emails/email_changed.html"
+);
+
+impl Email for EmailChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        "Your Roster address was changed".into()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

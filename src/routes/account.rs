@@ -1,4 +1,5 @@
-//! The signed-in person's own account: their name, their password and their API tokens.
+//! The signed-in person's own account: their name, address, password, sessions and API
+//! tokens; and the page that confirms a new address (signed in or not).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -9,11 +10,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use tower_sessions::Session;
 
 use super::pages::PageCtx;
-use super::tokens::{TokenView, revoke_and_flash};
+use super::tokens::{TokenView, When, revoke_and_flash};
 use crate::accounts;
-use crate::auth::{CurrentUser, session};
+use crate::auth::flash::Flashes;
+use crate::auth::{ClientIp, CurrentUser, session};
 use crate::domain::FieldErrors;
 use crate::error::{AppError, Result};
 use crate::state::AppState;
@@ -24,6 +27,13 @@ pub fn router() -> Router<AppState> {
         .route("/account", get(show_account))
         .route("/account/name", post(change_name))
         .route("/account/password", post(change_password))
+        .route("/account/email", post(request_email_change))
+        .route(
+            "/account/email/confirm/{token}",
+            get(show_email_confirm).post(confirm_email_change),
+        )
+        .route("/account/sessions/{id}/end", post(end_session))
+        .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
 }
@@ -36,8 +46,12 @@ struct AccountPage {
     /// What the name field shows: the stored name, or what was typed when it failed.
     name: String,
     errors: FieldErrors,
-    /// Which form the errors belong to: "name", "password", "token", or "" when none failed.
+    /// What the new-address field shows: what was typed when the request failed.
+    new_email: String,
+    /// Which form the errors belong to: "name", "email", "password", "token", or "" when
+    /// none failed.
     failed: &'static str,
+    sessions: Vec<SessionView>,
     tokens: Vec<TokenView>,
     token_form: NewTokenForm,
     /// A token just created, whose secret is shown this once.
@@ -60,7 +74,17 @@ impl AccountPage {
             email: current.user.email.clone(),
             name: current.user.name.clone(),
             errors: FieldErrors::default(),
+            new_email: String::new(),
             failed: "",
+            sessions: accounts::sessions_of(
+                state,
+                &current.user,
+                current_session(current).as_deref(),
+            )
+            .await?
+            .into_iter()
+            .map(|s| SessionView::new(s, state.clock.now()))
+            .collect(),
             tokens: tokens::of_user(state, current.user.id)
                 .await?
                 .into_iter()
@@ -81,6 +105,53 @@ impl AccountPage {
         self.errors = errors;
         (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
     }
+}
+
+/// One session of the account as the page lists it.
+struct SessionView {
+    id: String,
+    browser: String,
+    ip: String,
+    signed_in: When,
+    last_seen: When,
+    current: bool,
+}
+
+impl SessionView {
+    fn new(s: accounts::AccountSession, now: i64) -> SessionView {
+        SessionView {
+            id: s.id,
+            browser: s.browser,
+            ip: s.ip,
+            signed_in: When::new(now, s.signed_in_at),
+            last_seen: When::new(now, s.last_seen_at),
+            current: s.current,
+        }
+    }
+}
+
+/// The id of the request's session, as the account's sessions name it.
+fn current_session(current: &CurrentUser) -> Option<String> {
+    current.session.id().map(|id| id.to_string())
+}
+
+/// The new-address form as typed. The password is never shown back.
+#[derive(Default, Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    new_email: String,
+    #[serde(default)]
+    email_password: String,
+}
+
+/// The page a confirmation link opens: the change it stands for, and a button.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/email_confirm.html")]
+struct EmailConfirmPage {
+    ctx: PageCtx,
+    token: String,
+    /// The new address, when the link still works.
+    new_email: Option<String>,
 }
 
 /// The name form as typed.
@@ -146,7 +217,14 @@ async fn change_password(
     let user = &current.user;
     match accounts::change_password(&state, user, &current.ip, &form.change()).await {
         Ok(sessions_from) => {
-            session::sign_in(&current.session, user.id, sessions_from).await?;
+            session::sign_in(
+                &state,
+                &current.session,
+                user.id,
+                sessions_from,
+                &current.client(),
+            )
+            .await?;
             current.flashes.add(
                 "success",
                 "Password changed. Every other session of your account was signed out.",
@@ -159,6 +237,147 @@ async fn change_password(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+async fn request_email_change(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Form(form): Form<EmailForm>,
+) -> Result<Response> {
+    match accounts::request_email_change(
+        &state,
+        &current.user,
+        &form.new_email,
+        &form.email_password,
+    )
+    .await
+    {
+        Ok(()) => {
+            current.flashes.add(
+                "success",
+                format!(
+                    "We sent a link to {} to confirm it. Your address changes once you open it.",
+                    form.new_email.trim()
+                ),
+            );
+            Ok(Redirect::to("/account").into_response())
+        }
+        Err(accounts::Error::Invalid(errors)) => {
+            let mut page = AccountPage::load(&state, &current).await?;
+            page.new_email = form.new_email;
+            Ok(page.refused("email", errors))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn show_email_confirm(
+    State(state): State<AppState>,
+    session: Session,
+    flashes: Flashes,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    let user = CurrentUser::from_session(&state, &session).await?;
+    let ctx = PageCtx::load(&state, &session, &flashes, user.as_ref()).await?;
+    match accounts::email_change_link(&state, &token).await {
+        Ok(link) => Ok(EmailConfirmPage {
+            ctx,
+            token,
+            new_email: Some(link.new_email),
+        }
+        .into_response()),
+        Err(accounts::Error::LinkInvalid) => Ok((
+            StatusCode::NOT_FOUND,
+            EmailConfirmPage {
+                ctx,
+                token: String::new(),
+                new_email: None,
+            },
+        )
+            .into_response()),
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    session: Session,
+    flashes: Flashes,
+    ClientIp(ip): ClientIp,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    let signed_in = CurrentUser::from_session(&state, &session).await?;
+    match accounts::confirm_email_change(&state, &token, &ip).await {
+        Ok((user_id, new_email)) => {
+            flashes.add(
+                "success",
+                format!("Your address is now {new_email}. Sign in with it from now on."),
+            );
+            // The browser stays as it was: signed in as the same account, as another
+            // one, or not at all.
+            let to = match signed_in {
+                Some(u) if u.id == user_id => "/account".to_string(),
+                Some(_) => "/".to_string(),
+                None => format!(
+                    "/sign-in?email={}",
+                    url::form_urlencoded::byte_serialize(new_email.as_bytes()).collect::<String>()
+                ),
+            };
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(accounts::Error::LinkInvalid) => {
+            let ctx = PageCtx::load(&state, &session, &flashes, signed_in.as_ref()).await?;
+            let page = EmailConfirmPage {
+                ctx,
+                token: String::new(),
+                new_email: None,
+            };
+            Ok((StatusCode::NOT_FOUND, page).into_response())
+        }
+        Err(accounts::Error::AddressTaken) => {
+            flashes.add(
+                "error",
+                "Your address was not changed: another account uses that address now.",
+            );
+            let to = if signed_in.is_some() {
+                "/account"
+            } else {
+                "/sign-in"
+            };
+            Ok(Redirect::to(to).into_response())
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let this = current_session(&current);
+    accounts::end_session(&state, &current.user, &current.ip, this.as_deref(), &id).await?;
+    current
+        .flashes
+        .add("success", "That session was signed out.");
+    Ok(Redirect::to("/account").into_response())
+}
+
+async fn end_other_sessions(
+    State(state): State<AppState>,
+    current: CurrentUser,
+) -> Result<Response> {
+    let Some(this) = current_session(&current) else {
+        return Ok(Redirect::to("/account").into_response());
+    };
+    let ended = accounts::end_other_sessions(&state, &current.user, &current.ip, &this).await?;
+    let message = match ended {
+        0 => "You had no other sessions.".to_string(),
+        1 => "Your other session was signed out.".to_string(),
+        n => format!("Your {n} other sessions were signed out."),
+    };
+    current.flashes.add("success", message);
+    Ok(Redirect::to("/account").into_response())
 }
 
 async fn create_token(
@@ -208,6 +427,7 @@ impl From<accounts::Error> for AppError {
     fn from(err: accounts::Error) -> AppError {
         match err {
             accounts::Error::Internal(e) => AppError::Other(e),
+            accounts::Error::NotFound => AppError::NotFound,
             refused => AppError::Other(anyhow::anyhow!("unexpected refusal: {refused}")),
         }
     }

@@ -14,9 +14,9 @@ use super::pages::PageCtx;
 use crate::accounts;
 use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
-use crate::auth::{ClientIp, CurrentUser, session};
+use crate::auth::{CurrentUser, session};
 use crate::domain::{Email, LocalPath};
-use crate::error::{AppError, Result};
+use crate::error::Result;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -103,7 +103,7 @@ async fn sign_in(
     session: Session,
     flashes: Flashes,
     device: DeviceCookie,
-    ClientIp(ip): ClientIp,
+    client: session::Client,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
     let refuse =
@@ -115,9 +115,10 @@ async fn sign_in(
         )
         .await;
     };
+    let ip = &client.ip;
     let device_id = device.id_for(email.normalized());
     let signed_in =
-        match accounts::sign_in(&state, &email, &form.password, &ip, device_id.as_deref()).await {
+        match accounts::sign_in(&state, &email, &form.password, ip, device_id.as_deref()).await {
             Ok(signed_in) => signed_in,
             Err(accounts::Error::Throttled(throttled)) => {
                 let now = state.clock.now();
@@ -132,10 +133,17 @@ async fn sign_in(
             Err(accounts::Error::WrongCredentials | accounts::Error::Invalid(_)) => {
                 return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
             }
-            Err(accounts::Error::Internal(e)) => return Err(AppError::Other(e)),
+            Err(other) => return Err(other.into()),
         };
     device.remember(email.normalized(), device_id);
-    session::sign_in(&session, signed_in.user.id, signed_in.session_epoch).await?;
+    session::sign_in(
+        &state,
+        &session,
+        signed_in.user.id,
+        signed_in.session_epoch,
+        &client,
+    )
+    .await?;
     Ok(Redirect::to(LocalPath::or_home(&form.next).as_str()).into_response())
 }
 
@@ -160,7 +168,7 @@ async fn refused(
 
 async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
     accounts::sign_out(&state, &current.user, &current.ip).await?;
-    session::sign_out(&current.session).await?;
+    session::sign_out(&state, &current.session).await?;
     current.flashes.add("success", "You have signed out.");
     Ok(Redirect::to("/sign-in").into_response())
 }

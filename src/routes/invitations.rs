@@ -505,7 +505,7 @@ async fn accept_invitation(
     State(state): State<AppState>,
     session: Session,
     flashes: Flashes,
-    ClientIp(ip): ClientIp,
+    client: session::Client,
     Path(token): Path<String>,
     Form(form): Form<SignupForm>,
 ) -> Result<Response> {
@@ -521,7 +521,7 @@ async fn accept_invitation(
             password_confirm: form.password_confirm,
         }),
     };
-    let accepted = match invite::accept(&state, &token, who, &ip).await {
+    let accepted = match invite::accept(&state, &token, who, &client.ip).await {
         Ok(accepted) => accepted,
         Err(Error::AlreadyMember { org_slug }) => {
             return already_member(&flashes, &org_slug).await;
@@ -548,7 +548,14 @@ async fn accept_invitation(
         Err(e) => return Err(e.into()),
     };
     if CurrentUser::from_session(&state, &session).await?.is_none() {
-        session::sign_in(&session, accepted.user_id, state.clock.now()).await?;
+        session::sign_in(
+            &state,
+            &session,
+            accepted.user_id,
+            state.clock.now(),
+            &client,
+        )
+        .await?;
     }
     flashes.add("success", format!("Welcome to {}.", accepted.org_name));
     Ok(Redirect::to(&format!("/orgs/{}/members", accepted.org_slug)).into_response())

@@ -187,7 +187,7 @@ async fn reset_password(
     State(state): State<AppState>,
     session: Session,
     flashes: Flashes,
-    ClientIp(ip): ClientIp,
+    client: session::Client,
     Path(token): Path<String>,
     Form(form): Form<ResetForm>,
 ) -> Result<Response> {
@@ -195,9 +195,16 @@ async fn reset_password(
         new: form.new_password,
         confirm: form.new_password_confirm,
     };
-    match accounts::reset_password(&state, &token, &typed, &ip).await {
+    match accounts::reset_password(&state, &token, &typed, &client.ip).await {
         Ok(signed_in) => {
-            session::sign_in(&session, signed_in.user.id, signed_in.session_epoch).await?;
+            session::sign_in(
+                &state,
+                &session,
+                signed_in.user.id,
+                signed_in.session_epoch,
+                &client,
+            )
+            .await?;
             flashes.add(
                 "success",
                 "Your password was changed and you are signed in. Every other session of your account was signed out.",

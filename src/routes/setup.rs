@@ -13,7 +13,7 @@ use tower_sessions::Session;
 
 use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
-use crate::auth::{ClientIp, session};
+use crate::auth::session;
 use crate::domain::{FieldErrors, token};
 use crate::error::{AppError, Result};
 use crate::first_run::{self, FirstAccountForm, SetupError};
@@ -76,7 +76,7 @@ async fn submit_setup(
     State(state): State<AppState>,
     session: Session,
     flashes: Flashes,
-    ClientIp(ip): ClientIp,
+    client: session::Client,
     Form(form): Form<SetupForm>,
 ) -> Result<Response> {
     check_open(&state, &form.token).await?;
@@ -102,7 +102,7 @@ async fn submit_setup(
         &state,
         &account,
         Some(&token::hash(&form.token)),
-        Some(ip),
+        Some(client.ip.clone()),
     )
     .await
     {
@@ -111,7 +111,14 @@ async fn submit_setup(
         Err(SetupError::InvalidToken) => return Err(AppError::Forbidden),
         Err(SetupError::Other(err)) => return Err(err.into()),
     };
-    session::sign_in(&session, created.user_id, state.clock.now()).await?;
+    session::sign_in(
+        &state,
+        &session,
+        created.user_id,
+        state.clock.now(),
+        &client,
+    )
+    .await?;
     flashes.add(
         "success",
         "Roster is set up. You are the Owner of your organization and an instance admin.",

@@ -6,6 +6,7 @@ mod helpers;
 mod smtp_sink;
 
 mod account;
+mod account_sessions;
 mod accounts_service;
 mod admin_users;
 mod api;
@@ -19,6 +20,7 @@ mod browser_members;
 mod browser_password_reset;
 mod cli;
 mod email;
+mod email_change;
 mod health;
 mod hostile;
 mod htmx;

@@ -411,8 +411,31 @@ async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         ("org", ORG_SLUG),
         ("expires", "90"),
     ];
+    // A second session of the account, so that the list of sessions shows its actions.
+    let elsewhere = app.new_browser();
+    assert_eq!(
+        elsewhere
+            .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let bad_email = [("new_email", "not an address"), ("email_password", "")];
+    let confirm = email_change_link(app).await;
     vec![
         ("account", html(app.get("/account").await, 200).await),
+        (
+            "account-with-email-errors",
+            html(app.post_form("/account/email", &bad_email).await, 422).await,
+        ),
+        (
+            "email-change-confirm",
+            html(app.new_browser().get(&confirm).await, 200).await,
+        ),
+        (
+            "email-change-link-invalid",
+            html(app.get("/account/email/confirm/nonsense").await, 404).await,
+        ),
         (
             "account-with-name-error",
             html(app.post_form("/account/name", &bad_name).await, 422).await,
@@ -438,6 +461,23 @@ async fn account_pages(app: &TestApp) -> Vec<(&'static str, String)> {
             html(app.get(&format!("/orgs/{ORG_SLUG}/tokens")).await, 200).await,
         ),
     ]
+}
+
+/// The path of a confirmation link for a change of the admin's address (arranged in
+/// storage: the link itself goes by email).
+async fn email_change_link(app: &TestApp) -> String {
+    let token = "quality-check-link";
+    exec_sql(
+        &app.state.db,
+        &format!(
+            "INSERT INTO email_changes (user_id, new_email, token_hash, created_at, expires_at) \
+             SELECT id, 'ada.new@example.com', '{}', 0, {} FROM users WHERE email = '{ADMIN_EMAIL}'",
+            roster::domain::token::hash(token),
+            app.clock().now() + 3600
+        ),
+    )
+    .await;
+    format!("/account/email/confirm/{token}")
 }
 
 /// The instance's Users page in its states, its delete confirmation (as a page, and as
@@ -650,8 +690,23 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.click("Revoke").await;
     browser.wait_for_text("Revoke 1 invitation?").await;
     violations.extend(axe(&browser, &axe_source, "confirm revoke").await);
+    let elsewhere = app.new_browser();
+    assert_eq!(
+        elsewhere
+            .sign_in(ADMIN_EMAIL, ADMIN_PASSWORD)
+            .await
+            .status(),
+        303
+    );
     browser.goto("/account").await;
     violations.extend(axe(&browser, &axe_source, "account").await);
+    browser.fill("New email address", "not an address").await;
+    browser.click("Change address").await;
+    browser.wait_for_text("Your address was not changed").await;
+    violations.extend(axe(&browser, &axe_source, "account with email errors").await);
+    browser.goto(&email_change_link(&app).await).await;
+    violations.extend(axe(&browser, &axe_source, "email change confirmation").await);
+    browser.goto("/account").await;
     browser.fill("Current password", "not the password").await;
     browser.fill("New password", "short").await;
     browser.click("Change password").await;
