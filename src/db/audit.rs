@@ -38,6 +38,11 @@ pub enum Action {
     OrgCreated,
     ApiTokenCreated,
     ApiTokenRevoked,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorRecoveryCodesRegenerated,
+    TwoFactorRecoveryCodeUsed,
+    TwoFactorReset,
 }
 
 impl Action {
@@ -74,6 +79,11 @@ impl Action {
             Action::OrgCreated => "organization.created",
             Action::ApiTokenCreated => "api_token.created",
             Action::ApiTokenRevoked => "api_token.revoked",
+            Action::TwoFactorEnabled => "two_factor.enabled",
+            Action::TwoFactorDisabled => "two_factor.disabled",
+            Action::TwoFactorRecoveryCodesRegenerated => "two_factor.recovery_codes_regenerated",
+            Action::TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
+            Action::TwoFactorReset => "two_factor.reset",
         }
     }
 }

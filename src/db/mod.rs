@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod secrets;
 pub mod setup_tokens;
 pub mod throttle;
+pub mod two_factor;
 pub mod users;
 
 use std::str::FromStr;

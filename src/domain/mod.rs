@@ -13,6 +13,7 @@ pub mod role;
 pub mod settings;
 pub mod text;
 pub mod token;
+pub mod two_factor;
 
 pub use account::AccountStatus;
 pub use email::Email;
