@@ -10,7 +10,7 @@ use crate::helpers::*;
 const BEA: &str = "bea@example.com";
 
 /// The code an authenticator app shows for `secret` (base32) at `now`.
-fn code_at(secret: &str, now: i64) -> String {
+pub(crate) fn code_at(secret: &str, now: i64) -> String {
     let bytes = Secret::Encoded(secret.to_string()).to_bytes().unwrap();
     TOTP::new_unchecked(Algorithm::SHA1, 6, 1, 30, bytes).generate(now as u64)
 }
@@ -18,7 +18,7 @@ fn code_at(secret: &str, now: i64) -> String {
 /// Sets up two-factor authentication for the client's signed-in person; returns the
 /// secret and the recovery codes. The clock then moves to the next time step, so that
 /// the next code is a fresh one.
-async fn enrol(app: &TestApp) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp) -> (String, Vec<String>) {
     let (status, page) = app.get_html("/account/two-factor").await;
     assert_eq!(status, 200);
     let secret: String = texts(&page, "#two-factor-secret")[0]
