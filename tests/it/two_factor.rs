@@ -471,7 +471,31 @@ async fn an_organization_can_require_it(backend: Backend) {
     );
 }
 
+async fn a_used_recovery_code_is_emailed_with_how_many_are_left(backend: Backend) {
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    let (_, codes) = enrol(&app).await;
+    let browser = password_step(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let used = browser
+        .post_form(
+            "/sign-in/two-factor",
+            &[("code", &codes[0]), ("recovery", "1")],
+        )
+        .await;
+    assert_eq!(used.status(), 303);
+    let mail = sink
+        .wait_for_subject("A recovery code was used for your Roster account")
+        .await;
+    assert_eq!(mail.to, vec![ADMIN_EMAIL.to_string()]);
+    assert!(mail.text.contains("9 recovery codes left"), "{}", mail.text);
+    assert!(!mail.text.contains(&codes[0]));
+}
+
 crate::on_both_backends!(
+    a_used_recovery_code_is_emailed_with_how_many_are_left,
     enrolment_shows_ten_codes_once_and_refuses_a_wrong_first_code,
     sign_in_asks_for_a_code_and_never_takes_one_twice,
     one_code_sent_twice_at_once_signs_in_once,
