@@ -16,9 +16,11 @@ use crate::clock;
 use crate::db::{self, audit};
 /// What the pages show of an account and of its organizations.
 pub use crate::db::{orgs::OrgLink, users::User};
+use crate::domain::two_factor::SecondFactor;
 use crate::domain::{Email, FieldErrors, password, text};
 use crate::email::messages::{PasswordChanged, SignInsPaused};
 use crate::state::AppState;
+use crate::two_factor;
 
 mod password_reset;
 pub use password_reset::{
@@ -38,6 +40,9 @@ pub enum Error {
     /// The same answer for an unknown email, a wrong password and an inactive account.
     #[error("wrong credentials")]
     WrongCredentials,
+    /// A wrong or already used second factor.
+    #[error("wrong second factor")]
+    WrongSecondFactor,
     /// Too many attempts; when to try again.
     #[error("throttled")]
     Throttled(Throttled),
@@ -80,16 +85,27 @@ pub struct SignedIn {
     pub session_epoch: i64,
 }
 
+/// Where a right password leads.
+#[derive(Clone, Debug)]
+pub enum SignInStep {
+    /// Signed in.
+    SignedIn(SignedIn),
+    /// The account has a second factor: nobody is signed in until `finish_sign_in`
+    /// takes a code for `user_id`.
+    SecondFactor { user_id: i64 },
+}
+
 /// Signs `email` in with `password` from the address `ip`; `device` is this browser's
 /// id when it has signed in to that account before (`auth::device`). The attempt is
-/// counted before the password is checked (`auth::throttle`).
+/// counted before the password is checked (`auth::throttle`). An account with a second
+/// factor is not signed in yet: the caller asks for a code (`finish_sign_in`).
 pub async fn sign_in(
     state: &AppState,
     email: &Email,
     password: &str,
     ip: &str,
     device: Option<&str>,
-) -> Result<SignedIn, Error> {
+) -> Result<SignInStep, Error> {
     let now = state.clock.now();
     let account = email.normalized();
     let attempt = match throttle::sign_in(&state.db, account, ip, device, now).await? {
@@ -133,21 +149,87 @@ pub async fn sign_in(
         tx.commit().await?;
         return Err(Error::WrongCredentials);
     };
-    db::users::record_sign_in(&mut tx, user.id, now).await?;
+    if user.has_two_factor() {
+        drop(tx);
+        attempt.succeeded(&state.db).await?;
+        return Ok(SignInStep::SecondFactor { user_id: user.id });
+    }
+    let signed_in = finish(&mut tx, user, account, ip, now).await?;
+    tx.commit().await?;
+    attempt.succeeded(&state.db).await?;
+    Ok(SignInStep::SignedIn(signed_in))
+}
+
+/// Records a sign-in of `user` (its time, its audit event) inside `tx`.
+async fn finish(
+    tx: &mut db::Tx,
+    user: User,
+    account: &str,
+    ip: &str,
+    now: i64,
+) -> Result<SignedIn, Error> {
+    db::users::record_sign_in(tx, user.id, now).await?;
     let actor = actor_of(&user, ip);
     let event = audit::Event::new(audit::Action::SignedIn, &actor).target(
         "user",
         Some(user.id),
         Some(account),
     );
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    attempt.succeeded(&state.db).await?;
+    audit::record(tx, &event, now).await?;
     let session_epoch = db::users::session_epoch(&user, now);
     Ok(SignedIn {
         user,
         session_epoch,
     })
+}
+
+/// Finishes the sign-in of `user_id`, whose password was right, with their second
+/// factor typed from `ip`. Wrong codes are throttled per account and address and per
+/// account; a code is accepted once (`two_factor::check_at_sign_in`).
+pub async fn finish_sign_in(
+    state: &AppState,
+    user_id: i64,
+    factor: &SecondFactor,
+    ip: &str,
+) -> Result<SignedIn, Error> {
+    let now = state.clock.now();
+    let attempt = match throttle::second_factor(&state.db, user_id, ip, now).await? {
+        Ok(attempt) => attempt,
+        Err(throttled) => return Err(Error::Throttled(throttled)),
+    };
+    let user = db::users::find(&state.db, user_id)
+        .await?
+        .filter(|u| u.is_active() && u.has_two_factor())
+        .ok_or(Error::WrongCredentials)?;
+    let mut tx = state.db.begin().await?;
+    let checked = two_factor::check_at_sign_in(state, &mut tx, &user, ip, factor)
+        .await
+        .map_err(|e| match e {
+            two_factor::Error::Internal(e) => Error::Internal(e),
+            other => Error::Internal(anyhow::anyhow!("unexpected refusal: {other}")),
+        })?;
+    if let two_factor::Checked::Refused = checked {
+        drop(tx);
+        let mut tx = state.db.begin().await?;
+        let actor = audit::Actor {
+            ip: Some(ip.to_string()),
+            ..Default::default()
+        };
+        let event = audit::Event::new(audit::Action::SignInFailed, &actor)
+            .target("user", Some(user.id), Some(&user.email))
+            .after("second factor");
+        audit::record(&mut tx, &event, now).await?;
+        tx.commit().await?;
+        return Err(Error::WrongSecondFactor);
+    }
+    let account = Email::parse(&user.email)
+        .map(|e| e.normalized().to_string())
+        .unwrap_or_else(|_| user.email.to_lowercase());
+    let signed_in = finish(&mut tx, user, &account, ip, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    attempt.succeeded(&state.db).await?;
+    Ok(signed_in)
 }
 
 /// Records that sign-ins as `email` were paused, and tells the account's owner, if

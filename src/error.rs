@@ -14,6 +14,10 @@ pub enum AppError {
     /// Not signed in: go to the sign-in page, then come back to `next`.
     #[error("sign-in required")]
     SignInRequired { next: String },
+    /// The organization requires a second factor the account does not have: set it up,
+    /// then come back to `next`.
+    #[error("two-factor authentication required")]
+    TwoFactorRequired { next: String },
     #[error("forbidden")]
     Forbidden,
     #[error("the form has expired or did not come from Roster")]
@@ -106,6 +110,13 @@ impl IntoResponse for AppError {
                 url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
             );
             // htmx follows HX-Redirect with a full page load instead of swapping a fragment.
+            return (HxRedirect(target.clone()), Redirect::to(&target)).into_response();
+        }
+        if let AppError::TwoFactorRequired { next } = &self {
+            let target = format!(
+                "/account/two-factor?next={}",
+                url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
             return (HxRedirect(target.clone()), Redirect::to(&target)).into_response();
         }
         let (status, title, message) = self.status_and_message();

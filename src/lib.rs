@@ -19,6 +19,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 #[cfg(test)]

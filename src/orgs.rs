@@ -108,3 +108,9 @@ fn changed_fields(before: &OrgSettings, after: &OrgSettings) -> (String, String)
 pub async fn settings(state: &AppState, org_id: i64) -> sqlx::Result<OrgSettings> {
     db::orgs::settings(&state.db, org_id).await
 }
+
+/// How many active members of the organization have no second factor (what "require
+/// two-factor authentication" would send to set it up).
+pub async fn members_without_two_factor(state: &AppState, org_id: i64) -> sqlx::Result<i64> {
+    db::two_factor::members_without(&state.db, org_id).await
+}

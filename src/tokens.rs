@@ -33,6 +33,11 @@ pub enum Error {
     /// The token belongs to another organization than the one asked about.
     #[error("This API token belongs to another organization.")]
     OtherOrganization,
+    /// The organization requires two-factor authentication and the token's account has none.
+    #[error(
+        "This organization requires two-factor authentication: turn it on for your account to use its API tokens."
+    )]
+    TwoFactorRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -257,6 +262,9 @@ pub async fn authenticate(
     }
     if credential.org_slug != slug {
         return Err(Error::OtherOrganization);
+    }
+    if credential.require_two_factor && !credential.user.has_two_factor() {
+        return Err(Error::TwoFactorRequired);
     }
     if credential.last_used_at.is_none_or(|at| at <= now - 60) {
         api_tokens::touch(&state.db, credential.token_id, now).await?;

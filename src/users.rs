@@ -25,6 +25,7 @@ pub enum Change {
     GrantAdmin,
     RevokeAdmin,
     Delete,
+    ResetTwoFactor,
 }
 
 /// Why the users service did not do what was asked. Nothing was written; `Display` is
@@ -304,6 +305,44 @@ pub async fn set_instance_admin(
     Ok(done)
 }
 
+/// Takes away an account's second factor and recovery codes (its owner lost their phone
+/// and their codes): the next sign-in asks for the password only. The person is told.
+pub async fn reset_two_factor(
+    state: &AppState,
+    actor: &Person,
+    target_id: i64,
+) -> Result<Done, Error> {
+    let now = state.clock.now();
+    let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
+    let changed = crate::two_factor::remove(&mut tx, target.id).await?;
+    let done = Done {
+        email: target.email.clone(),
+        changed,
+    };
+    if !changed {
+        return Ok(done);
+    }
+    let email = audit_email(&target);
+    let who = actor.audit.clone();
+    let event = audit::Event::new(audit::Action::TwoFactorReset, &who).target(
+        "user",
+        Some(target.id),
+        Some(&email),
+    );
+    audit::record(&mut tx, &event, now).await?;
+    let notice = crate::email::messages::TwoFactorChanged {
+        to: target.email.clone(),
+        name: target.name.clone(),
+        subject: "Two-factor authentication was reset for your Roster account".into(),
+        what: "An administrator of your Roster installation reset your two-factor authentication: signing in now asks only for your password. Set it up again on your account page.".into(),
+        at: crate::clock::exact(now),
+    };
+    state.mailer.queue(&mut tx, &notice, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(done)
+}
+
 /// An account as the delete confirmation shows it.
 #[derive(Clone, Debug)]
 pub struct DeleteTarget {
@@ -488,6 +527,7 @@ mod tests {
             is_instance_admin: admin,
             status,
             sessions_valid_after: 0,
+            two_factor_enabled_at: None,
         }
     }
 

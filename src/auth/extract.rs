@@ -250,6 +250,14 @@ impl FromRequestParts<AppState> for OrgMember {
         if !membership.status.is_active() {
             return Err(AppError::NotFound);
         }
+        if settings.require_two_factor && !current.user.has_two_factor() {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string();
+            return Err(AppError::TwoFactorRequired { next });
+        }
         let now = state.clock.now();
         if membership.last_active_at.is_none_or(|at| at <= now - 60) {
             db::memberships::touch(&state.db, membership.id, now).await?;

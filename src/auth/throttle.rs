@@ -56,6 +56,17 @@ pub const RESET_PER_ADDRESS: Limit = Limit {
     hits: 20,
     window_secs: 60 * 60,
 };
+/// Second-factor codes for one account from one address (the password was right).
+pub const SECOND_FACTOR_PER_ACCOUNT_AND_ADDRESS: Limit = Limit {
+    hits: 5,
+    window_secs: 15 * 60,
+};
+/// Second-factor codes for one account from every address: a million codes cannot be
+/// walked through from many places either.
+pub const SECOND_FACTOR_PER_ACCOUNT: Limit = Limit {
+    hits: 20,
+    window_secs: 60 * 60,
+};
 /// An account's owner is told of an attack at most once in this many seconds.
 const ALERT_WINDOW_SECS: i64 = 24 * 3600;
 
@@ -187,6 +198,31 @@ pub async fn password_reset(
         },
     ];
     count(db, &counters, account, now).await
+}
+
+/// Counts an attempt at the second factor of `user_id` (whose password was right) from
+/// `address`.
+pub async fn second_factor(
+    db: &Db,
+    user_id: i64,
+    address: &str,
+    now: i64,
+) -> sqlx::Result<Result<Attempt, Throttled>> {
+    let counters = [
+        Counter {
+            key: format!("second-factor-address:{user_id} {address}"),
+            limit: SECOND_FACTOR_PER_ACCOUNT_AND_ADDRESS,
+            of_account: false,
+            cleared_on_success: true,
+        },
+        Counter {
+            key: format!("second-factor:{user_id}"),
+            limit: SECOND_FACTOR_PER_ACCOUNT,
+            of_account: false,
+            cleared_on_success: false,
+        },
+    ];
+    count(db, &counters, "", now).await
 }
 
 /// Counts one attempt on each counter in turn; the first that has run out refuses it

@@ -90,6 +90,8 @@ pub struct Credential {
     pub org_name: String,
     pub org_slug: String,
     pub seats: Option<i64>,
+    /// Whether the organization requires two-factor authentication of its members.
+    pub require_two_factor: bool,
 }
 
 /// The token whose secret hashes to `token_hash`, in one query.
@@ -98,8 +100,8 @@ pub async fn credential(db: &Db, token_hash: &str) -> sqlx::Result<Option<Creden
         "SELECT t.id AS token_id, t.expires_at, t.last_used_at, m.id AS membership_id, m.role, \
          m.status AS member_status, m.has_seat, m.last_active_at AS member_last_active_at, \
          u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
-         u.sessions_valid_after, \
-         o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.seats \
+         u.sessions_valid_after, u.two_factor_enabled_at, \
+         o.id AS org_id, o.name AS org_name, o.slug AS org_slug, o.seats, o.require_two_factor \
          FROM api_tokens t JOIN memberships m ON m.id = t.membership_id \
          JOIN users u ON u.id = t.user_id JOIN organizations o ON o.id = t.org_id \
          WHERE t.token_hash = $1",

@@ -44,6 +44,11 @@ pub enum Action {
     SessionEnded,
     OtherSessionsEnded,
     UserEmailChanged,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorRecoveryCodesRegenerated,
+    TwoFactorRecoveryCodeUsed,
+    TwoFactorReset,
 }
 
 impl Action {
@@ -86,6 +91,11 @@ impl Action {
             Action::SessionEnded => "session.ended",
             Action::OtherSessionsEnded => "session.others_ended",
             Action::UserEmailChanged => "user.email_changed",
+            Action::TwoFactorEnabled => "two_factor.enabled",
+            Action::TwoFactorDisabled => "two_factor.disabled",
+            Action::TwoFactorRecoveryCodesRegenerated => "two_factor.recovery_codes_regenerated",
+            Action::TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
+            Action::TwoFactorReset => "two_factor.reset",
         }
     }
 }

@@ -87,7 +87,7 @@ pub async fn list_for_user(db: &Db, user_id: i64) -> sqlx::Result<Vec<OrgLink>> 
 }
 
 const SETTINGS: &str = "name, invitation_lifetime_secs, max_pending_invitations, max_members, \
-                        members_may_invite, allowed_email_domains, seats";
+                        members_may_invite, allowed_email_domains, seats, require_two_factor";
 
 pub async fn settings(db: &Db, org_id: i64) -> sqlx::Result<OrgSettings> {
     let sql = format!("SELECT {SETTINGS} FROM organizations WHERE id = $1");
@@ -109,8 +109,8 @@ pub async fn settings_for_update(tx: &mut Tx, org_id: i64) -> sqlx::Result<OrgSe
 pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query(
         "UPDATE organizations SET name = $1, invitation_lifetime_secs = $2, max_pending_invitations = $3, \
-         max_members = $4, members_may_invite = $5, allowed_email_domains = $6, seats = $7 \
-         WHERE id = $8",
+         max_members = $4, members_may_invite = $5, allowed_email_domains = $6, seats = $7, \
+         require_two_factor = $9 WHERE id = $8",
     )
     .bind(&s.name)
     .bind(s.invitation_lifetime_secs)
@@ -120,6 +120,7 @@ pub async fn update_settings(tx: &mut Tx, org_id: i64, s: &OrgSettings) -> sqlx:
     .bind(&s.allowed_email_domains)
     .bind(s.seats)
     .bind(org_id)
+    .bind(s.require_two_factor)
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;

@@ -13,16 +13,23 @@ pub struct User {
     #[sqlx(try_from = "String")]
     pub status: AccountStatus,
     pub sessions_valid_after: i64,
+    /// When two-factor authentication was turned on; None when it is off.
+    pub two_factor_enabled_at: Option<i64>,
 }
 
 impl User {
     pub fn is_active(&self) -> bool {
         self.status.is_active()
     }
+
+    /// Whether signing in asks for a second factor.
+    pub fn has_two_factor(&self) -> bool {
+        self.two_factor_enabled_at.is_some()
+    }
 }
 
-const COLUMNS: &str =
-    "id, email, name, password_hash, is_instance_admin, status, sessions_valid_after";
+const COLUMNS: &str = "id, email, name, password_hash, is_instance_admin, status, \
+     sessions_valid_after, two_factor_enabled_at";
 
 pub async fn count(db: &Db) -> sqlx::Result<i64> {
     on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
@@ -54,6 +61,7 @@ pub struct InOrg {
     pub members_may_invite: Option<bool>,
     pub allowed_email_domains: Option<String>,
     pub seats: Option<i64>,
+    pub require_two_factor: Option<bool>,
     /// Its kept counts: members, and invitations pending and not expired.
     pub member_count: Option<i64>,
     pub pending: Option<i64>,
@@ -94,6 +102,7 @@ impl InOrg {
             members_may_invite: self.members_may_invite?,
             allowed_email_domains: self.allowed_email_domains.clone()?,
             seats: self.seats,
+            require_two_factor: self.require_two_factor?,
         };
         Some((org, settings))
     }
@@ -116,10 +125,10 @@ pub async fn find_in_org(
     };
     let sql = format!(
         "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
-         u.sessions_valid_after, o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
+         u.sessions_valid_after, u.two_factor_enabled_at, o.id AS org_id, o.name AS org_name, o.slug AS org_slug, \
          m.id AS membership_id, m.role, m.status AS member_status, m.last_active_at, \
          o.invitation_lifetime_secs, o.max_pending_invitations, o.max_members, \
-         o.members_may_invite, o.allowed_email_domains, o.seats, \
+         o.members_may_invite, o.allowed_email_domains, o.seats, o.require_two_factor, \
          CAST(o.member_count AS BIGINT) AS member_count, CAST({pending} AS BIGINT) AS pending, \
          (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
           FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
@@ -199,6 +208,8 @@ pub struct Listed {
     pub is_instance_admin: bool,
     pub created_at: i64,
     pub last_sign_in_at: Option<i64>,
+    /// When two-factor authentication was turned on; None when it is off.
+    pub two_factor_enabled_at: Option<i64>,
 }
 
 /// A search of the Users page: the start of an email address or of a name, in any case.
@@ -307,8 +318,8 @@ pub async fn list_matching(
     };
     // Limits are written in, as in `memberships::list`: the first page stays prepared.
     let sql = format!(
-        "SELECT id, email, name, status, is_instance_admin, created_at, last_sign_in_at \
-         FROM users WHERE {clause} ORDER BY email_normalized LIMIT {limit} OFFSET {offset}"
+        "SELECT id, email, name, status, is_instance_admin, created_at, last_sign_in_at, \
+         two_factor_enabled_at FROM users WHERE {clause} ORDER BY email_normalized LIMIT {limit} OFFSET {offset}"
     );
     let values: Vec<Bind> = binds.iter().map(|v| Bind::Text(v.to_string())).collect();
     super::fetch_list(db, &sql, &values, offset == 0).await

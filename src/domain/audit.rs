@@ -43,6 +43,14 @@ pub const INSTANCE_KINDS: &[(&str, &str)] = &[
     ("user.deleted", "Account deleted"),
     ("user.instance_admin_granted", "Instance admin granted"),
     ("user.instance_admin_revoked", "Instance admin revoked"),
+    ("two_factor.enabled", "Two-factor turned on"),
+    ("two_factor.disabled", "Two-factor turned off"),
+    (
+        "two_factor.recovery_codes_regenerated",
+        "Recovery codes replaced",
+    ),
+    ("two_factor.recovery_code_used", "Recovery code used"),
+    ("two_factor.reset", "Two-factor reset"),
     ("instance.set_up", "Roster set up"),
     ("email.test_queued", "Test email sent"),
 ];
@@ -127,6 +135,15 @@ pub fn describe(
         "user.instance_admin_granted" => format!("{actor} made {target} an instance admin"),
         "user.instance_admin_revoked" => {
             format!("{actor} removed {target} as an instance admin")
+        }
+        "two_factor.enabled" => format!("{actor} turned on two-factor authentication"),
+        "two_factor.disabled" => format!("{actor} turned off two-factor authentication"),
+        "two_factor.recovery_codes_regenerated" => {
+            format!("{actor} replaced their recovery codes")
+        }
+        "two_factor.recovery_code_used" => format!("{actor} signed in with a recovery code"),
+        "two_factor.reset" => {
+            format!("{actor} reset the two-factor authentication of {target}")
         }
         "instance.set_up" => format!("{actor} set up Roster"),
         "email.test_queued" => format!("{actor} sent a test email to {target}"),

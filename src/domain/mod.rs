@@ -13,6 +13,7 @@ pub mod role;
 pub mod settings;
 pub mod text;
 pub mod token;
+pub mod two_factor;
 pub mod user_agent;
 
 pub use account::AccountStatus;

@@ -23,6 +23,8 @@ pub struct OrgSettings {
     pub allowed_email_domains: String,
     /// How many members may hold a seat; None when seats are off.
     pub seats: Option<i64>,
+    /// Whether members must have two-factor authentication to use the organization.
+    pub require_two_factor: bool,
 }
 
 impl OrgSettings {
@@ -58,6 +60,8 @@ pub struct SettingsForm {
     pub seats_enabled: Option<String>,
     #[serde(default)]
     pub seats: String,
+    /// Present (any value) when two-factor authentication is required.
+    pub require_two_factor: Option<String>,
 }
 
 impl SettingsForm {
@@ -78,6 +82,7 @@ impl SettingsForm {
             allowed_email_domains: s.allowed_domains().join("\n"),
             seats_enabled: s.seats.map(|_| "on".into()),
             seats: s.seats.map_or(String::new(), |n| n.to_string()),
+            require_two_factor: s.require_two_factor.then(|| "on".into()),
         }
     }
 
@@ -122,6 +127,7 @@ impl SettingsForm {
                 members_may_invite: self.members_may_invite.is_some(),
                 allowed_email_domains: domains.join(" "),
                 seats,
+                require_two_factor: self.require_two_factor.is_some(),
             }),
             _ => Err(errors),
         }
@@ -202,6 +208,7 @@ mod tests {
             allowed_email_domains: "Example.com, @corp.example.org\nexample.com".into(),
             seats_enabled: None,
             seats: String::new(),
+            require_two_factor: None,
         }
     }
 

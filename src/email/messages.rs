@@ -309,6 +309,35 @@ impl Email for PasswordReset {
     }
 }
 
+/// Tells a person that the two-factor authentication of their account changed: turned
+/// on or off, new recovery codes, a recovery code used, or a reset by an administrator.
+pub struct TwoFactorChanged {
+    pub to: String,
+    pub name: String,
+    pub subject: String,
+    /// What happened, as a sentence.
+    pub what: String,
+    /// When, as `clock::exact` shows it.
+    pub at: String,
+}
+email_templates!(
+    TwoFactorChanged,
+    "emails/two_factor_changed.txt",
+    "emails/two_factor_changed.html"
+);
+
+impl Email for TwoFactorChanged {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        self.subject.clone()
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
 /// Tells a person that sign-ins to their account were paused after repeated wrong
 /// passwords.
 pub struct SignInsPaused {

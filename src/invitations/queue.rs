@@ -304,6 +304,7 @@ mod tests {
                 is_instance_admin: false,
                 status: AccountStatus::Active,
                 sessions_valid_after: 0,
+                two_factor_enabled_at: None,
             },
             role: Role::Owner,
             audit: audit::Actor::default(),

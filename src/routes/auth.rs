@@ -15,6 +15,7 @@ use crate::accounts;
 use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
 use crate::auth::{CurrentUser, session};
+use crate::domain::two_factor::SecondFactor;
 use crate::domain::{Email, LocalPath};
 use crate::error::Result;
 use crate::state::AppState;
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(show_sign_in).post(sign_in))
+        .route(
+            "/sign-in/two-factor",
+            get(show_second_factor).post(second_factor),
+        )
         .route("/sign-out", post(sign_out))
 }
 
@@ -36,6 +41,29 @@ struct SignInPage {
     email: String,
     next: String,
     error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/sign_in_two_factor.html")]
+struct SignInTwoFactorPage {
+    ctx: PageCtx,
+    /// Whether the field asks for a recovery code rather than an app's code.
+    recovery: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SecondFactorQuery {
+    #[serde(default)]
+    recovery: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    recovery: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -119,7 +147,17 @@ async fn sign_in(
     let device_id = device.id_for(email.normalized());
     let signed_in =
         match accounts::sign_in(&state, &email, &form.password, ip, device_id.as_deref()).await {
-            Ok(signed_in) => signed_in,
+            Ok(accounts::SignInStep::SignedIn(signed_in)) => signed_in,
+            Ok(accounts::SignInStep::SecondFactor { user_id }) => {
+                let pending = session::PendingSignIn {
+                    user_id,
+                    account: email.normalized().to_string(),
+                    next: local_next(&form.next),
+                    until: state.clock.now() + session::SECOND_FACTOR_SECS,
+                };
+                session::begin_second_factor(&session, &pending).await?;
+                return Ok(Redirect::to("/sign-in/two-factor").into_response());
+            }
             Err(accounts::Error::Throttled(throttled)) => {
                 let now = state.clock.now();
                 let mut response =
@@ -130,7 +168,11 @@ async fn sign_in(
                 );
                 return Ok(response);
             }
-            Err(accounts::Error::WrongCredentials | accounts::Error::Invalid(_)) => {
+            Err(
+                accounts::Error::WrongCredentials
+                | accounts::Error::WrongSecondFactor
+                | accounts::Error::Invalid(_),
+            ) => {
                 return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
             }
             Err(other) => return Err(other.into()),
@@ -145,6 +187,102 @@ async fn sign_in(
     )
     .await?;
     Ok(Redirect::to(LocalPath::or_home(&form.next).as_str()).into_response())
+}
+
+/// Back to the sign-in page when no second step is waiting (never started, or its five
+/// minutes are over).
+fn second_step_over(flashes: &Flashes) -> Response {
+    flashes.add(
+        "error",
+        "Your sign-in took too long or was not started. Sign in again.",
+    );
+    Redirect::to("/sign-in").into_response()
+}
+
+async fn show_second_factor(
+    State(state): State<AppState>,
+    session: Session,
+    flashes: Flashes,
+    Query(q): Query<SecondFactorQuery>,
+) -> Result<Response> {
+    if session::pending_second_factor(&session, state.clock.now())
+        .await?
+        .is_none()
+    {
+        return Ok(second_step_over(&flashes));
+    }
+    let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
+    Ok(SignInTwoFactorPage {
+        ctx,
+        recovery: q.recovery.is_some(),
+        error: None,
+    }
+    .into_response())
+}
+
+async fn second_factor(
+    State(state): State<AppState>,
+    session: Session,
+    flashes: Flashes,
+    device: DeviceCookie,
+    client: session::Client,
+    Form(form): Form<SecondFactorForm>,
+) -> Result<Response> {
+    let now = state.clock.now();
+    let Some(pending) = session::pending_second_factor(&session, now).await? else {
+        session::end_second_factor(&session).await?;
+        return Ok(second_step_over(&flashes));
+    };
+    let recovery = form.recovery.is_some();
+    let refuse = |status: StatusCode, message: String| {
+        let (state, session, flashes) = (&state, &session, &flashes);
+        async move {
+            let ctx = PageCtx::load(state, session, flashes, None).await?;
+            let page = SignInTwoFactorPage {
+                ctx,
+                recovery,
+                error: Some(message),
+            };
+            Ok::<_, crate::error::AppError>((status, page).into_response())
+        }
+    };
+    let factor = match SecondFactor::parse(&form.code) {
+        Ok(factor) => factor,
+        Err(message) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, message.into()).await,
+    };
+    let signed_in =
+        match accounts::finish_sign_in(&state, pending.user_id, &factor, &client.ip).await {
+            Ok(signed_in) => signed_in,
+            Err(accounts::Error::Throttled(throttled)) => {
+                let mut response =
+                    refuse(StatusCode::TOO_MANY_REQUESTS, throttled.message(now)).await?;
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(throttled.seconds_left(now)),
+                );
+                return Ok(response);
+            }
+            Err(accounts::Error::WrongSecondFactor | accounts::Error::WrongCredentials) => {
+                let message = if recovery {
+                    "That recovery code is not right, or it was already used."
+                } else {
+                    crate::two_factor::WRONG_CODE
+                };
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, message.into()).await;
+            }
+            Err(other) => return Err(other.into()),
+        };
+    let device_id = device.id_for(&pending.account);
+    device.remember(&pending.account, device_id);
+    session::sign_in(
+        &state,
+        &session,
+        signed_in.user.id,
+        signed_in.session_epoch,
+        &client,
+    )
+    .await?;
+    Ok(Redirect::to(LocalPath::or_home(&pending.next).as_str()).into_response())
 }
 
 /// The sign-in page again, with what was typed (never the password) and why it failed.

@@ -196,6 +196,14 @@ async fn reset_password(
         confirm: form.new_password_confirm,
     };
     match accounts::reset_password(&state, &token, &typed, &client.ip).await {
+        // A second factor is still asked for: the link stands in for the password only.
+        Ok(signed_in) if signed_in.user.two_factor_enabled_at.is_some() => {
+            flashes.add(
+                "success",
+                "Your password was changed and every session of your account was signed out. Sign in with it and your authentication code.",
+            );
+            Ok(Redirect::to("/sign-in").into_response())
+        }
         Ok(signed_in) => {
             session::sign_in(
                 &state,

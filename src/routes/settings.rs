@@ -29,6 +29,8 @@ struct SettingsPage {
     slug: String,
     form: SettingsForm,
     errors: FieldErrors,
+    /// Active members without two-factor authentication.
+    without_two_factor: i64,
 }
 
 fn require_owner(member: &OrgMember) -> Result<()> {
@@ -39,9 +41,10 @@ fn require_owner(member: &OrgMember) -> Result<()> {
     }
 }
 
-async fn show_settings(member: OrgMember) -> Result<SettingsPage> {
+async fn show_settings(State(state): State<AppState>, member: OrgMember) -> Result<SettingsPage> {
     require_owner(&member)?;
     Ok(SettingsPage {
+        without_two_factor: orgs::members_without_two_factor(&state, member.org.id).await?,
         ctx: PageCtx::for_org(&member, "settings").await?,
         slug: member.org.slug.clone(),
         form: SettingsForm::from_settings(&member.settings),
@@ -57,7 +60,7 @@ async fn update_settings(
     require_owner(&member)?;
     let settings = match form.parse() {
         Ok(settings) => settings,
-        Err(errors) => return with_errors(&member, form, errors).await,
+        Err(errors) => return with_errors(&state, &member, form, errors).await,
     };
     let saved = match orgs::update_settings(&state, &member.acting(), &settings).await {
         Ok(saved) => saved,
@@ -65,7 +68,7 @@ async fn update_settings(
             Some((field, message)) => {
                 let mut errors = FieldErrors::default();
                 errors.add(field, message);
-                return with_errors(&member, form, errors).await;
+                return with_errors(&state, &member, form, errors).await;
             }
             None => return Err(settings_error(refused)),
         },
@@ -90,6 +93,7 @@ fn settings_error(err: orgs::Error) -> AppError {
 
 /// The form again, as typed, with its field messages; nothing was saved.
 async fn with_errors(
+    state: &AppState,
     member: &OrgMember,
     form: SettingsForm,
     errors: FieldErrors,
@@ -99,6 +103,7 @@ async fn with_errors(
         slug: member.org.slug.clone(),
         form,
         errors,
+        without_two_factor: orgs::members_without_two_factor(state, member.org.id).await?,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }

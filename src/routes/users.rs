@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             "/admin/users/{id}/send-password-reset",
             post(send_password_reset),
         )
+        .route("/admin/users/{id}/reset-two-factor", post(reset_two_factor))
         .route("/admin/orgs", post(create_organization))
 }
 
@@ -138,6 +139,8 @@ struct UserView {
     name: String,
     active: bool,
     is_admin: bool,
+    /// Whether the account uses two-factor authentication.
+    two_factor: bool,
     is_you: bool,
     orgs: Vec<OrgView>,
     created: Moment,
@@ -182,6 +185,7 @@ async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> R
             is_you: r.id == admin.user.id,
             active: r.status.is_active(),
             is_admin: r.is_instance_admin,
+            two_factor: r.two_factor_enabled_at.is_some(),
             orgs: orgs.remove(&r.id).unwrap_or_default(),
             created: Moment::new(now, r.created_at),
             last_sign_in: r.last_sign_in_at.map(|at| Moment::new(now, at)),
@@ -311,6 +315,12 @@ fn done_message(change: Change, done: &users::Done, yourself: bool) -> String {
         (Change::RevokeAdmin, true) => format!("{email} is no longer an instance admin."),
         (Change::RevokeAdmin, false) => format!("{email} was not an instance admin."),
         (Change::Delete, _) => format!("Deleted the account of {email}."),
+        (Change::ResetTwoFactor, true) => format!(
+            "Reset the two-factor authentication of {email}: they sign in with their password alone until they set it up again. They were told by email."
+        ),
+        (Change::ResetTwoFactor, false) => {
+            format!("{email} does not use two-factor authentication.")
+        }
     }
 }
 
@@ -332,6 +342,16 @@ async fn activate_user(
 ) -> Result<Response> {
     let outcome = users::set_status(&state, &admin.person(), id, true).await;
     report(&admin, id, back.back(), Change::Activate, outcome).await
+}
+
+async fn reset_two_factor(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+    Path(id): Path<i64>,
+    Form(back): Form<ListQuery>,
+) -> Result<Response> {
+    let outcome = users::reset_two_factor(&state, &admin.person(), id).await;
+    report(&admin, id, back.back(), Change::ResetTwoFactor, outcome).await
 }
 
 async fn grant_instance_admin(

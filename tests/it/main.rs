@@ -42,4 +42,5 @@ mod setup;
 mod sign_in;
 mod storage;
 mod tokens_service;
+mod two_factor;
 mod users_service;

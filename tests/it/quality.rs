@@ -169,6 +169,7 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.extend(organization_pages(&app, &stranger).await);
     pages.extend(member_pages(&app).await);
     pages.extend(account_pages(&app).await);
+    pages.extend(two_factor_pages(&app, &stranger).await);
     pages.extend(users_pages(&app).await);
     pages.extend(password_pages(&app, &stranger).await);
     let audit = format!("/orgs/{ORG_SLUG}/audit");
@@ -392,6 +393,59 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         let fragment = html(dialog(what).await.unwrap(), 200).await;
         pages.push((name, with_dialog(&pages[0].1, &fragment)));
     }
+    pages
+}
+
+/// Two-factor set-up (with a wrong first code), the recovery codes, the account page with
+/// it on (and a refused turn-off), and the second step of sign-in (with a wrong code).
+/// The admin has two-factor authentication from here on.
+async fn two_factor_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static str, String)> {
+    let mut pages = vec![(
+        "two-factor-setup",
+        html(app.get("/account/two-factor?next=/").await, 200).await,
+    )];
+    let wrong = app
+        .post_form("/account/two-factor", &[("code", "12")])
+        .await;
+    pages.push(("two-factor-setup-with-error", html(wrong, 422).await));
+    let (secret, _) = crate::two_factor::enrol(app).await;
+    let regenerated = app
+        .post_form(
+            "/account/two-factor/recovery-codes",
+            &[("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    pages.push(("recovery-codes", html(regenerated, 200).await));
+    pages.push((
+        "account-with-two-factor",
+        html(app.get("/account").await, 200).await,
+    ));
+    let refused = app
+        .post_form(
+            "/account/two-factor/disable",
+            &[("password", "not it"), ("code", "")],
+        )
+        .await;
+    pages.push(("account-with-two-factor-errors", html(refused, 422).await));
+    let step = stranger.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(location(&step), "/sign-in/two-factor");
+    pages.push((
+        "sign-in-two-factor",
+        html(stranger.get("/sign-in/two-factor").await, 200).await,
+    ));
+    pages.push((
+        "sign-in-recovery-code",
+        html(stranger.get("/sign-in/two-factor?recovery=1").await, 200).await,
+    ));
+    let wrong_code = if crate::two_factor::code_at(&secret, app.clock().now()) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let refused = stranger
+        .post_form("/sign-in/two-factor", &[("code", wrong_code)])
+        .await;
+    pages.push(("sign-in-two-factor-with-error", html(refused, 422).await));
     pages
 }
 
@@ -722,6 +776,13 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "account with a new token").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/tokens")).await;
     violations.extend(axe(&browser, &axe_source, "organization tokens").await);
+    browser.goto("/account/two-factor").await;
+    violations.extend(axe(&browser, &axe_source, "two-factor set-up").await);
+    browser.click("Turn on two-factor authentication").await;
+    browser
+        .wait_for_text("Two-factor authentication is not on yet")
+        .await;
+    violations.extend(axe(&browser, &axe_source, "two-factor set-up with error").await);
     let bea = app
         .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
         .await;

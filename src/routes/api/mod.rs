@@ -397,6 +397,11 @@ impl From<tokens::Error> for ApiError {
                 ApiError::unauthorized(&err.to_string())
             }
             tokens::Error::NoSeat => ApiError::forbidden(err.to_string()),
+            tokens::Error::TwoFactorRequired => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "two_factor_required",
+                err.to_string(),
+            ),
             tokens::Error::OtherOrganization | tokens::Error::NotFound => ApiError::not_found(),
             tokens::Error::Fields(errors) => {
                 ApiError::from(anyhow::anyhow!("unanswered refusal: {errors:?}"))
