@@ -30,10 +30,12 @@ pub async fn replace(
 
 /// The account whose live link has the hash `token_hash`, if the link still works at `now`.
 pub async fn find_account(db: &Db, token_hash: &str, now: i64) -> sqlx::Result<Option<User>> {
-    let sql = "SELECT u.id, u.email, u.name, u.password_hash, u.is_instance_admin, u.status, \
-               u.sessions_valid_after FROM password_resets r JOIN users u ON u.id = r.user_id \
-               WHERE r.token_hash = $1 AND r.expires_at > $2";
-    on_db!(db, pool => sqlx::query_as(sql)
+    let sql = format!(
+        "SELECT {} FROM password_resets r JOIN users u ON u.id = r.user_id \
+         WHERE r.token_hash = $1 AND r.expires_at > $2",
+        super::users::U_COLUMNS
+    );
+    on_db!(db, pool => sqlx::query_as(&sql)
         .bind(token_hash)
         .bind(now)
         .fetch_optional(pool)

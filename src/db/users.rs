@@ -30,6 +30,9 @@ impl User {
 
 const COLUMNS: &str = "id, email, name, password_hash, is_instance_admin, status, \
      sessions_valid_after, two_factor_enabled_at";
+/// A `User`'s columns in a query that names the users table `u`.
+pub(super) const U_COLUMNS: &str = "u.id, u.email, u.name, u.password_hash, \
+     u.is_instance_admin, u.status, u.sessions_valid_after, u.two_factor_enabled_at";
 
 pub async fn count(db: &Db) -> sqlx::Result<i64> {
     on_db!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)

@@ -567,7 +567,35 @@ async fn of_parallel_uses_of_one_link_exactly_one_succeeds(backend: Backend) {
     assert_eq!(queued(&app, BEA, CHANGED_SUBJECT).await, 1);
 }
 
+/// A link stands in for the password only: an account with two-factor authentication
+/// still signs in with its code afterwards.
+async fn a_link_does_not_skip_the_second_factor(backend: Backend) {
+    let Some((app, sink)) = spawn_with_mail(backend).await else {
+        return;
+    };
+    let bea = app.browser_for(BEA).await;
+    let (secret, _) = crate::two_factor::enrol(&bea).await;
+    let browser = app.new_browser();
+    ask_for_link(&browser, BEA).await;
+    let path = nth_link_to(&sink, BEA, 1).await;
+
+    let done = set_password(&browser, &path, NEW_PASSWORD, NEW_PASSWORD).await;
+
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), "/sign-in");
+    assert_eq!(browser.get("/account").await.status(), 303, "not signed in");
+    let step = browser.sign_in(BEA, NEW_PASSWORD).await;
+    assert_eq!(location(&step), "/sign-in/two-factor");
+    let code = crate::two_factor::code_at(&secret, app.clock().now());
+    let finished = browser
+        .post_form("/sign-in/two-factor", &[("code", &code)])
+        .await;
+    assert_eq!(finished.status(), 303);
+    assert_eq!(browser.get("/account").await.status(), 200);
+}
+
 crate::on_both_backends!(
+    a_link_does_not_skip_the_second_factor,
     the_whole_flow_from_the_email_sets_a_new_password_and_signs_in,
     every_address_gets_the_same_answer_and_only_active_accounts_get_mail,
     a_link_works_once,
