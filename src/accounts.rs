@@ -339,14 +339,13 @@ impl PasswordChange {
         } else if !current_matches {
             errors.add("current_password", WRONG_CURRENT_PASSWORD);
         }
-        if let Err(message) = password::check_new(&self.new) {
-            errors.add("new_password", message);
-        } else if self.new != self.confirm {
-            errors.add(
-                "new_password_confirm",
-                "The two new passwords do not match.",
-            );
-        }
+        password::check_typed_twice(
+            &self.new,
+            &self.confirm,
+            ("new_password", "new_password_confirm"),
+            "new passwords",
+            &mut errors,
+        );
         if errors.is_empty() {
             Ok(&self.new)
         } else {

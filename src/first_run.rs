@@ -42,11 +42,13 @@ impl FirstAccountForm {
         let name = text::single_line(&self.name, "your name", 100)
             .map_err(|m| errors.add("name", m))
             .ok();
-        if let Err(m) = password::check_new(&self.password) {
-            errors.add("password", m);
-        } else if self.password != self.password_confirm {
-            errors.add("password_confirm", "The two passwords do not match.");
-        }
+        password::check_typed_twice(
+            &self.password,
+            &self.password_confirm,
+            ("password", "password_confirm"),
+            "passwords",
+            &mut errors,
+        );
         let organization =
             text::single_line(&self.organization, "a name for the organization", 100)
                 .map_err(|m| errors.add("organization", m))

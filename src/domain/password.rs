@@ -19,6 +19,23 @@ pub fn check_new(password: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a new password typed twice: its rules go next to the first field, a mismatch
+/// next to the second (`fields`: their names). `what` names the passwords in the message
+/// ("passwords", "new passwords").
+pub fn check_typed_twice(
+    password: &str,
+    again: &str,
+    fields: (&'static str, &'static str),
+    what: &str,
+    errors: &mut super::FieldErrors,
+) {
+    if let Err(message) = check_new(password) {
+        errors.add(fields.0, message);
+    } else if password != again {
+        errors.add(fields.1, format!("The two {what} do not match."));
+    }
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash(password: &str) -> String {
     let salt =

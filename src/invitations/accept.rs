@@ -161,11 +161,13 @@ pub async fn accept(
     let name = text::single_line(&sign_up.name, "your name", 100)
         .map_err(|m| errors.add("name", m))
         .ok();
-    if let Err(m) = password::check_new(&sign_up.password) {
-        errors.add("password", m);
-    } else if sign_up.password != sign_up.password_confirm {
-        errors.add("password_confirm", "The two passwords do not match.");
-    }
+    password::check_typed_twice(
+        &sign_up.password,
+        &sign_up.password_confirm,
+        ("password", "password_confirm"),
+        "passwords",
+        &mut errors,
+    );
     let Some(name) = name.filter(|_| errors.is_empty()) else {
         return Err(Error::SignUpInvalid {
             name: sign_up.name,

@@ -74,14 +74,7 @@ struct AccountPage {
 
 impl AccountPage {
     async fn load(state: &AppState, current: &CurrentUser) -> Result<AccountPage> {
-        let mut ctx = PageCtx::load(
-            state,
-            &current.session,
-            &current.flashes,
-            Some(&current.user),
-        )
-        .await?;
-        ctx.section = "account";
+        let ctx = PageCtx::for_user(state, current, "account").await?;
         Ok(AccountPage {
             ctx,
             email: current.user.email.clone(),
@@ -443,14 +436,7 @@ impl TwoFactorSetupPage {
         current: &CurrentUser,
         next: &str,
     ) -> Result<TwoFactorSetupPage> {
-        let mut ctx = PageCtx::load(
-            state,
-            &current.session,
-            &current.flashes,
-            Some(&current.user),
-        )
-        .await?;
-        ctx.section = "account";
+        let ctx = PageCtx::for_user(state, current, "account").await?;
         let stored =
             session::two_factor_setup(&current.session, || TotpSecret::generate().base32()).await?;
         let secret = match TotpSecret::from_base32(&stored) {
@@ -489,14 +475,7 @@ impl RecoveryCodesPage {
         codes: Vec<String>,
         next: &str,
     ) -> Result<Response> {
-        let mut ctx = PageCtx::load(
-            state,
-            &current.session,
-            &current.flashes,
-            Some(&current.user),
-        )
-        .await?;
-        ctx.section = "account";
+        let ctx = PageCtx::for_user(state, current, "account").await?;
         let next =
             LocalPath::parse(next).map_or_else(|| "/account".into(), |p| p.as_str().to_string());
         let page = RecoveryCodesPage { ctx, codes, next };

@@ -5,9 +5,9 @@ use askama::Template;
 use tower_sessions::Session;
 
 use crate::accounts::{OrgLink, User};
-use crate::auth::OrgMember;
 use crate::auth::flash::{Flash, Flashes};
 use crate::auth::session;
+use crate::auth::{CurrentUser, OrgMember};
 use crate::domain::permissions::{self, Action};
 use crate::error::Result;
 use crate::orgs::Org;
@@ -49,6 +49,23 @@ impl PageCtx {
             None => Vec::new(),
         };
         Self::build(session, flashes, user, orgs, None).await
+    }
+
+    /// Context for the signed-in person's `section` page outside any organization.
+    pub async fn for_user(
+        state: &AppState,
+        current: &CurrentUser,
+        section: &'static str,
+    ) -> Result<PageCtx> {
+        let mut ctx = Self::load(
+            state,
+            &current.session,
+            &current.flashes,
+            Some(&current.user),
+        )
+        .await?;
+        ctx.section = section;
+        Ok(ctx)
     }
 
     /// Context for the `section` page of the member's organization.

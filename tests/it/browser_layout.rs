@@ -119,6 +119,7 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
         ("audit", format!("/orgs/{ORG_SLUG}/audit")),
         ("account", "/account".to_string()),
+        ("two-factor-setup", "/account/two-factor".to_string()),
         ("users", "/admin/users".to_string()),
         ("instance-audit", "/admin/audit".to_string()),
         (
