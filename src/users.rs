@@ -148,15 +148,23 @@ pub struct Done {
     pub changed: bool,
 }
 
-/// Begins the transaction of a change: the instance-admin lock, then the actor (still an
-/// active instance admin?) and the target, both locked.
-async fn begin(state: &AppState, actor_id: i64, target_id: i64) -> Result<(Tx, User), Error> {
+/// Begins an instance admin's change: the instance-admin lock, then the actor, locked.
+/// None when the actor is no longer an active instance admin (nothing was written).
+pub(crate) async fn begin_as_admin(state: &AppState, actor_id: i64) -> sqlx::Result<Option<Tx>> {
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::InstanceAdmins, 0).await?;
     let actor = db::users::find_for_update(&mut tx, actor_id).await?;
-    if !actor.is_some_and(|a| a.is_instance_admin && a.is_active()) {
+    Ok(actor
+        .is_some_and(|a| a.is_instance_admin && a.is_active())
+        .then_some(tx))
+}
+
+/// Begins the transaction of a change to `target_id` (`begin_as_admin`), with the target
+/// locked too.
+async fn begin(state: &AppState, actor_id: i64, target_id: i64) -> Result<(Tx, User), Error> {
+    let Some(mut tx) = begin_as_admin(state, actor_id).await? else {
         return Err(Error::NotAdmin);
-    }
+    };
     match db::users::find_for_update(&mut tx, target_id).await? {
         Some(target) => Ok((tx, target)),
         None => Err(Error::NotFound),
@@ -467,14 +475,9 @@ pub async fn create_org(
     new: &NewOrg,
 ) -> Result<CreatedOrg, Error> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::InstanceAdmins, 0).await?;
-    let still_admin = db::users::find_for_update(&mut tx, actor.user.id)
-        .await?
-        .is_some_and(|a| a.is_instance_admin && a.is_active());
-    if !still_admin {
+    let Some(mut tx) = begin_as_admin(state, actor.user.id).await? else {
         return Err(Error::NotAdmin);
-    }
+    };
     let owner = db::users::find_by_email_in(&mut tx, &new.owner).await?;
     let owner = match owner {
         Some(owner) if owner.is_active() => owner,

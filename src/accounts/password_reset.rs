@@ -10,7 +10,7 @@ use crate::actor::Person;
 use crate::auth::passwords::Passwords;
 use crate::auth::throttle;
 use crate::clock;
-use crate::db::{self, LockScope, Tx, audit, users::User};
+use crate::db::{self, Tx, audit, users::User};
 use crate::domain::{Email, FieldErrors, password, token};
 use crate::email::messages::{PasswordChanged, PasswordReset};
 use crate::state::AppState;
@@ -110,14 +110,9 @@ pub async fn reset_link_by_admin(
     user_id: i64,
 ) -> Result<AdminReset, ResetError> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    tx.lock(LockScope::InstanceAdmins, 0).await?;
-    let still_admin = db::users::find_for_update(&mut tx, actor.user.id)
-        .await?
-        .is_some_and(|a| a.is_instance_admin && a.is_active());
-    if !still_admin {
+    let Some(mut tx) = crate::users::begin_as_admin(state, actor.user.id).await? else {
         return Err(ResetError::NotAdmin);
-    }
+    };
     let Some(target) = db::users::find_for_update(&mut tx, user_id).await? else {
         return Err(ResetError::NotFound);
     };
