@@ -46,6 +46,13 @@ pub struct MemberRow {
     pub invited_by: Option<i64>,
     #[serde(deserialize_with = "super::json_bool")]
     pub has_seat: bool,
+    /// Whether the member's account has a second factor (false for an invitation).
+    #[serde(deserialize_with = "super::json_bool")]
+    pub two_factor: bool,
+    /// Whether the member's account may sign in: an instance admin can deactivate an
+    /// account whatever its memberships say (true for an invitation).
+    #[serde(deserialize_with = "super::json_bool")]
+    pub account_active: bool,
     /// The row's key in the order it was listed in, as text (None: no key).
     #[sqlx(default)]
     #[serde(default)]
@@ -100,6 +107,8 @@ pub struct Filter {
     pub role: Option<Role>,
     /// Which rows by status; None keeps members and invitations alike.
     pub status: Option<StatusFilter>,
+    /// Members whose account has (true) or lacks (false) a second factor; no invitations.
+    pub two_factor: Option<bool>,
 }
 
 /// Which rows of the Members page a status filter keeps.
@@ -374,6 +383,12 @@ fn conditions(
         values.push(Bind::Text(status.as_str().to_string()));
         members.push_str(&format!(" AND m.status = ${}", values.len()));
     }
+    if let Some(on) = filter.two_factor {
+        let null = if on { "IS NOT NULL" } else { "IS NULL" };
+        members.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM users u2 WHERE u2.id = m.user_id AND u2.two_factor_enabled_at {null})"
+        ));
+    }
     if let Some(search) = &filter.search {
         let escaped = search
             .replace('\\', "\\\\")
@@ -411,8 +426,9 @@ fn conditions(
         ));
     }
     let members = (filter.status != Some(StatusFilter::Invited)).then(|| format!("{org}{members}"));
-    let invitations =
-        matches!(filter.status, None | Some(StatusFilter::Invited)).then_some(invitations);
+    let invitations = (matches!(filter.status, None | Some(StatusFilter::Invited))
+        && filter.two_factor.is_none())
+    .then_some(invitations);
     (members, invitations, values)
 }
 
@@ -475,6 +491,7 @@ pub async fn count_filtered(
         Some(_)
             if filter.search.is_none()
                 && filter.role.is_none()
+                && filter.two_factor.is_none()
                 && matches!(filter.status, None | Some(StatusFilter::Members)) =>
         {
             "(SELECT member_count FROM organizations WHERE id = $1)".into()
@@ -641,7 +658,10 @@ pub async fn list(
            COALESCE({m}.role, p.i_role) AS role, COALESCE({m}.status, 'invited') AS status, \
            COALESCE({m}.joined_at, p.i_created_at) AS joined_at, {m}.last_active_at, \
            COALESCE(u.auth_method, '') AS auth_method, p.i_invited_by AS invited_by, \
-           COALESCE({m}.has_seat, FALSE) AS has_seat, CAST(p.k AS TEXT) AS sort_key, p.matching, \
+           COALESCE({m}.has_seat, FALSE) AS has_seat, \
+           (u.two_factor_enabled_at IS NOT NULL) AS two_factor, \
+           COALESCE(u.status = 'active', TRUE) AS account_active, \
+           CAST(p.k AS TEXT) AS sort_key, p.matching, \
            CAST($2 AS BIGINT) AS now \
          FROM page p {join} \
          LEFT JOIN users u ON u.id = {m}.user_id \
@@ -844,7 +864,8 @@ pub async fn rename_user(tx: &mut Tx, user_id: i64, name: &str) -> sqlx::Result<
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow>> {
     on_db!(db, pool => sqlx::query_as(
         "SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at, \
-         m.last_active_at, u.auth_method, m.invited_by, m.has_seat \
+         m.last_active_at, u.auth_method, m.invited_by, m.has_seat, \
+         (u.two_factor_enabled_at IS NOT NULL) AS two_factor, (u.status = 'active') AS account_active \
          FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.id = $2",
     )
     .bind(org_id)

@@ -59,6 +59,7 @@ struct MemberView {
     joined_iso: String,
     last_active: Option<(String, String, String)>,
     auth_method: &'static str,
+    two_factor: bool,
     is_you: bool,
     allowed: Allowed,
     manage_invitation: bool,
@@ -106,8 +107,15 @@ impl MemberView {
         let own = row.invited_by == Some(viewer.current.user.id);
         let manage_invitation = row.is_invitation()
             && permissions::allows(viewer.role, Action::ManageInvitation { role, own });
-        let is_active = row.status == RowStatus::Member(MemberStatus::Active);
+        // An instance admin deactivated the account: it cannot sign in anywhere,
+        // whatever its membership here says.
+        let account_deactivated = !row.is_invitation() && !row.account_active;
+        // A deactivated account keeps its membership's actions that free or remove
+        // (deactivate, remove, revoke a seat), not those that give it more.
+        let is_active =
+            row.status == RowStatus::Member(MemberStatus::Active) && !account_deactivated;
         let (status, status_key) = match row.status {
+            _ if account_deactivated => ("Account deactivated", "inactive"),
             RowStatus::Member(MemberStatus::Active) => ("Active", "active"),
             RowStatus::Invited => ("Pending invitation", "invited"),
             RowStatus::Member(MemberStatus::Inactive) => ("Inactive", "inactive"),
@@ -126,6 +134,7 @@ impl MemberView {
             allowed,
             manage_invitation,
             is_active,
+            two_factor: row.two_factor,
             role: role.label(),
             status,
             status_key,
@@ -162,6 +171,9 @@ struct ListQuery {
     role: String,
     #[serde(default)]
     status: String,
+    /// "on" or "off": members with or without a second factor.
+    #[serde(default)]
+    two_factor: String,
     #[serde(default)]
     sort: String,
     #[serde(default)]
@@ -195,6 +207,11 @@ impl ListQuery {
                 "active" => Some(StatusFilter::Member(MemberStatus::Active)),
                 "inactive" => Some(StatusFilter::Member(MemberStatus::Inactive)),
                 "invited" => Some(StatusFilter::Invited),
+                _ => None,
+            },
+            two_factor: match self.two_factor.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
                 _ => None,
             },
         };
@@ -361,11 +378,16 @@ async fn list_members(
     let (first, last) = (place(rows.first()), place(rows.last()));
     let ctx = PageCtx::for_org(&member, "members").await?;
     let seats_managed = seats.is_some() && permissions::allows(member.role, Action::ManageSeats);
-    let filters = [("q", q.q.trim()), ("role", &q.role), ("status", &q.status)]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}&", encode(v)))
-        .collect();
+    let filters = [
+        ("q", q.q.trim()),
+        ("role", &q.role),
+        ("status", &q.status),
+        ("two_factor", &q.two_factor),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| format!("{k}={}&", encode(v)))
+    .collect();
     let results = Results {
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),

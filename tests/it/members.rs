@@ -529,7 +529,44 @@ async fn the_merged_search_index_finds_what_it_found_before(backend: Backend) {
     assert_eq!(listed(&app, "q=hopper").await, vec!["grace@example.com"]);
 }
 
+/// An instance admin deactivated the account: each of its organizations shows it so,
+/// and offers only what frees or removes.
+async fn a_deactivated_account_is_shown_as_such(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+        .await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE users SET status = 'deactivated' WHERE email_normalized = 'bea@example.com'",
+    )
+    .await;
+
+    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let row = texts(&page, "tbody tr")
+        .into_iter()
+        .find(|r| r.contains("bea@example.com"))
+        .unwrap();
+    assert!(row.contains("Account deactivated"), "{row}");
+    assert!(!row.contains("Change role"), "{row}");
+    assert!(row.contains("Remove"), "{row}");
+    let token = app.create_token(ORG_SLUG, "audit").await;
+    let (_, body) = app
+        .api(
+            reqwest::Method::GET,
+            &token,
+            &format!("/orgs/{ORG_SLUG}/members?q=bea"),
+            None,
+        )
+        .await;
+    assert_eq!(body["items"][0]["account_status"], "deactivated", "{body}");
+    assert_eq!(body["items"][0]["status"], "active");
+}
+
 crate::on_both_backends!(
+    a_deactivated_account_is_shown_as_such,
     members_page_lists_each_member_with_role_status_and_joined,
     members_page_paginates,
     next_and_previous_walk_every_order_without_losing_a_row,

@@ -494,7 +494,86 @@ async fn a_used_recovery_code_is_emailed_with_how_many_are_left(backend: Backend
     assert!(!mail.text.contains(&codes[0]));
 }
 
+async fn the_members_page_shows_who_has_it_and_filters_by_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, BEA, "Bea", Role::Member).await;
+    let bea = app.browser_for(BEA).await;
+    enrol(&bea).await;
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/invitations"),
+        &[("emails", "cy@example.com"), ("role", "viewer")],
+    )
+    .await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+
+    let (_, page) = app.get_html(&members).await;
+    let row = |email: &str| {
+        texts(&page, "tbody tr")
+            .into_iter()
+            .find(|r| r.contains(email))
+            .unwrap_or_else(|| panic!("{email} is listed"))
+    };
+    assert!(row(BEA).contains("Password 2FA"), "{}", row(BEA));
+    assert!(row(ADMIN_EMAIL).contains("no 2FA"), "{}", row(ADMIN_EMAIL));
+    assert!(
+        !row("cy@example.com").contains("2FA"),
+        "an invitation has no second factor to show"
+    );
+
+    let emails = |html: &str| -> Vec<String> {
+        texts(html, "tbody tr td.cell-email")
+            .into_iter()
+            .map(|t| t.trim_end_matches(" you").to_string())
+            .collect()
+    };
+    let (_, on) = app.get_html(&format!("{members}?two_factor=on")).await;
+    assert_eq!(emails(&on), [BEA]);
+    assert!(on.contains("1 row"), "the count follows the filter");
+    let (_, off) = app.get_html(&format!("{members}?two_factor=off")).await;
+    assert_eq!(
+        emails(&off),
+        [ADMIN_EMAIL],
+        "invitations are not members without a second factor"
+    );
+    // The filter stays in the links that sort and page.
+    assert!(off.contains("two_factor=off&#38;sort="), "{off}");
+
+    let token = app.create_token(ORG_SLUG, "audit").await;
+    let (status, body) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/orgs/{ORG_SLUG}/members?two_factor=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let listed: Vec<_> = body["items"].as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 1, "{body}");
+    assert_eq!(listed[0]["email"], BEA);
+    assert_eq!(listed[0]["two_factor"], true);
+    let (_, body) = app
+        .api(
+            Method::GET,
+            &token,
+            &format!("/orgs/{ORG_SLUG}/members"),
+            None,
+        )
+        .await;
+    let admin = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == ADMIN_EMAIL)
+        .unwrap();
+    assert_eq!(admin["two_factor"], false);
+}
+
 crate::on_both_backends!(
+    the_members_page_shows_who_has_it_and_filters_by_it,
     a_used_recovery_code_is_emailed_with_how_many_are_left,
     enrolment_shows_ten_codes_once_and_refuses_a_wrong_first_code,
     sign_in_asks_for_a_code_and_never_takes_one_twice,

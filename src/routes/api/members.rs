@@ -13,7 +13,7 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
-use crate::domain::{MemberStatus as Status, text};
+use crate::domain::{AccountStatus, MemberStatus as Status, text};
 use crate::members::{self, Change, Filter, Listing, MemberRow, Sort, Start, StatusFilter};
 use crate::state::AppState;
 
@@ -38,6 +38,12 @@ pub struct Member {
     status: String,
     /// Whether the member holds a seat (when the organization limits seats).
     seat: bool,
+    /// Whether the member's account has two-factor authentication on.
+    two_factor: bool,
+    /// `active`, or `deactivated` when an instance admin deactivated the account: it
+    /// cannot sign in anywhere, whatever its membership's status.
+    #[schema(example = "active")]
+    account_status: String,
     /// RFC 3339.
     joined_at: String,
     /// RFC 3339; null when never active.
@@ -60,6 +66,14 @@ impl Member {
                 .as_str()
                 .to_string(),
             seat: row.has_seat,
+            two_factor: row.two_factor,
+            account_status: if row.account_active {
+                AccountStatus::Active
+            } else {
+                AccountStatus::Deactivated
+            }
+            .as_str()
+            .to_string(),
             joined_at: clock::iso(row.joined_at),
             last_active_at: row.last_active_at.map(clock::iso),
             sign_in_method: row.auth_method,
@@ -100,6 +114,8 @@ pub struct MembersQuery {
     q: Option<String>,
     role: Option<RoleName>,
     status: Option<MemberStatus>,
+    /// `true`: members with two-factor authentication on; `false`: without it.
+    two_factor: Option<bool>,
     sort: Option<MemberSort>,
     order: Option<Order>,
 }
@@ -135,6 +151,7 @@ async fn list_members(
             Some(MemberStatus::Inactive) => StatusFilter::Member(Status::Inactive),
             None => StatusFilter::Members,
         }),
+        two_factor: q.two_factor,
     };
     let sort = match q.sort.unwrap_or_default() {
         MemberSort::Joined => Sort::Joined,
