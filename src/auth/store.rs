@@ -120,14 +120,18 @@ impl SessionStore for Store {
         }
     }
 
+    /// tower-sessions saves only a record it loaded (a new one is `create`d), so a
+    /// record that is gone by now was ended meanwhile: it stays gone.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            Store::Sqlite(s, db) => {
-                let _turn = db.writer_turn().await.map_err(busy)?;
-                s.save(record).await
-            }
-            Store::Postgres(s, _) => s.save(record).await,
-        }
+        let data =
+            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let db = self.db();
+        let _turn = db.writer_turn().await.map_err(busy)?;
+        let id = record.id.to_string();
+        crate::db::account_sessions::update_record(db, &id, &data, record.expiry_date)
+            .await
+            .map_err(busy)?;
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
@@ -174,7 +178,7 @@ impl Store {
     }
 }
 
-/// A writer's turn not given in time, as the store reports a database error.
+/// A database error (or a writer's turn not given in time), as the store reports one.
 fn busy(err: sqlx::Error) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
 }

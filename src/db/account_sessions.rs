@@ -141,6 +141,28 @@ pub async fn end(tx: &mut Tx, user_id: i64, which: Which<'_>) -> sqlx::Result<u6
         .map(|r| r.rows_affected()))
 }
 
+/// Writes a session's record back if it is still stored; how many were (0 or 1). A
+/// request that began before its session was ended must not bring the record back, as
+/// the store's own upsert would.
+pub async fn update_record(
+    db: &Db,
+    id: &str,
+    data: &[u8],
+    expiry: time::OffsetDateTime,
+) -> sqlx::Result<u64> {
+    let sql = format!(
+        "UPDATE {sessions} SET data = $1, expiry_date = $2 WHERE id = $3",
+        sessions = sessions_table(db),
+    );
+    on_db!(db, pool => sqlx::query(&sql)
+        .bind(data)
+        .bind(expiry)
+        .bind(id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+}
+
 /// Which of an account's sessions `end` ends.
 #[derive(Clone, Copy, Debug)]
 pub enum Which<'a> {

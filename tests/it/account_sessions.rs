@@ -306,7 +306,58 @@ async fn expired_sessions_are_not_listed_and_are_forgotten(backend: Backend) {
     );
 }
 
+/// A request that began before its session was ended, and changes the session (a flash
+/// message, say), saves the record as it ends: the record must stay gone.
+async fn a_request_in_flight_does_not_bring_an_ended_session_back(backend: Backend) {
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::Id;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let firefox = browser_with(&app, FIREFOX, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let safari = browser_with(&app, SAFARI, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let id = scalar_text(
+        &app.state.db,
+        &format!("SELECT session_id FROM account_sessions WHERE user_agent = '{SAFARI}'"),
+    )
+    .await;
+    let store = roster::auth::store::Store::for_db(&app.state.db)
+        .await
+        .unwrap();
+    let id: Id = id.parse().unwrap();
+    // What Safari's request in flight holds.
+    let mut record = store
+        .load(&id)
+        .await
+        .unwrap()
+        .expect("the record is stored");
+
+    let response = firefox.post_form("/account/sessions/end-others", &[]).await;
+    assert_eq!(response.status(), 303);
+    record.data.insert("late".into(), serde_json::json!(true));
+    store.save(&record).await.unwrap();
+
+    assert!(store.load(&id).await.unwrap().is_none(), "it stays ended");
+    assert_eq!(safari.get("/account").await.status(), 303, "and signed out");
+    // A record still stored is saved as before.
+    let own = scalar_text(
+        &app.state.db,
+        &format!("SELECT session_id FROM account_sessions WHERE user_agent = '{FIREFOX}'"),
+    )
+    .await;
+    let own: Id = own.parse().unwrap();
+    let mut record = store.load(&own).await.unwrap().unwrap();
+    record.data.insert("late".into(), serde_json::json!(true));
+    store.save(&record).await.unwrap();
+    let saved = store.load(&own).await.unwrap().unwrap();
+    assert_eq!(saved.data.get("late"), Some(&serde_json::json!(true)));
+    assert_eq!(firefox.get("/account").await.status(), 200);
+}
+
 crate::on_both_backends!(
+    a_request_in_flight_does_not_bring_an_ended_session_back,
     expired_sessions_are_not_listed_and_are_forgotten,
     sessions_listed_with_their_browsers_and_this_one_marked,
     ending_another_session_signs_it_out_at_once,
