@@ -102,6 +102,11 @@ pub struct Config {
     )]
     pub api_rate_limit: u32,
 
+    /// The DNS server that domain verification asks (IP or IP:PORT); by default the
+    /// system's (/etc/resolv.conf).
+    #[arg(long, env = "ROSTER_DNS_RESOLVER", value_parser = parse_dns_resolver, global = true)]
+    pub dns_resolver: Option<std::net::SocketAddr>,
+
     /// Seconds before the first retry of a failed email; it doubles with each attempt.
     #[arg(
         long,
@@ -125,6 +130,15 @@ impl Config {
     pub fn email_retry_base(&self) -> Duration {
         Duration::from_secs(self.email_retry_secs.max(1))
     }
+}
+
+fn parse_dns_resolver(value: &str) -> Result<std::net::SocketAddr, String> {
+    if let Ok(ip) = value.parse::<std::net::IpAddr>() {
+        return Ok(std::net::SocketAddr::new(ip, 53));
+    }
+    value
+        .parse()
+        .map_err(|_| format!("{value:?} is not an IP address, or IP:PORT, of a DNS server"))
 }
 
 fn parse_database_url(value: &str) -> Result<String, String> {

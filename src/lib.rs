@@ -7,7 +7,9 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dns;
 pub mod domain;
+pub mod domains;
 pub mod email;
 pub mod error;
 pub mod first_run;
@@ -34,8 +36,9 @@ mod ground_floor {
     ];
 
     /// The interfaces, the session machinery and the feature services.
-    const ABOVE: [&str; 10] = [
+    const ABOVE: [&str; 11] = [
         "routes",
+        "domains",
         "auth",
         "accounts",
         "audit_log",

@@ -16,6 +16,7 @@ use tower_cookies::Key;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, Db};
+use crate::dns::Dns;
 use crate::email::Mailer;
 
 /// A per-API-token limit on requests, in this process.
@@ -35,6 +36,8 @@ pub struct AppState {
     /// Signs Roster's own cookies (flash messages, `auth::flash`; known browsers,
     /// `auth::device`); the same in every instance.
     pub cookie_key: Arc<Key>,
+    /// The resolver domain verification asks.
+    pub dns: Dns,
     /// One value per type, shared by every clone of this state (`extension`).
     extensions: Arc<Mutex<Extensions>>,
 }
@@ -54,8 +57,10 @@ impl AppState {
             .ascii_serialization();
         let api_limiter = NonZeroU32::new(config.api_rate_limit)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
+        let dns = Dns::new(&config);
         Ok(AppState {
             db,
+            dns,
             config: Arc::new(config),
             mailer,
             clock,

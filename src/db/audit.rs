@@ -49,6 +49,9 @@ pub enum Action {
     TwoFactorRecoveryCodesRegenerated,
     TwoFactorRecoveryCodeUsed,
     TwoFactorReset,
+    DomainAdded,
+    DomainVerified,
+    DomainRemoved,
 }
 
 impl Action {
@@ -96,6 +99,9 @@ impl Action {
             Action::TwoFactorRecoveryCodesRegenerated => "two_factor.recovery_codes_regenerated",
             Action::TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
             Action::TwoFactorReset => "two_factor.reset",
+            Action::DomainAdded => "domain.added",
+            Action::DomainVerified => "domain.verified",
+            Action::DomainRemoved => "domain.removed",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod account_sessions;
 pub mod api_tokens;
 pub mod audit;
 pub mod csv_imports;
+pub mod domains;
 pub mod email_changes;
 pub mod invitations;
 pub mod memberships;

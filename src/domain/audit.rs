@@ -20,6 +20,9 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("invitation.link_shown", "Invitation link shown"),
     ("organization.settings_changed", "Settings changed"),
     ("organization.created", "Organization created"),
+    ("domain.added", "Domain added"),
+    ("domain.verified", "Domain verified"),
+    ("domain.removed", "Domain removed"),
     ("api_token.created", "API token created"),
     ("api_token.revoked", "API token revoked"),
 ];
@@ -94,6 +97,16 @@ pub fn describe(
         "invitation.link_shown" => format!("{actor} was shown the invitation link for {target}"),
         "organization.settings_changed" => format!("{actor} changed the organization's settings"),
         "organization.created" => format!("{actor} created the organization"),
+        "domain.added" => format!("{actor} added the domain {}", after.unwrap_or("?")),
+        "domain.verified" => format!(
+            "{actor} verified the domain {} ({})",
+            before.unwrap_or("?"),
+            match after {
+                Some("admin") => "marked by an instance admin",
+                _ => "DNS record found",
+            }
+        ),
+        "domain.removed" => format!("{actor} removed the domain {}", before.unwrap_or("?")),
         "api_token.created" => format!("{actor} created the API token {}", after.unwrap_or("?")),
         "api_token.revoked" => format!(
             "{actor} revoked {target}'s API token {}",

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod domain_name;
 pub mod email;
 pub mod invitation;
 pub mod local_path;
@@ -17,6 +18,7 @@ pub mod two_factor;
 pub mod user_agent;
 
 pub use account::AccountStatus;
+pub use domain_name::DomainName;
 pub use email::Email;
 pub use local_path::LocalPath;
 pub use member::MemberStatus;

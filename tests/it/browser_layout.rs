@@ -104,6 +104,14 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         ],
     )
     .await;
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/settings/domains"),
+        &[(
+            "domain",
+            "a-long-subdomain.engineering.example-company.test",
+        )],
+    )
+    .await;
     // Before seats: the token's member needs no seat yet.
     app.create_token(ORG_SLUG, "deploy").await;
     assert_eq!(app.turn_seats_on("10").await.status(), 303);
@@ -116,6 +124,10 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         ("members", format!("/orgs/{ORG_SLUG}/members")),
         ("invitations", invitations.clone()),
         ("settings", format!("/orgs/{ORG_SLUG}/settings")),
+        (
+            "settings-domains",
+            format!("/orgs/{ORG_SLUG}/settings#domains"),
+        ),
         ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
         ("audit", format!("/orgs/{ORG_SLUG}/audit")),
         ("account", "/account".to_string()),
@@ -127,6 +139,10 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             format!("/orgs/{ORG_SLUG}/members/{cleo}/remove"),
         ),
         ("not-found", "/no-such-page".to_string()),
+        (
+            "domain-remove-page",
+            format!("/orgs/{ORG_SLUG}/settings/domains/1/remove"),
+        ),
     ];
     let mut problems = Vec::new();
     for (size, width, height) in SIZES {

@@ -2,6 +2,7 @@
 //! database per test on SQLite and on PostgreSQL, real SMTP to a sink on loopback.
 
 mod browser_helpers;
+mod dns_server;
 mod helpers;
 mod smtp_sink;
 
@@ -18,7 +19,9 @@ mod browser_invitations;
 mod browser_layout;
 mod browser_members;
 mod browser_password_reset;
+mod browser_two_factor;
 mod cli;
+mod domains;
 mod email;
 mod email_change;
 mod health;

@@ -256,8 +256,24 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
         .send()
         .await
         .unwrap();
+    let domains = format!("{settings}/domains");
+    app.post_form(&domains, &[("domain", "engineering.example-company.test")])
+        .await;
+    let domain = scalar_i64(&app.state.db, "SELECT MIN(id) FROM org_domains").await;
     vec![
         ("settings", html(app.get(&settings).await, 200).await),
+        (
+            "settings-domain-refused",
+            html(
+                app.post_form(&domains, &[("domain", "gmail.com")]).await,
+                422,
+            )
+            .await,
+        ),
+        (
+            "domain-remove",
+            html(app.get(&format!("{domains}/{domain}/remove")).await, 200).await,
+        ),
         (
             "settings-with-errors",
             html(app.post_form(&settings, &bad_settings).await, 422).await,
