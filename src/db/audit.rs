@@ -52,6 +52,7 @@ pub enum Action {
     DomainAdded,
     DomainVerified,
     DomainRemoved,
+    MembersExported,
 }
 
 impl Action {
@@ -102,6 +103,7 @@ impl Action {
             Action::DomainAdded => "domain.added",
             Action::DomainVerified => "domain.verified",
             Action::DomainRemoved => "domain.removed",
+            Action::MembersExported => "members.exported",
         }
     }
 }

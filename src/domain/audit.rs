@@ -12,6 +12,7 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("member.left", "Member left"),
     ("member.seat_assigned", "Seat assigned"),
     ("member.seat_revoked", "Seat revoked"),
+    ("members.exported", "Member list exported"),
     ("invitation.created", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation revoked"),
@@ -89,6 +90,12 @@ pub fn describe(
         "member.left" => format!("{actor} left the organization ({})", role(before)),
         "member.seat_assigned" => format!("{actor} assigned a seat to {target}"),
         "member.seat_revoked" => format!("{actor} revoked the seat of {target}"),
+        "members.exported" => match after {
+            Some(view) if !view.is_empty() => {
+                format!("{actor} exported the member list ({view})")
+            }
+            _ => format!("{actor} exported the member list"),
+        },
         "invitation.created" => format!("{actor} invited {target} as {}", role(after)),
         "invitation.resent" => format!("{actor} resent the invitation to {target}"),
         "invitation.revoked" => format!("{actor} revoked the invitation to {target}"),

@@ -27,6 +27,8 @@ pub enum Action {
         target: Role,
     },
     ManageSeats,
+    /// Download the member list (the Members page's view, or the API's).
+    ExportMembers,
     EditSettings,
     SeeAuditLog,
     /// See and revoke the API tokens of every member.
@@ -65,7 +67,7 @@ pub fn allows(actor: Role, action: Action) -> bool {
             Admin => !matches!(target, Owner | Admin),
             _ => false,
         },
-        Action::ManageSeats => matches!(actor, Owner | Admin | Billing),
+        Action::ManageSeats | Action::ExportMembers => matches!(actor, Owner | Admin | Billing),
         Action::EditSettings => actor == Owner,
         Action::SeeAuditLog | Action::ManageTokens => matches!(actor, Owner | Admin),
     }
@@ -206,6 +208,11 @@ mod tests {
         ];
         for (actor, seats, settings, audit) in expect {
             assert_eq!(allows(actor, Action::ManageSeats), seats, "{actor:?} seats");
+            assert_eq!(
+                allows(actor, Action::ExportMembers),
+                seats,
+                "{actor:?} export"
+            );
             assert_eq!(
                 allows(actor, Action::EditSettings),
                 settings,

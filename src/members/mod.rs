@@ -10,12 +10,13 @@ mod seats;
 
 pub use changes::{Change, change, leave};
 pub use reads::{
-    Asking, PAGE_SIZE, Page, PageQuery, confirmation_target, find, list, list_by_offset,
+    Asking, Export, PAGE_SIZE, Page, PageQuery, confirmation_target, export, find, list,
+    list_by_offset,
 };
 pub use seats::{seat_targets, seats_in_use, set_seats};
 
 pub use crate::db::memberships::{
-    Cursor, Filter, Listing, MemberRow, RowStatus, Sort, Start, StatusFilter, Target,
+    Cursor, ExportRow, Filter, Listing, MemberRow, RowStatus, Sort, Start, StatusFilter, Target,
 };
 
 use crate::actor::Actor;

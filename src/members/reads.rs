@@ -1,9 +1,11 @@
 //! What the Members page, its partials, its confirmations and the API read. Reads take
 //! the pool: none of them takes the organization's lock or the writer's turn.
 
-use super::{Allowed, Error, Filter, Listing, MemberRow, Start, Target};
+use super::{Allowed, Error, ExportRow, Filter, Listing, MemberRow, Sort, Start, Target};
 use crate::actor::Actor;
-use crate::db::{self, Db};
+use crate::db::{self, Db, audit};
+use crate::domain::permissions::{self, Action};
+use crate::state::AppState;
 
 /// How many rows a page of the Members page shows.
 pub const PAGE_SIZE: i64 = 50;
@@ -190,4 +192,48 @@ pub async fn confirmation_target(
         return Err(Error::Forbidden);
     }
     Ok(target)
+}
+
+/// What an export sends: its rows as the database yields them, and at the end whether
+/// the read went to its end (a download cut short must not look complete).
+pub struct Export {
+    pub rows: tokio::sync::mpsc::Receiver<ExportRow>,
+    pub finished: tokio::sync::oneshot::Receiver<bool>,
+}
+
+/// Exports the rows `filter` keeps in `sort`'s order, audited with `view` (the view's
+/// query, in words). Owners, Admins and Billing managers. The rows are read by a task
+/// of their own, a few at a time, so the export's memory does not grow with the
+/// organization.
+pub async fn export(
+    state: &AppState,
+    actor: &Actor,
+    filter: Filter,
+    sort: Sort,
+    descending: bool,
+    view: &str,
+) -> Result<Export, Error> {
+    if !permissions::allows(actor.role, Action::ExportMembers) {
+        return Err(Error::Forbidden);
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let event = audit::Event::new(audit::Action::MembersExported, &actor.audit)
+        .in_org(actor.org.id)
+        .after(view);
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    let (rows_tx, rows) = tokio::sync::mpsc::channel(256);
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let db = state.db.clone();
+    let org_id = actor.org.id;
+    tokio::spawn(async move {
+        let result =
+            db::memberships::stream(&db, org_id, now, &filter, sort, descending, rows_tx).await;
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "member export stopped");
+        }
+        let _ = done.send(result.is_ok());
+    });
+    Ok(Export { rows, finished })
 }

@@ -4,15 +4,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
-use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use futures_util::StreamExt as _;
 use serde::Deserialize;
 use time::{Date, macros::format_description};
 
+use super::csv_download::{self, cell};
 use super::pages::PageCtx;
 use crate::audit_log::{self, Filter, Listed, Scope};
 use crate::auth::{InstanceAdmin, OrgMember};
@@ -315,51 +314,10 @@ fn to_messages(base: &str, form: &FilterForm) -> Response {
     Redirect::to(&format!("{base}?{}", form.query())).into_response()
 }
 
-/// A cell as spreadsheets will not run it: text that starts like a formula gets a
-/// leading apostrophe.
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
-/// One CSV line.
-fn csv_line(fields: &[String]) -> Bytes {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    // Writing to memory cannot fail, and an unwritable row is better left out than
-    // ending the download.
-    let _ = writer.write_record(fields);
-    Bytes::from(writer.into_inner().unwrap_or_default())
-}
-
-/// Nothing when the export's query ended well; otherwise an error, which makes the
-/// server cut the response (no last chunk), so the client sees a failed download rather
-/// than a file that looks complete.
-fn end_of_export(
-    outcome: tokio::sync::oneshot::Receiver<bool>,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
-    futures_util::stream::once(async move {
-        // A task that ended without saying (it panicked) failed as surely.
-        if outcome.await.unwrap_or(false) {
-            None
-        } else {
-            tracing::error!("audit export cut short; the download ends with an error");
-            Some(Err(std::io::Error::other(
-                "the audit export stopped midway",
-            )))
-        }
-    })
-    .filter_map(std::future::ready)
-}
-
 /// The events as a CSV download, streamed as the database yields them: the server holds
 /// a few rows at a time, whatever the size of the export.
 fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Listed>(256);
-    // How the query ended, read once its rows are all sent: a download cut short must
-    // not end like a complete file.
     let (outcome_tx, outcome) = tokio::sync::oneshot::channel::<bool>();
     let db = state.db.clone();
     tokio::spawn(async move {
@@ -369,7 +327,8 @@ fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Respons
         }
         let _ = outcome_tx.send(result.is_ok());
     });
-    let header = csv_line(
+    csv_download::download(
+        name,
         &[
             "time",
             "actor",
@@ -379,68 +338,20 @@ fn export(state: &AppState, scope: Scope, filter: Filter, name: &str) -> Respons
             "address",
             "before",
             "after",
-        ]
-        .map(String::from),
-    );
-    let rows = futures_util::stream::unfold(rx, |mut rx| async move {
-        let e = rx.recv().await?;
-        let line = csv_line(&[
-            clock::iso(e.at),
-            cell(e.actor_email.as_deref().unwrap_or("")),
-            e.action.clone(),
-            cell(&sentence(&e)),
-            cell(e.target_email.as_deref().unwrap_or("")),
-            e.ip.clone().unwrap_or_default(),
-            cell(e.before_value.as_deref().unwrap_or("")),
-            cell(e.after_value.as_deref().unwrap_or("")),
-        ]);
-        Some((Ok::<_, std::io::Error>(line), rx))
-    });
-    let body = futures_util::stream::once(async move { Ok(header) })
-        .chain(rows)
-        .chain(end_of_export(outcome));
-    let body = Body::from_stream(body);
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or(HeaderValue::from_static("attachment"));
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
         ],
-        body,
+        rx,
+        outcome,
+        |e: Listed| {
+            vec![
+                clock::iso(e.at),
+                cell(e.actor_email.as_deref().unwrap_or("")),
+                e.action.clone(),
+                cell(&sentence(&e)),
+                cell(e.target_email.as_deref().unwrap_or("")),
+                e.ip.clone().unwrap_or_default(),
+                cell(e.before_value.as_deref().unwrap_or("")),
+                cell(e.after_value.as_deref().unwrap_or("")),
+            ]
+        },
     )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn end_after(outcome: Option<bool>) -> Vec<std::io::Result<Bytes>> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        match outcome {
-            Some(ok) => tx.send(ok).unwrap(),
-            None => drop(tx),
-        }
-        end_of_export(rx).collect().await
-    }
-
-    #[tokio::test]
-    async fn an_export_whose_query_failed_or_vanished_ends_with_an_error() {
-        let failed = end_after(Some(false)).await;
-        assert_eq!(failed.len(), 1);
-        assert!(failed[0].is_err());
-
-        let vanished = end_after(None).await;
-        assert_eq!(vanished.len(), 1);
-        assert!(vanished[0].is_err());
-    }
-
-    #[tokio::test]
-    async fn an_export_whose_query_ended_well_ends_cleanly() {
-        assert!(end_after(Some(true)).await.is_empty());
-    }
 }

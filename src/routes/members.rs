@@ -26,6 +26,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/orgs/{slug}/members", get(list_members))
+        .route("/orgs/{slug}/members.csv", get(export_members))
         .route(
             "/orgs/{slug}/members/{id}/role",
             get(confirm_change_role).post(change_role),
@@ -231,6 +232,26 @@ impl ListQuery {
         Ok((listing, self.page.unwrap_or(1).clamp(1, 1_000_000_000)))
     }
 
+    /// The search and filters as the start of a query string (`q=ada&role=admin&`), for
+    /// links that keep them.
+    fn filters(&self) -> String {
+        self.filter_pairs()
+            .map(|(k, v)| format!("{k}={}&", encode(v)))
+            .collect()
+    }
+
+    /// The search and filters set, by name.
+    fn filter_pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("q", self.q.trim()),
+            ("role", self.role.as_str()),
+            ("status", self.status.as_str()),
+            ("two_factor", self.two_factor.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+    }
+
     /// Where a "Next" or "Previous" link says the page starts, if it does.
     fn cursor(&self, sort: Sort) -> Option<Start> {
         match (&self.after, &self.before) {
@@ -261,6 +282,8 @@ struct Results {
     seats: Option<(i64, i64)>,
     /// Whether the viewer assigns and revokes seats (seats on, and their role allows).
     seats_managed: bool,
+    /// Whether the viewer may download the view as CSV.
+    exportable: bool,
 }
 
 impl Results {
@@ -288,6 +311,17 @@ impl Results {
     fn page_href(&self, page: i64) -> String {
         format!(
             "/orgs/{}/members?{}sort={}&dir={}&page={page}",
+            self.slug,
+            self.filters,
+            self.sort,
+            if self.descending { "desc" } else { "asc" }
+        )
+    }
+
+    /// The download of this view: its search, filters and order.
+    fn export_href(&self) -> String {
+        format!(
+            "/orgs/{}/members.csv?{}sort={}&dir={}",
             self.slug,
             self.filters,
             self.sort,
@@ -378,16 +412,7 @@ async fn list_members(
     let (first, last) = (place(rows.first()), place(rows.last()));
     let ctx = PageCtx::for_org(&member, "members").await?;
     let seats_managed = seats.is_some() && permissions::allows(member.role, Action::ManageSeats);
-    let filters = [
-        ("q", q.q.trim()),
-        ("role", &q.role),
-        ("status", &q.status),
-        ("two_factor", &q.two_factor),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .map(|(k, v)| format!("{k}={}&", encode(v)))
-    .collect();
+    let filters = q.filters();
     let results = Results {
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
@@ -406,6 +431,7 @@ async fn list_members(
         csrf: ctx.csrf.clone(),
         seats,
         seats_managed,
+        exportable: permissions::allows(member.role, Action::ExportMembers),
     };
     if target.as_deref() == Some("members-results") {
         return Ok(MembersResults { results }.into_response());
@@ -842,4 +868,77 @@ async fn manage_seats(
         )),
         Err(err) => refused(&member, err).await,
     }
+}
+
+/// The columns of a member list export.
+pub(crate) const EXPORT_HEADER: [&str; 9] = [
+    "email",
+    "name",
+    "role",
+    "status",
+    "seat",
+    "two_factor",
+    "sign_in_method",
+    "joined",
+    "last_active",
+];
+
+/// One line of a member list export: text a spreadsheet shows as is (no formula runs).
+pub(crate) fn export_fields(row: members::ExportRow) -> Vec<String> {
+    use super::csv_download::cell;
+    let status = if !row.account_active {
+        "account_deactivated"
+    } else {
+        row.status.as_str()
+    };
+    let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+    let invited = row.status == "invited";
+    vec![
+        cell(&row.email),
+        cell(&row.name),
+        row.role
+            .parse::<Role>()
+            .map_or(row.role.clone(), |r| r.label().to_string()),
+        status.to_string(),
+        if invited {
+            String::new()
+        } else {
+            yes_no(row.has_seat)
+        },
+        if invited {
+            String::new()
+        } else {
+            yes_no(row.two_factor)
+        },
+        cell(&row.auth_method),
+        clock::iso(row.joined_at),
+        row.last_active_at.map(clock::iso).unwrap_or_default(),
+    ]
+}
+
+/// The Members page's view (search, filters, order) as a CSV download, streamed.
+async fn export_members(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
+    let (listing, _) = q.listing()?;
+    let view: Vec<String> = q.filter_pairs().map(|(k, v)| format!("{k}: {v}")).collect();
+    let export = members::export(
+        &state,
+        &member.acting(),
+        listing.filter,
+        listing.sort,
+        listing.descending,
+        &view.join(", "),
+    )
+    .await
+    .map_err(page_error)?;
+    Ok(super::csv_download::download(
+        &format!("members-{}.csv", member.org.slug),
+        &EXPORT_HEADER,
+        export.rows,
+        export.finished,
+        export_fields,
+    ))
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod csv_download;
 pub mod health;
 pub mod invitations;
 pub mod members;

@@ -41,9 +41,10 @@ fn emails(page: &Value) -> Vec<String> {
 }
 
 /// The operations the API offers (issue: members, invitations, seats, organization).
-const OPERATIONS: [(&str, &str); 13] = [
+const OPERATIONS: [(&str, &str); 14] = [
     ("get", "/orgs/{slug}"),
     ("get", "/orgs/{slug}/members"),
+    ("get", "/orgs/{slug}/members.csv"),
     ("get", "/orgs/{slug}/members/{id}"),
     ("post", "/orgs/{slug}/members/{id}/role"),
     ("post", "/orgs/{slug}/members/{id}/deactivate"),
@@ -101,6 +102,21 @@ async fn the_openapi_document_matches_the_server(backend: Backend) {
             );
         }
         let concrete = path.replace("{slug}", ORG_SLUG).replace("{id}", "999999");
+        if concrete.ends_with(".csv") {
+            let response = app
+                .client
+                .get(app.url(&format!("/api/v1{concrete}")))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "{concrete}");
+            assert_eq!(
+                response.headers()["content-type"],
+                "text/csv; charset=utf-8"
+            );
+            continue;
+        }
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = (method != Method::GET).then(|| json!({}));
         let (status, body) = app.api(method.clone(), &token, &concrete, body).await;

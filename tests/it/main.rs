@@ -32,6 +32,7 @@ mod invitations_csv;
 mod invitations_manage;
 mod invitations_service;
 mod members;
+mod members_export;
 mod members_manage;
 mod members_service;
 mod orgs_service;
