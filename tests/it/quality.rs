@@ -554,13 +554,14 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     )
     .await;
     let users = html(app.get("/admin/users").await, 200).await;
-    let dialog = |id: i64| {
+    let change_dialog = |id: i64, what: &str| {
         let request = app
             .client
-            .get(app.url(&format!("/admin/users/{id}/delete")))
+            .get(app.url(&format!("/admin/users/{id}/{what}")))
             .header("HX-Request", "true");
         async move { html(request.send().await.unwrap(), 200).await }
     };
+    let dialog = |id: i64| change_dialog(id, "delete");
     let delete = format!("/admin/users/{bea}/delete");
     let no_org_name = [("org_name", ""), ("owner_email", "nobody@example.com")];
     vec![
@@ -598,6 +599,38 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         (
             "admin-users-refused-dialog",
             with_dialog(&users, &dialog(ada).await),
+        ),
+        (
+            "admin-user-deactivate",
+            html(
+                app.get(&format!("/admin/users/{bea}/deactivate")).await,
+                200,
+            )
+            .await,
+        ),
+        (
+            "admin-user-deactivate-refused",
+            html(
+                app.get(&format!("/admin/users/{ada}/deactivate")).await,
+                200,
+            )
+            .await,
+        ),
+        (
+            "admin-users-grant-admin-dialog",
+            with_dialog(&users, &change_dialog(bea, "grant-admin").await),
+        ),
+        (
+            "admin-users-revoke-admin-dialog",
+            with_dialog(&users, &change_dialog(ada, "revoke-admin").await),
+        ),
+        (
+            "admin-users-password-reset-dialog",
+            with_dialog(&users, &change_dialog(bea, "send-password-reset").await),
+        ),
+        (
+            "admin-users-two-factor-dialog",
+            with_dialog(&users, &change_dialog(bea, "reset-two-factor").await),
         ),
     ]
 }
