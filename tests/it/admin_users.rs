@@ -113,7 +113,7 @@ async fn the_list_shows_each_account_with_its_organizations_status_and_times(bac
     assert!(
         rows[0].starts_with(
             "ada@example.com you instance admin Ada Lovelace Active \
-             Analytical Engines: Owner Difference Engines: Owner just now never \
+             Analytical Engines: Owner Difference Engines: Owner just now just now \
              Actions Revoke instance admin… Send password reset…"
         ),
         "{rows:?}"
@@ -1167,6 +1167,73 @@ async fn a_refused_change_says_why_before_anyone_confirms(backend: Backend) {
     assert_eq!(app.get(&action(999_999, "deactivate")).await.status(), 404);
 }
 
+async fn the_last_sign_in_counts_every_way_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Set-up signs its person in; so do a sign-up from an invitation and a reset link.
+    app.set_up().await;
+    let invited = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations"),
+            &[("emails", BEA), ("role", "member")],
+        )
+        .await;
+    let link = attrs(&invited.text().await.unwrap(), "input.link-copy", "value")
+        .into_iter()
+        .next()
+        .expect("the invitation link is shown");
+    let path = link
+        .split_once("/invitations/")
+        .map(|(_, t)| format!("/invitations/{t}"))
+        .unwrap();
+    let bea = app.new_browser();
+    let joined = bea
+        .post_form(
+            &format!("{path}/accept"),
+            &[
+                ("name", "Bea"),
+                ("password", MEMBER_PASSWORD),
+                ("password_confirm", MEMBER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), 303);
+    let carl = app
+        .add_member(ORG_SLUG, "carl@example.com", "Carl", Role::Member)
+        .await;
+    let shown = app
+        .post_form(&action(carl, "send-password-reset"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let reset = attrs(&shown, "input.link-copy", "value").remove(0);
+    let reset_path = format!("/password/reset/{}", reset.rsplit('/').next().unwrap());
+    let carl_browser = app.new_browser();
+    assert_eq!(
+        carl_browser.get(&reset_path).await.status(),
+        200,
+        "{reset_path}"
+    );
+    let new_password = "a brand new passphrase";
+    let done = carl_browser
+        .post_form(
+            &reset_path,
+            &[
+                ("new_password", new_password),
+                ("new_password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+
+    let (_, list) = app.get_html(USERS).await;
+
+    let rows = texts(&list, "tbody tr td[data-label='Last sign-in']");
+    assert_eq!(rows, ["just now", "just now", "just now"], "{list}");
+}
+
 crate::on_both_backends!(
     the_list_shows_each_account_with_its_organizations_status_and_times,
     search_finds_the_start_of_an_email_or_a_name_in_any_case,
@@ -1184,4 +1251,5 @@ crate::on_both_backends!(
     two_admins_revoking_each_other_at_once_leave_exactly_one,
     each_change_asks_first_and_says_what_will_happen,
     a_refused_change_says_why_before_anyone_confirms,
+    the_last_sign_in_counts_every_way_in,
 );
