@@ -465,6 +465,8 @@ struct Confirm {
     roles: Vec<Role>,
     errors: FieldErrors,
     typed: String,
+    /// Leaving: the person is the only active Owner, so the server would refuse.
+    sole_owner: bool,
 }
 
 impl Confirm {
@@ -534,6 +536,7 @@ async fn confirmation(
         target: Some(target),
         errors: FieldErrors::default(),
         typed: String::new(),
+        sole_owner: false,
     })
 }
 
@@ -700,7 +703,11 @@ async fn remove_member(
 async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
     let confirm = Confirm {
         kind: ConfirmKind::Leave,
-        title: format!("Leave {}?", member.org.name),
+        title: if member.sole_owner {
+            format!("You cannot leave {} yet", member.org.name)
+        } else {
+            format!("Leave {}?", member.org.name)
+        },
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         csrf: session::csrf_token(&member.current.session).await?,
@@ -709,6 +716,7 @@ async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
         roles: Vec::new(),
         errors: FieldErrors::default(),
         typed: String::new(),
+        sole_owner: member.sole_owner,
     };
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
