@@ -814,6 +814,8 @@ async fn manage_seats(
             let people = if n == 1 { "member" } else { "members" };
             let text = match (assign, n) {
                 (_, 0) => "Nothing to change: they already were like that.".to_string(),
+                (true, 1) => "Assigned a seat to 1 member. They were told by email.".to_string(),
+                (false, 1) => "Revoked the seat of 1 member. They were told by email.".to_string(),
                 (true, _) => format!("Assigned seats to {n} {people}. They were told by email."),
                 (false, _) => {
                     format!("Revoked the seats of {n} {people}. They were told by email.")

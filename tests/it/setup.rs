@@ -115,6 +115,14 @@ async fn set_up_shows_field_errors_and_keeps_what_was_typed(backend: Backend) {
         texts(&html, "#email-error"),
         vec!["Enter a valid email address, like name@example.com."]
     );
+    assert!(
+        texts(&html, "#password-hint").is_empty(),
+        "the error replaces the hint rather than saying it twice"
+    );
+    assert_eq!(
+        attrs(&html, "#password", "aria-describedby"),
+        ["password-error"]
+    );
     assert_eq!(
         texts(&html, "#password-error"),
         vec!["Use at least 10 characters."]
