@@ -828,7 +828,18 @@ async fn every_page_passes_axe(backend: Backend) {
         .await;
     violations.extend(axe(&browser, &axe_source, "users with errors").await);
     browser.goto("/admin/users").await;
-    browser.click("Delete").await;
+    browser
+        .client()
+        .find(fantoccini::Locator::Css(
+            "summary[aria-label='Actions for bea@example.com']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    violations.extend(axe(&browser, &axe_source, "users with a row menu open").await);
+    browser.click("Delete…").await;
     browser
         .wait_for_text("Type bea@example.com to confirm")
         .await;
@@ -836,7 +847,12 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.goto(&format!("/admin/users/{bea}/delete")).await;
     violations.extend(axe(&browser, &axe_source, "delete account page").await);
     browser.goto("/admin/users").await;
-    browser.click("Send password reset").await;
+    // The first row's menu is the admin's own.
+    browser.click("Actions").await;
+    browser.click("Send password reset…").await;
+    browser.wait_for_text("Roster sends no email").await;
+    violations.extend(axe(&browser, &axe_source, "password reset dialog").await);
+    browser.click("Show reset link").await;
     browser.wait_for_text("Copy the password reset link").await;
     violations.extend(axe(&browser, &axe_source, "password reset link").await);
     let reset = reset_path(
