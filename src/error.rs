@@ -20,10 +20,17 @@ pub enum AppError {
     TwoFactorRequired { next: String },
     #[error("forbidden")]
     Forbidden,
+    /// A 403 that says what was refused, e.g. "Only Owners can change organization
+    /// settings."
+    #[error("forbidden: {0}")]
+    Refused(String),
     #[error("the form has expired or did not come from Roster")]
     Csrf,
     #[error("not found")]
     NotFound,
+    /// A 404 that says what was looked for, e.g. the organization of the address.
+    #[error("not found: {0}")]
+    Missing(String),
     /// A request that cannot be read (a malformed body, a search with control
     /// characters); the message says what to change.
     #[error("bad request: {0}")]
@@ -45,6 +52,11 @@ pub enum AppError {
 /// flash message for htmx requests.
 #[derive(Clone, Debug)]
 pub struct ErrorMessage(pub String);
+
+/// The error page's title, so that `routes::signed_in_errors` can draw the page again
+/// for the person signed in.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorTitle(pub &'static str);
 
 /// Marks an error response whose cause was a lost database connection, so that
 /// `routes::retry::reads` can run a read once more.
@@ -73,6 +85,7 @@ impl AppError {
                 "Not allowed",
                 "Your role does not allow that. Ask an Owner or Admin of the organization, or an administrator of this Roster installation, if you need it.",
             ),
+            AppError::Refused(message) => (StatusCode::FORBIDDEN, "Not allowed", message),
             AppError::Csrf => (
                 StatusCode::FORBIDDEN,
                 "Form expired",
@@ -93,6 +106,7 @@ impl AppError {
                 "Page not found",
                 "There is nothing here, or you do not have access to it. Check the address, or go back to your organization.",
             ),
+            AppError::Missing(message) => (StatusCode::NOT_FOUND, "Page not found", message),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -136,13 +150,15 @@ impl IntoResponse for AppError {
         response
             .extensions_mut()
             .insert(ErrorMessage(message.to_string()));
+        response.extensions_mut().insert(ErrorTitle(title));
         response
     }
 }
 
 /// 403, 404, 500 and friends, as a full page. It is drawn as for someone signed out
 /// (no account, organization or flash in the layout), so that an error needs nothing
-/// beyond itself to show, and the error type needs nothing of the pages.
+/// beyond itself to show, and the error type needs nothing of the pages;
+/// `routes::signed_in_errors` draws a 403 or 404 again with the person's header.
 #[derive(Template)]
 #[template(path = "pages/error.html")]
 struct ErrorPage<'a> {
@@ -178,6 +194,7 @@ struct SignedOut {
     can_edit_settings: bool,
     can_see_audit: bool,
     can_manage_tokens: bool,
+    sole_owner: bool,
     flashes: Vec<NoFlash>,
 }
 

@@ -125,6 +125,10 @@ pub async fn create(
         now,
     )
     .await?;
+    // The set-up page signs its person in at once; the command line signs nobody in.
+    if setup_token_hash.is_some() {
+        db::users::record_sign_in(&mut tx, user_id, now).await?;
+    }
     let org = db::orgs::insert(&mut tx, &account.organization, now).await?;
     db::memberships::insert(&mut tx, org.id, user_id, Role::Owner, None, now).await?;
     let actor = audit::Actor {

@@ -26,6 +26,7 @@ pub enum Change {
     RevokeAdmin,
     Delete,
     ResetTwoFactor,
+    SendPasswordReset,
 }
 
 /// Why the users service did not do what was asked. Nothing was written; `Display` is
@@ -69,6 +70,8 @@ pub enum Refusal {
     LastOwner(Vec<String>),
     /// The email typed to confirm a deletion is not the account's.
     Mismatch,
+    /// A password reset link for a deactivated account, which could not use it.
+    Deactivated,
 }
 
 impl Refusal {
@@ -89,6 +92,9 @@ impl Refusal {
             ),
             Refusal::Mismatch => format!(
                 "That is not {email}. Type the account’s email address exactly to delete it."
+            ),
+            Refusal::Deactivated => format!(
+                "{email} is deactivated and cannot sign in. Activate the account before sending a password reset link."
             ),
         }
     }
@@ -132,6 +138,7 @@ pub fn check(
         Change::Deactivate | Change::Delete if !last_owner_of.is_empty() => {
             Err(Refusal::LastOwner(last_owner_of.to_vec()))
         }
+        Change::SendPasswordReset if !target.is_active() => Err(Refusal::Deactivated),
         _ => Ok(()),
     }
 }
@@ -351,33 +358,47 @@ pub async fn reset_two_factor(
     Ok(done)
 }
 
-/// An account as the delete confirmation shows it.
+/// An account as a change's confirmation shows it.
 #[derive(Clone, Debug)]
-pub struct DeleteTarget {
+pub struct Target {
     pub id: i64,
     pub email: String,
     pub name: String,
+    pub active: bool,
+    pub is_instance_admin: bool,
+    pub two_factor: bool,
     pub orgs: Vec<db::orgs::UserOrg>,
-    /// Why it cannot be deleted now, if it cannot.
+    /// Whether Roster sends email (a reset link is otherwise shown to the admin).
+    pub sends_email: bool,
+    /// Why `change` cannot be made now, if it cannot.
     pub refusal: Option<Refusal>,
 }
 
-/// What deleting the account would meet, checked as `delete` checks it (nothing is
-/// changed). Err only for an unknown account or an actor who is no longer an admin.
-pub async fn assess_delete(
+/// What `change` to the account would meet, checked as the change itself checks it
+/// (nothing is changed), so that its confirmation says so before anyone confirms. Err
+/// only for an unknown account or an actor who is no longer an admin.
+pub async fn assess(
     state: &AppState,
     actor: &Person,
     target_id: i64,
-) -> Result<DeleteTarget, Error> {
+    change: Change,
+) -> Result<Target, Error> {
     let (mut tx, target) = begin(state, actor.user.id, target_id).await?;
     let admins = db::users::count_active_admins(&mut tx).await?;
-    let last_owner = last_owner_of(&mut tx, target.id).await?;
-    let refusal = check(Change::Delete, actor.user.id, &target, admins, &last_owner).err();
+    let last_owner = match change {
+        Change::Deactivate | Change::Delete => last_owner_of(&mut tx, target.id).await?,
+        _ => Vec::new(),
+    };
+    let refusal = check(change, actor.user.id, &target, admins, &last_owner).err();
     let orgs = db::orgs::of_user_in(&mut tx, target.id).await?;
     // Dropping the transaction rolls it back: nothing was written.
     drop(tx);
-    Ok(DeleteTarget {
+    Ok(Target {
         id: target.id,
+        active: target.is_active(),
+        is_instance_admin: target.is_instance_admin,
+        two_factor: target.two_factor_enabled_at.is_some(),
+        sends_email: state.mailer.is_enabled(),
         email: target.email,
         name: target.name,
         orgs,
@@ -562,6 +583,17 @@ mod tests {
         let deactivated = user(3, true, AccountStatus::Deactivated);
         assert_eq!(check(Change::RevokeAdmin, 1, &deactivated, 1, &[]), Ok(()));
         assert_eq!(check(Change::Activate, 1, &deactivated, 1, &[]), Ok(()));
+    }
+
+    #[test]
+    fn a_reset_link_is_not_offered_for_a_deactivated_account() {
+        let off = user(2, false, AccountStatus::Deactivated);
+        let on = user(3, false, AccountStatus::Active);
+        assert_eq!(
+            check(Change::SendPasswordReset, 1, &off, 1, &[]),
+            Err(Refusal::Deactivated)
+        );
+        assert_eq!(check(Change::SendPasswordReset, 1, &on, 1, &[]), Ok(()));
     }
 
     #[test]

@@ -244,6 +244,11 @@ pub async fn reset_password(
     {
         return Err(ResetError::LinkUnusable);
     }
+    // Without a second factor the link's browser is signed in at once; with one, the
+    // sign-in that follows records itself.
+    if user.two_factor_enabled_at.is_none() {
+        db::users::record_sign_in(&mut tx, user.id, now).await?;
+    }
     let email = user.email.trim().to_lowercase();
     let actor = audit::Actor {
         user_id: Some(user.id),

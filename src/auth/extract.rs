@@ -214,6 +214,8 @@ pub struct OrgMember {
     pub orgs: Vec<OrgLink>,
     pub membership: Membership,
     pub role: Role,
+    /// Whether the member is the organization's only active Owner (who may not leave).
+    pub sole_owner: bool,
 }
 
 impl FromRequestParts<AppState> for OrgMember {
@@ -231,10 +233,16 @@ impl FromRequestParts<AppState> for OrgMember {
         if slug.chars().any(crate::domain::text::is_control) {
             return Err(AppError::NotFound);
         }
+        let missing = || {
+            AppError::Missing(format!(
+                "There is no organization at /orgs/{slug}, or you are not a member of it."
+            ))
+        };
         let (current, in_org) = CurrentUser::extract(parts, state, Some(slug)).await?;
-        let in_org = in_org.ok_or(AppError::NotFound)?;
-        let (org, settings) = in_org.org().ok_or(AppError::NotFound)?;
-        let counts = in_org.counts().ok_or(AppError::NotFound)?;
+        let sole_owner = in_org.as_ref().is_some_and(|o| o.other_owners == Some(0));
+        let in_org = in_org.ok_or_else(missing)?;
+        let (org, settings) = in_org.org().ok_or_else(missing)?;
+        let counts = in_org.counts().ok_or_else(missing)?;
         let orgs = in_org
             .org_links()
             .map_err(|e| AppError::Other(anyhow::anyhow!(e)))?;
@@ -245,10 +253,10 @@ impl FromRequestParts<AppState> for OrgMember {
                 status: MemberStatus::try_from(status).map_err(anyhow::Error::from)?,
                 last_active_at: in_org.last_active_at,
             },
-            _ => return Err(AppError::NotFound),
+            _ => return Err(missing()),
         };
         if !membership.status.is_active() {
-            return Err(AppError::NotFound);
+            return Err(missing());
         }
         if settings.require_two_factor && !current.user.has_two_factor() {
             let next = parts
@@ -269,6 +277,7 @@ impl FromRequestParts<AppState> for OrgMember {
             settings,
             counts,
             orgs,
+            sole_owner: role == Role::Owner && sole_owner,
             membership,
             role,
         })
@@ -303,7 +312,10 @@ impl FromRequestParts<AppState> for InstanceAdmin {
         if current.user.is_instance_admin {
             Ok(InstanceAdmin(current))
         } else {
-            Err(AppError::Forbidden)
+            Err(AppError::Refused(
+                "Only instance admins, who run this Roster installation, can open this page."
+                    .into(),
+            ))
         }
     }
 }

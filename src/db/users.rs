@@ -68,6 +68,9 @@ pub struct InOrg {
     /// Its kept counts: members, and invitations pending and not expired.
     pub member_count: Option<i64>,
     pub pending: Option<i64>,
+    /// The organization's active Owners other than the account (see
+    /// `orgs::count_other_owners`), so that its pages can tell a sole Owner.
+    pub other_owners: Option<i64>,
     /// The account's organizations, for the switcher: a JSON array of [slug, name].
     pub org_links: String,
     /// The stored record of the session asked for with it, while that session lasts:
@@ -133,6 +136,9 @@ pub async fn find_in_org(
          o.invitation_lifetime_secs, o.max_pending_invitations, o.max_members, \
          o.members_may_invite, o.allowed_email_domains, o.seats, o.require_two_factor, \
          CAST(o.member_count AS BIGINT) AS member_count, CAST({pending} AS BIGINT) AS pending, \
+         (SELECT COUNT(*) FROM memberships om JOIN users ou ON ou.id = om.user_id \
+          WHERE om.org_id = o.id AND om.user_id <> u.id AND om.role = 'owner' \
+          AND om.status = 'active' AND ou.status = 'active') AS other_owners, \
          (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
           FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
           WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links, \

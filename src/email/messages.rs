@@ -74,6 +74,8 @@ pub struct Invitation {
     pub to: String,
     pub org_name: String,
     pub inviter_name: String,
+    /// So that the person can check with the inviter before following the link.
+    pub inviter_email: String,
     pub role: &'static str,
     pub link: String,
     pub expires: String,

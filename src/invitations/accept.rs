@@ -189,6 +189,8 @@ pub async fn accept(
         Err(e) if db::is_unique_violation(&e) => return Err(Error::UsedMeanwhile),
         Err(e) => return Err(e.into()),
     };
+    // The new account's browser is signed in as soon as this commits.
+    db::users::record_sign_in(&mut tx, user_id, now).await?;
     let actor = audit::Actor {
         user_id: Some(user_id),
         email: Some(invited.to_string()),

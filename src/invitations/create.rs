@@ -82,6 +82,7 @@ pub(super) async fn create_all(
                 to: w.email.to_string(),
                 org_name: plans[w.plan].actor.org.name.clone(),
                 inviter_name: plans[w.plan].actor.user.name.clone(),
+                inviter_email: plans[w.plan].actor.user.email.clone(),
                 role: w.row.role.label(),
                 link: w.link.clone(),
                 expires: expiry[w.plan].1.clone(),

@@ -110,6 +110,7 @@ pub async fn manage(
                     to: email.to_string(),
                     org_name: org.name.clone(),
                     inviter_name: actor.user.name.clone(),
+                    inviter_email: actor.user.email.clone(),
                     role: role.label(),
                     link: link.clone(),
                     expires: crate::clock::exact(expires_at),

@@ -241,7 +241,9 @@ fn auditor(member: &OrgMember) -> Result<()> {
     if permissions::allows(member.role, Action::SeeAuditLog) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::Refused(
+            "Only Owners and Admins can see the organization’s audit log.".into(),
+        ))
     }
 }
 

@@ -882,10 +882,15 @@ async fn confirm_csv(
     let invited = invite::confirm_csv(&state, &member.acting(), id).await?;
     let rows = invited.plan.rows.len();
     let summary = move |created: &[invite::Created]| {
+        let (sent, skipped) = (created.len(), rows - created.len());
         format!(
-            "{} invitations sent from the CSV file; {} rows skipped.",
-            created.len(),
-            rows - created.len()
+            "{sent} {} sent from the CSV file; {skipped} {} skipped.",
+            if sent == 1 {
+                "invitation"
+            } else {
+                "invitations"
+            },
+            if skipped == 1 { "row" } else { "rows" },
         )
     };
     report_created(&state, &member, invited.created, summary).await

@@ -513,6 +513,8 @@ struct Confirm {
     roles: Vec<Role>,
     errors: FieldErrors,
     typed: String,
+    /// Leaving: the person is the only active Owner, so the server would refuse.
+    sole_owner: bool,
 }
 
 impl Confirm {
@@ -582,6 +584,7 @@ async fn confirmation(
         target: Some(target),
         errors: FieldErrors::default(),
         typed: String::new(),
+        sole_owner: false,
     })
 }
 
@@ -748,7 +751,11 @@ async fn remove_member(
 async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
     let confirm = Confirm {
         kind: ConfirmKind::Leave,
-        title: format!("Leave {}?", member.org.name),
+        title: if member.sole_owner {
+            format!("You cannot leave {} yet", member.org.name)
+        } else {
+            format!("Leave {}?", member.org.name)
+        },
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         csrf: session::csrf_token(&member.current.session).await?,
@@ -757,6 +764,7 @@ async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
         roles: Vec::new(),
         errors: FieldErrors::default(),
         typed: String::new(),
+        sole_owner: member.sole_owner,
     };
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
@@ -854,6 +862,8 @@ async fn manage_seats(
             let people = if n == 1 { "member" } else { "members" };
             let text = match (assign, n) {
                 (_, 0) => "Nothing to change: they already were like that.".to_string(),
+                (true, 1) => "Assigned a seat to 1 member. They were told by email.".to_string(),
+                (false, 1) => "Revoked the seat of 1 member. They were told by email.".to_string(),
                 (true, _) => format!("Assigned seats to {n} {people}. They were told by email."),
                 (false, _) => {
                     format!("Revoked the seats of {n} {people}. They were told by email.")

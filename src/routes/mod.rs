@@ -20,8 +20,9 @@ pub mod users;
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum_htmx::{AutoVaryLayer, HX_REQUEST, HxReswap, HxRetarget, SwapOption};
@@ -31,12 +32,12 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use tracing::Level;
 
 use crate::auth::csrf;
 use crate::auth::store::Store;
-use crate::error::{AppError, ConnectionLost, ErrorMessage};
+use crate::error::{AppError, ConnectionLost, ErrorMessage, ErrorTitle};
 use crate::state::AppState;
 
 /// Request bodies above this are refused (413).
@@ -81,6 +82,10 @@ pub fn app(state: AppState, store: Store) -> Router {
         )
         .fallback(|| async { AppError::NotFound })
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            signed_in_errors,
+        ))
         .layer(middleware::from_fn(htmx_errors))
         // Names in `Vary` the htmx headers a handler read through axum-htmx's
         // extractors (HX-Target, …). It stays inside `retry::reads`, whose copy of the
@@ -208,4 +213,37 @@ async fn htmx_errors(request: Request, next: Next) -> Response {
         flash.extensions_mut().insert(*lost);
     }
     flash
+}
+
+/// A 403 or 404 page for someone signed in keeps their header (organization switcher,
+/// account menu). `AppError` draws every error page for nobody, needing nothing beyond
+/// itself; here, with the session at hand, the page is drawn again for its person. htmx
+/// requests are left alone: `htmx_errors` turns their errors into a flash.
+async fn signed_in_errors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_htmx = request.headers().contains_key(HX_REQUEST);
+    let session = request.extensions().get::<Session>().cloned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if is_htmx || !matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+        return response;
+    }
+    let (Some(session), Some(ErrorMessage(message)), Some(ErrorTitle(title))) = (
+        session,
+        response.extensions().get::<ErrorMessage>().cloned(),
+        response.extensions().get::<ErrorTitle>().copied(),
+    ) else {
+        return response;
+    };
+    match pages::signed_in_error_page(&state, &session, status, title, &message).await {
+        Ok(Some(page)) => {
+            let (parts, _) = response.into_parts();
+            Response::from_parts(parts, Body::from(page))
+        }
+        Ok(None) => response,
+        Err(err) => {
+            // The page drawn for nobody still says what happened.
+            tracing::warn!(error = ?err, "could not draw the error page for its person");
+            response
+        }
+    }
 }

@@ -33,6 +33,8 @@ pub struct PageCtx {
     pub can_edit_settings: bool,
     pub can_see_audit: bool,
     pub can_manage_tokens: bool,
+    /// The person is the organization's only active Owner: they are not offered Leave.
+    pub sole_owner: bool,
     pub flashes: Vec<Flash>,
 }
 
@@ -83,6 +85,7 @@ impl PageCtx {
         ctx.can_edit_settings = permissions::allows(member.role, Action::EditSettings);
         ctx.can_see_audit = permissions::allows(member.role, Action::SeeAuditLog);
         ctx.can_manage_tokens = permissions::allows(member.role, Action::ManageTokens);
+        ctx.sole_owner = member.sole_owner;
         Ok(ctx)
     }
 
@@ -110,6 +113,7 @@ impl PageCtx {
             can_edit_settings: false,
             can_see_audit: false,
             can_manage_tokens: false,
+            sole_owner: false,
             flashes: flashes.take(),
         })
     }
@@ -118,6 +122,49 @@ impl PageCtx {
     pub fn is_current(&self, slug: &str) -> bool {
         self.current_org.as_ref().is_some_and(|o| o.slug == slug)
     }
+}
+
+/// The error page (`pages/error.html`) for someone signed in: their header (organization
+/// switcher, account menu) stays, so that a refusal is not also a dead end.
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct SignedInErrorPage<'a> {
+    ctx: PageCtx,
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The error page drawn for the person signed in to `session`; None when nobody is (the
+/// page drawn for nobody stands).
+pub async fn signed_in_error_page(
+    state: &AppState,
+    session: &Session,
+    status: axum::http::StatusCode,
+    title: &str,
+    message: &str,
+) -> Result<Option<String>> {
+    let Some(user) = CurrentUser::from_session(state, session).await? else {
+        return Ok(None);
+    };
+    // The flash messages are not taken: they wait for the next ordinary page.
+    let ctx = PageCtx {
+        csrf: session::csrf_token(session).await?,
+        user: Some(UserBadge {
+            name: user.name.clone(),
+            email: user.email.clone(),
+            is_instance_admin: user.is_instance_admin,
+        }),
+        orgs: crate::accounts::organizations(state, user.id).await?,
+        ..PageCtx::default()
+    };
+    let page = SignedInErrorPage {
+        ctx,
+        status: status.as_u16(),
+        title,
+        message,
+    };
+    Ok(Some(page.render()?))
 }
 
 /// The flash area's content, swapped in by htmx.

@@ -111,7 +111,9 @@ fn require_owner(member: &OrgMember) -> Result<()> {
     if orgs::may_edit_settings(&member.acting()) {
         Ok(())
     } else {
-        Err(AppError::Forbidden)
+        Err(AppError::Refused(
+            "Only Owners can change organization settings.".into(),
+        ))
     }
 }
 

@@ -46,12 +46,15 @@ struct SetupForm {
     account: FirstAccountForm,
 }
 
+/// What someone who opened the page without its token (or with a stale one) should do.
+const SETUP_LINK: &str = "This page needs its one-time token. Open the set-up link printed in Roster’s log when it started (a line with “/setup?token=”); if Roster has been restarted since, use the newest one.";
+
 /// Refuses unless Roster has no account yet (404) and the token is one it issued (403).
 async fn check_open(state: &AppState, token: &str) -> Result<()> {
     match first_run::link_state(state, token).await? {
         first_run::LinkState::Open => Ok(()),
         first_run::LinkState::AlreadySetUp => Err(AppError::NotFound),
-        first_run::LinkState::NotIssued => Err(AppError::Forbidden),
+        first_run::LinkState::NotIssued => Err(AppError::Refused(SETUP_LINK.into())),
     }
 }
 
@@ -108,7 +111,7 @@ async fn submit_setup(
     {
         Ok(created) => created,
         Err(SetupError::AlreadySetUp) => return Err(AppError::NotFound),
-        Err(SetupError::InvalidToken) => return Err(AppError::Forbidden),
+        Err(SetupError::InvalidToken) => return Err(AppError::Refused(SETUP_LINK.into())),
         Err(SetupError::Other(err)) => return Err(err.into()),
     };
     session::sign_in(

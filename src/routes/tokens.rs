@@ -79,9 +79,12 @@ struct OrgTokensPage {
     revoke_base: String,
 }
 
+/// Why a member who is neither Owner nor Admin cannot see the organization's tokens.
+const TOKENS_REFUSED: &str = "Only Owners and Admins can manage the organization’s API tokens.";
+
 async fn list_tokens(State(state): State<AppState>, member: OrgMember) -> Result<OrgTokensPage> {
     if !permissions::allows(member.role, Action::ManageTokens) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Refused(TOKENS_REFUSED.into()));
     }
     let now = state.clock.now();
     let tokens = tokens::of_org(&state, member.org.id)
@@ -119,7 +122,7 @@ async fn revoke_org_token(
     Path((slug, id)): Path<(String, i64)>,
 ) -> Result<Response> {
     if !permissions::allows(member.role, Action::ManageTokens) {
-        return Err(AppError::Forbidden);
+        return Err(AppError::Refused(TOKENS_REFUSED.into()));
     }
     revoke_and_flash(&state, &member.current, id, Some(member.org.id)).await?;
     Ok(Redirect::to(&format!("/orgs/{slug}/tokens")).into_response())

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::FromRequestParts;
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Form, Router};
 use axum_htmx::{HxHistoryRestoreRequest, HxRequest};
 use serde::Deserialize;
@@ -38,25 +38,35 @@ pub fn router() -> Router<AppState> {
             "/admin/users",
             get(list_users).layer(vary_by_history_restore()),
         )
-        .route("/admin/users/{id}/deactivate", post(deactivate_user))
+        .route(
+            "/admin/users/{id}/deactivate",
+            confirmed(post(deactivate_user)),
+        )
         .route("/admin/users/{id}/activate", post(activate_user))
-        .route("/admin/users/{id}/grant-admin", post(grant_instance_admin))
+        .route(
+            "/admin/users/{id}/grant-admin",
+            confirmed(post(grant_instance_admin)),
+        )
         .route(
             "/admin/users/{id}/revoke-admin",
-            post(revoke_instance_admin),
+            confirmed(post(revoke_instance_admin)),
         )
-        .route(
-            "/admin/users/{id}/delete",
-            get(confirm_delete_user)
-                .post(delete_user)
-                .layer(vary_by_history_restore()),
-        )
+        .route("/admin/users/{id}/delete", confirmed(post(delete_user)))
         .route(
             "/admin/users/{id}/send-password-reset",
-            post(send_password_reset),
+            confirmed(post(send_password_reset)),
         )
-        .route("/admin/users/{id}/reset-two-factor", post(reset_two_factor))
+        .route(
+            "/admin/users/{id}/reset-two-factor",
+            confirmed(post(reset_two_factor)),
+        )
         .route("/admin/orgs", post(create_organization))
+}
+
+/// A change's route: GET asks to confirm it (a dialog for htmx, a page otherwise), POST
+/// makes it.
+fn confirmed(post: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    post.merge(get(confirm_change).layer(vary_by_history_restore()))
 }
 
 /// Where the list was (search and page), carried through a change so that the person
@@ -321,6 +331,7 @@ fn done_message(change: Change, done: &users::Done, yourself: bool) -> String {
         (Change::ResetTwoFactor, false) => {
             format!("{email} does not use two-factor authentication.")
         }
+        (Change::SendPasswordReset, _) => format!("Sent a password reset link to {email}."),
     }
 }
 
@@ -374,29 +385,42 @@ async fn revoke_instance_admin(
     report(&admin, id, back.back(), Change::RevokeAdmin, outcome).await
 }
 
-/// The delete confirmation's content, in a dialog or on a page.
-struct DeleteView {
+/// A change's confirmation: what it will do to the account (or why it cannot be made),
+/// and the form that makes it; in a dialog or on a page.
+struct ConfirmView {
+    change: Change,
     csrf: String,
     id: i64,
     email: String,
     name: String,
     orgs: Vec<OrgView>,
+    sends_email: bool,
+    yourself: bool,
     refusal: Option<String>,
     typed: String,
     errors: FieldErrors,
     query: ListQuery,
 }
 
-impl DeleteView {
-    fn new(csrf: String, target: users::DeleteTarget, query: ListQuery) -> DeleteView {
+impl ConfirmView {
+    fn new(
+        change: Change,
+        csrf: String,
+        target: users::Target,
+        yourself: bool,
+        query: ListQuery,
+    ) -> ConfirmView {
         let refusal = target
             .refusal
             .as_ref()
-            .map(|r| r.message(Change::Delete, &target.email));
-        DeleteView {
+            .map(|r| r.message(change, &target.email));
+        ConfirmView {
+            change,
             csrf,
             id: target.id,
             orgs: target.orgs.into_iter().map(OrgView::new).collect(),
+            sends_email: target.sends_email,
+            yourself,
             refusal,
             email: target.email,
             name: target.name,
@@ -405,51 +429,131 @@ impl DeleteView {
             query,
         }
     }
+
+    /// Where the form posts: the change's own address.
+    fn action(&self) -> String {
+        format!("/admin/users/{}/{}", self.id, change_segment(self.change))
+    }
+
+    /// The dialog's or page's heading: the question, or what cannot be done.
+    fn title(&self) -> String {
+        let email = &self.email;
+        let refused = self.refusal.is_some();
+        match self.change {
+            Change::Delete if refused => format!("The account of {email} cannot be deleted"),
+            Change::Delete => format!("Delete the account of {email}?"),
+            Change::Deactivate if refused => format!("{email} cannot be deactivated"),
+            Change::Deactivate => format!("Deactivate {email}?"),
+            Change::Activate => format!("Activate {email}?"),
+            Change::GrantAdmin => format!("Make {email} an instance admin?"),
+            Change::RevokeAdmin if refused => format!("{email} stays an instance admin"),
+            Change::RevokeAdmin if self.yourself => "Stop being an instance admin?".into(),
+            Change::RevokeAdmin => format!("Revoke instance admin from {email}?"),
+            Change::SendPasswordReset if refused => format!("No password reset for {email}"),
+            Change::SendPasswordReset => format!("Send a password reset link to {email}?"),
+            Change::ResetTwoFactor => {
+                format!("Reset the two-factor authentication of {email}?")
+            }
+        }
+    }
+
+    /// The confirming button's words.
+    fn button(&self) -> &'static str {
+        match self.change {
+            Change::Delete => "Delete account",
+            Change::Deactivate => "Deactivate account",
+            Change::Activate => "Activate account",
+            Change::GrantAdmin => "Make instance admin",
+            Change::RevokeAdmin => "Revoke instance admin",
+            Change::SendPasswordReset if self.sends_email => "Send reset link",
+            Change::SendPasswordReset => "Show reset link",
+            Change::ResetTwoFactor => "Reset two-factor",
+        }
+    }
+
+    /// Whether the change takes something away at once (a red button).
+    fn danger(&self) -> bool {
+        matches!(
+            self.change,
+            Change::Delete | Change::Deactivate | Change::RevokeAdmin | Change::ResetTwoFactor
+        )
+    }
+}
+
+/// A change's last path segment, as its routes and forms name it.
+fn change_segment(change: Change) -> &'static str {
+    match change {
+        Change::Deactivate => "deactivate",
+        Change::Activate => "activate",
+        Change::GrantAdmin => "grant-admin",
+        Change::RevokeAdmin => "revoke-admin",
+        Change::Delete => "delete",
+        Change::ResetTwoFactor => "reset-two-factor",
+        Change::SendPasswordReset => "send-password-reset",
+    }
 }
 
 /// The confirmation as a `<dialog>` that htmx swaps into the Users page.
 #[derive(Template, WebTemplate)]
-#[template(path = "partials/delete_user_dialog.html")]
-struct DeleteUserDialog {
-    d: DeleteView,
+#[template(path = "partials/user_confirm_dialog.html")]
+struct UserConfirmDialog {
+    d: ConfirmView,
 }
 
 /// The confirmation as a page of its own (without JavaScript).
 #[derive(Template, WebTemplate)]
-#[template(path = "pages/admin_user_delete.html")]
-struct DeleteUserPage {
+#[template(path = "pages/admin_user_confirm.html")]
+struct UserConfirmPage {
     ctx: PageCtx,
-    d: DeleteView,
+    d: ConfirmView,
 }
 
-async fn delete_confirmation(
+async fn confirmation(
     state: &AppState,
     admin: &CurrentUser,
-    id: i64,
+    (id, change): (i64, Change),
     query: ListQuery,
     fragment: bool,
-    fill: impl FnOnce(&mut DeleteView),
+    fill: impl FnOnce(&mut ConfirmView),
 ) -> Result<Response> {
-    let target = users::assess_delete(state, &admin.person(), id).await?;
+    let target = users::assess(state, &admin.person(), id, change).await?;
     let csrf = session::csrf_token(&admin.session).await?;
-    let mut d = DeleteView::new(csrf, target, query);
+    let mut d = ConfirmView::new(change, csrf, target, id == admin.user.id, query);
     fill(&mut d);
     if fragment {
-        return Ok(DeleteUserDialog { d }.into_response());
+        return Ok(UserConfirmDialog { d }.into_response());
     }
     let ctx = users_ctx(state, admin).await?;
-    Ok(DeleteUserPage { ctx, d }.into_response())
+    Ok(UserConfirmPage { ctx, d }.into_response())
 }
 
-async fn confirm_delete_user(
+/// GET on a change's address: its confirmation. The change is named by the route's
+/// last segment, so every change that asks first shares this one handler.
+async fn confirm_change(
     State(state): State<AppState>,
     InstanceAdmin(admin): InstanceAdmin,
     Path(id): Path<i64>,
+    matched: MatchedPath,
     WantsFragment(fragment): WantsFragment,
     Query(query): Query<ListQuery>,
 ) -> Result<Response> {
-    delete_confirmation(&state, &admin, id, query, fragment, |_| {}).await
+    let segment = matched.as_str().rsplit('/').next().unwrap_or_default();
+    let change = CONFIRMED
+        .into_iter()
+        .find(|c| change_segment(*c) == segment)
+        .ok_or(AppError::NotFound)?;
+    confirmation(&state, &admin, (id, change), query, fragment, |_| {}).await
 }
+
+/// The changes that ask to be confirmed first; activating gives back and needs not.
+const CONFIRMED: [Change; 6] = [
+    Change::Deactivate,
+    Change::GrantAdmin,
+    Change::RevokeAdmin,
+    Change::SendPasswordReset,
+    Change::ResetTwoFactor,
+    Change::Delete,
+];
 
 /// The delete form: the email typed to confirm, and where the list was.
 #[derive(Debug, Default, Deserialize)]
@@ -481,7 +585,7 @@ async fn delete_user(
     ) = outcome
     {
         let typed = form.confirm_email;
-        let page = delete_confirmation(&state, &admin, id, query, fragment, |d| {
+        let page = confirmation(&state, &admin, (id, Change::Delete), query, fragment, |d| {
             d.errors.add("confirm_email", mismatch.to_string());
             d.typed = typed;
         })

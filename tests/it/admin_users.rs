@@ -113,21 +113,28 @@ async fn the_list_shows_each_account_with_its_organizations_status_and_times(bac
     assert!(
         rows[0].starts_with(
             "ada@example.com you instance admin Ada Lovelace Active \
-             Analytical Engines: Owner Difference Engines: Owner just now never Revoke instance admin \
-             Send password reset"
+             Analytical Engines: Owner Difference Engines: Owner just now just now \
+             Actions Revoke instance admin… Send password reset…"
         ),
         "{rows:?}"
     );
     assert!(
         rows[1].starts_with(
             "bea@example.com Bea Admin Active Analytical Engines: Admin \
-             Difference Engines: Viewer (inactive) just now just now Deactivate Grant instance admin Send password reset Delete"
+             Difference Engines: Viewer (inactive) just now just now \
+             Actions Deactivate… Grant instance admin… Send password reset… Delete…"
         ),
         "{rows:?}"
     );
     assert!(
-        rows[2].starts_with("carl@example.com Carl Deactivated none just now never Activate"),
+        rows[2]
+            .starts_with("carl@example.com Carl Deactivated none just now never Actions Activate"),
         "{rows:?}"
+    );
+    assert_eq!(
+        attrs(&html, "tbody td.cell-email", "title"),
+        [ADMIN_EMAIL, BEA, "carl@example.com"],
+        "a long email truncates with the whole of it at hand"
     );
     assert_eq!(
         texts(&html, "tbody tr:nth-child(2) time[datetime][title]").len(),
@@ -294,13 +301,23 @@ async fn only_instance_admins_reach_the_users_page_and_its_actions(backend: Back
     let bea = app.browser_for(BEA).await;
     let stranger = app.new_browser();
     let orgs_before = count(&app, "SELECT COUNT(*) FROM organizations").await;
-    let gets = [USERS.to_string(), action(ada, "delete")];
+    let gets = [
+        USERS.to_string(),
+        action(ada, "delete"),
+        action(ada, "deactivate"),
+        action(ada, "grant-admin"),
+        action(ada, "revoke-admin"),
+        action(ada, "send-password-reset"),
+        action(ada, "reset-two-factor"),
+    ];
     let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
         (action(ada, "deactivate"), vec![]),
         (action(ada, "activate"), vec![]),
         (action(ada, "grant-admin"), vec![]),
         (action(ada, "revoke-admin"), vec![]),
         (action(ada, "delete"), vec![("confirm_email", ADMIN_EMAIL)]),
+        (action(ada, "send-password-reset"), vec![]),
+        (action(ada, "reset-two-factor"), vec![]),
         (
             "/admin/orgs".into(),
             vec![("org_name", "Sneaky"), ("owner_email", BEA)],
@@ -491,7 +508,7 @@ async fn the_last_owner_of_an_organization_is_not_deleted(backend: Backend) {
         .await;
 
     assert_eq!(status, 200);
-    assert_eq!(texts(&page, "#delete-text"), [refusal]);
+    assert_eq!(texts(&page, "#confirm-text"), [refusal]);
     assert!(
         texts(&page, "#confirm-email").is_empty(),
         "no way to confirm"
@@ -701,7 +718,7 @@ async fn the_last_instance_admin_is_never_revoked_deactivated_or_deleted(backend
         ["You cannot deactivate your own account."]
     );
     assert_eq!(
-        texts(&delete_page, "#delete-text"),
+        texts(&delete_page, "#confirm-text"),
         ["You cannot delete your own account."]
     );
     assert_eq!(
@@ -932,6 +949,291 @@ async fn two_admins_revoking_each_other_at_once_leave_exactly_one(backend: Backe
     }
 }
 
+/// The hidden fields and the action of the form `css` on a page.
+fn form_of(html: &str, css: &str) -> (String, Vec<(String, String)>) {
+    let doc = scraper::Html::parse_document(html);
+    let form = doc
+        .select(&scraper::Selector::parse(css).unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("no {css} in {html}"));
+    let hidden = scraper::Selector::parse("input[type=hidden]").unwrap();
+    let fields = form
+        .select(&hidden)
+        .map(|i| {
+            let v = i.value();
+            (
+                v.attr("name").unwrap().to_string(),
+                v.attr("value").unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (form.value().attr("action").unwrap().to_string(), fields)
+}
+
+async fn each_change_asks_first_and_says_what_will_happen(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let bea = app.add_member(ORG_SLUG, BEA, "Bea", Role::Member).await;
+    let back = "?q=bea&page=1";
+    let cases = [
+        (
+            "deactivate",
+            "Deactivate bea@example.com?",
+            "They are signed out everywhere at once and cannot sign in until an instance admin activates the account again.",
+            "Deactivate account",
+        ),
+        (
+            "grant-admin",
+            "Make bea@example.com an instance admin?",
+            "An instance admin sees every account of this Roster",
+            "Make instance admin",
+        ),
+        (
+            "send-password-reset",
+            "Send a password reset link to bea@example.com?",
+            "Roster sends no email, so the link is shown to you once, to pass on to bea@example.com.",
+            "Show reset link",
+        ),
+        (
+            "reset-two-factor",
+            "Reset the two-factor authentication of bea@example.com?",
+            "They sign in with their password alone until they set up two-factor authentication again",
+            "Reset two-factor",
+        ),
+    ];
+
+    for (what, title, text, button) in cases {
+        let (status, page) = app.get_html(&format!("{}{back}", action(bea, what))).await;
+        let dialog = app
+            .client
+            .get(app.url(&format!("{}{back}", action(bea, what))))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+
+        assert_eq!(status, 200, "{what}");
+        assert_eq!(texts(&page, "h1"), [title], "{what}");
+        assert!(
+            texts(&page, "#confirm-text")[0].contains(text),
+            "{what}: {page}"
+        );
+        assert_eq!(texts(&page, ".confirm-form button[type=submit]"), [button]);
+        let (to, fields) = form_of(&page, "form.confirm-form");
+        assert_eq!(to, action(bea, what));
+        assert!(
+            fields
+                .iter()
+                .any(|(k, v)| k == "csrf_token" && !v.is_empty())
+        );
+        assert!(fields.contains(&("q".into(), "bea".into())), "{fields:?}");
+        assert_eq!(
+            texts(&page, "main a"),
+            ["Cancel"],
+            "the page leads back without changing anything"
+        );
+        assert_eq!(attrs(&page, "main a", "href"), ["/admin/users?q=bea"]);
+        assert!(!dialog.contains("<html"), "htmx gets the dialog alone");
+        assert_eq!(texts(&dialog, "dialog#user-dialog h2"), [title], "{what}");
+        assert_eq!(texts(&dialog, "dialog .dialog-cancel button"), ["Cancel"]);
+    }
+    // Asking changed nothing.
+    assert!(!is_admin(&app, BEA).await);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM audit_events WHERE action LIKE 'user.%'"
+        )
+        .await,
+        0
+    );
+
+    // The confirmation's own form makes the change and comes back to the same search.
+    let (_, page) = app
+        .get_html(&format!("{}{back}", action(bea, "deactivate")))
+        .await;
+    let (to, fields) = form_of(&page, "form.confirm-form");
+    let without_token: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf_token")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let forged = app
+        .client
+        .post(app.url(&to))
+        .form(&without_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "no CSRF token, no change");
+    assert_eq!(
+        count(
+            &app,
+            &format!("SELECT COUNT(*) FROM users WHERE id = {bea} AND status = 'active'")
+        )
+        .await,
+        1
+    );
+    let all: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let done = app
+        .client
+        .post(app.url(&to))
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(location(&done), "/admin/users?q=bea");
+    let list = follow(&app, done).await;
+    assert!(texts(&list, ".flash-success")[0].starts_with("Deactivated bea@example.com"));
+    // Revoking instance admin asks too, once there is one to revoke.
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE users SET is_instance_admin = TRUE WHERE id = {bea}"),
+    )
+    .await;
+    let (_, page) = app.get_html(&action(bea, "revoke-admin")).await;
+    assert_eq!(
+        texts(&page, "h1"),
+        ["Revoke instance admin from bea@example.com?"]
+    );
+    assert_eq!(
+        texts(&page, "#confirm-text"),
+        ["They lose the Users page at once. Their organizations and roles stay as they are."]
+    );
+}
+
+async fn a_refused_change_says_why_before_anyone_confirms(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let ada = user_id(&app, ADMIN_EMAIL).await;
+    let bea = app.add_member(ORG_SLUG, BEA, "Bea", Role::Member).await;
+    org_owned_by(&app, "Difference Engines", bea).await;
+    let carl = app
+        .add_member(ORG_SLUG, "carl@example.com", "Carl", Role::Member)
+        .await;
+    exec_sql(
+        &app.state.db,
+        &format!("UPDATE users SET status = 'deactivated' WHERE id = {carl}"),
+    )
+    .await;
+
+    let (_, deactivate) = app.get_html(&action(bea, "deactivate")).await;
+    let (_, revoke) = app.get_html(&action(ada, "revoke-admin")).await;
+    let (_, reset) = app.get_html(&action(carl, "send-password-reset")).await;
+
+    assert_eq!(
+        texts(&deactivate, "h1"),
+        ["bea@example.com cannot be deactivated"]
+    );
+    assert_eq!(
+        texts(&deactivate, "#confirm-text"),
+        [
+            "bea@example.com is the last active Owner of Difference Engines. Make someone else an Owner there first."
+        ]
+    );
+    assert!(
+        texts(&deactivate, "form.confirm-form").is_empty(),
+        "nothing to confirm"
+    );
+    assert_eq!(texts(&deactivate, "main a"), ["Back to the users"]);
+    assert_eq!(
+        texts(&revoke, "#confirm-text"),
+        [
+            "ada@example.com is the last active instance admin, and Roster needs one. Make someone else an instance admin first."
+        ]
+    );
+    assert_eq!(
+        texts(&reset, "#confirm-text"),
+        [
+            "carl@example.com is deactivated and cannot sign in. Activate the account before sending a password reset link."
+        ]
+    );
+    assert_eq!(
+        app.get(&format!("{USERS}/{bea}/activate")).await.status(),
+        405,
+        "activating gives back and is one click: it has no confirmation"
+    );
+    assert_eq!(app.get(&action(999_999, "deactivate")).await.status(), 404);
+}
+
+async fn the_last_sign_in_counts_every_way_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // Set-up signs its person in; so do a sign-up from an invitation and a reset link.
+    app.set_up().await;
+    let invited = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations"),
+            &[("emails", BEA), ("role", "member")],
+        )
+        .await;
+    let link = attrs(&invited.text().await.unwrap(), "input.link-copy", "value")
+        .into_iter()
+        .next()
+        .expect("the invitation link is shown");
+    let path = link
+        .split_once("/invitations/")
+        .map(|(_, t)| format!("/invitations/{t}"))
+        .unwrap();
+    let bea = app.new_browser();
+    let joined = bea
+        .post_form(
+            &format!("{path}/accept"),
+            &[
+                ("name", "Bea"),
+                ("password", MEMBER_PASSWORD),
+                ("password_confirm", MEMBER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(joined.status(), 303);
+    let carl = app
+        .add_member(ORG_SLUG, "carl@example.com", "Carl", Role::Member)
+        .await;
+    let shown = app
+        .post_form(&action(carl, "send-password-reset"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let reset = attrs(&shown, "input.link-copy", "value").remove(0);
+    let reset_path = format!("/password/reset/{}", reset.rsplit('/').next().unwrap());
+    let carl_browser = app.new_browser();
+    assert_eq!(
+        carl_browser.get(&reset_path).await.status(),
+        200,
+        "{reset_path}"
+    );
+    let new_password = "a brand new passphrase";
+    let done = carl_browser
+        .post_form(
+            &reset_path,
+            &[
+                ("new_password", new_password),
+                ("new_password_confirm", new_password),
+            ],
+        )
+        .await;
+    assert_eq!(done.status(), 303);
+
+    let (_, list) = app.get_html(USERS).await;
+
+    let rows = texts(&list, "tbody tr td[data-label='Last sign-in']");
+    assert_eq!(rows, ["just now", "just now", "just now"], "{list}");
+}
+
 crate::on_both_backends!(
     the_list_shows_each_account_with_its_organizations_status_and_times,
     search_finds_the_start_of_an_email_or_a_name_in_any_case,
@@ -947,4 +1249,7 @@ crate::on_both_backends!(
     granting_and_revoking_instance_admin_is_audited,
     instance_admins_create_organizations_for_an_existing_owner,
     two_admins_revoking_each_other_at_once_leave_exactly_one,
+    each_change_asks_first_and_says_what_will_happen,
+    a_refused_change_says_why_before_anyone_confirms,
+    the_last_sign_in_counts_every_way_in,
 );

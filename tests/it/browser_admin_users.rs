@@ -1,5 +1,6 @@
 //! The Users page in a real browser: deleting an account through the type-the-email
-//! dialog by keyboard alone, and searching as one types.
+//! dialog and deactivating one through its confirmation, from the row menu by keyboard
+//! alone, and searching as one types.
 
 use fantoccini::Locator;
 use fantoccini::key::Key;
@@ -44,7 +45,9 @@ async fn deleting_asks_for_the_email_in_a_dialog_that_works_by_keyboard(backend:
     browser.sign_in_as_admin().await;
     browser.goto(USERS).await;
 
-    browser.tab_to("Delete bea@example.com").await;
+    browser.tab_to("Actions for bea@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Delete…").await;
     browser.press(Key::Enter).await;
 
     let (heading, _) = browser.open_dialog().await;
@@ -63,7 +66,11 @@ async fn deleting_asks_for_the_email_in_a_dialog_that_works_by_keyboard(backend:
     browser.press(Key::Escape).await;
 
     browser.wait_for_no_dialog().await;
-    assert_eq!(browser.focused().await, "Delete bea@example.com");
+    assert_eq!(
+        browser.focused().await,
+        "Delete…",
+        "focus goes back to the opener"
+    );
     assert_eq!(accounts(&app).await, 3, "nothing deleted");
 
     browser.press(Key::Enter).await;
@@ -91,6 +98,61 @@ async fn deleting_asks_for_the_email_in_a_dialog_that_works_by_keyboard(backend:
     assert!(
         rows.iter().all(|r| !r.contains("bea@example.com")),
         "{rows:?}"
+    );
+    browser.close().await;
+}
+
+async fn deactivating_asks_first_in_a_dialog_that_works_by_keyboard(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+        .await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    browser.goto(USERS).await;
+
+    browser.tab_to("Actions for bea@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Deactivate…").await;
+    browser.press(Key::Enter).await;
+    let (heading, _) = browser.open_dialog().await;
+    let first_focus = browser.focused().await;
+    browser.press(Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+
+    assert_eq!(heading, "Deactivate bea@example.com?");
+    assert_eq!(first_focus, "Deactivate account");
+    assert_eq!(browser.focused().await, "Deactivate…");
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM users WHERE status = 'active'"
+        )
+        .await,
+        2,
+        "closing the dialog changed nothing"
+    );
+
+    browser.press(Key::Enter).await;
+    browser.open_dialog().await;
+    browser.press(Key::Enter).await;
+
+    browser
+        .wait_for_text("Deactivated bea@example.com: their sessions have ended")
+        .await;
+    assert_eq!(browser.path().await, USERS);
+    assert!(browser.texts("tbody tr").await[1].contains("Deactivated"));
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM users WHERE status = 'active'"
+        )
+        .await,
+        1
     );
     browser.close().await;
 }
@@ -151,5 +213,6 @@ async fn searching_as_one_types_replaces_only_the_table(backend: Backend) {
 
 crate::on_both_backends!(
     deleting_asks_for_the_email_in_a_dialog_that_works_by_keyboard,
+    deactivating_asks_first_in_a_dialog_that_works_by_keyboard,
     searching_as_one_types_replaces_only_the_table,
 );

@@ -1,4 +1,4 @@
-//! Every page, and the Members page's dialogs, at a 1280×800 laptop and a 390×844 phone:
+//! Every page, and the Members and Users pages' dialogs, at a 1280×800 laptop and a 390×844 phone:
 //! nothing wider than the screen, a row's actions visible without scrolling sideways,
 //! dialogs and their buttons inside the viewport. Screenshots of each land in
 //! `target/screenshots/` for a person to look at.
@@ -83,13 +83,14 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         return;
     };
     app.set_up().await;
-    app.add_member(
-        ORG_SLUG,
-        LONG_EMAIL,
-        "Maximiliana von Hohenzollern-Sigmaringen",
-        Role::Admin,
-    )
-    .await;
+    let maxi = app
+        .add_member(
+            ORG_SLUG,
+            LONG_EMAIL,
+            "Maximiliana von Hohenzollern-Sigmaringen",
+            Role::Admin,
+        )
+        .await;
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
         .await;
     let invitations = format!("/orgs/{ORG_SLUG}/invitations");
@@ -143,6 +144,10 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             "domain-remove-page",
             format!("/orgs/{ORG_SLUG}/settings/domains/1/remove"),
         ),
+        (
+            "user-deactivate-page",
+            format!("/admin/users/{maxi}/deactivate"),
+        ),
     ];
     let mut problems = Vec::new();
     for (size, width, height) in SIZES {
@@ -182,6 +187,47 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             let outside = outside_viewport(
                 &browser,
                 "dialog[open], dialog[open] button, dialog[open] input, dialog[open] .table-scroll",
+            )
+            .await;
+            if !outside.is_empty() {
+                problems.push(format!("{size} {what} dialog: off-screen: {outside:?}"));
+            }
+            screenshot(&browser, &format!("{size}-dialog-{what}")).await;
+        }
+        // The Users page's confirmations, opened from the row menu of the longest email.
+        for (what, label) in [
+            ("user-deactivate", "Deactivate…"),
+            ("user-grant-admin", "Grant instance admin…"),
+            ("user-delete", "Delete…"),
+        ] {
+            browser.goto("/admin/users").await;
+            browser
+                .client()
+                .find(Locator::Css(&format!(
+                    "summary[aria-label='Actions for {LONG_EMAIL}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            if what == "user-deactivate" {
+                screenshot(&browser, &format!("{size}-users-menu")).await;
+            }
+            browser
+                .client()
+                .find(Locator::XPath(&format!(
+                    "//details[@open]//a[normalize-space()='{label}']"
+                )))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser.open_dialog().await;
+            let outside = outside_viewport(
+                &browser,
+                "dialog[open], dialog[open] button, dialog[open] input",
             )
             .await;
             if !outside.is_empty() {

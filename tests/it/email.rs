@@ -27,6 +27,61 @@ async fn the_welcome_email_arrives_over_smtp_after_set_up(backend: Backend) {
     );
 }
 
+async fn an_invitation_email_names_its_inviter_and_shows_its_link_plainly(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let invited = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations"),
+            &[("emails", "dee@example.com"), ("role", "member")],
+        )
+        .await;
+
+    assert_eq!(invited.status(), 303);
+    let mail = sink.wait_for_mail_to("dee@example.com").await;
+    assert!(
+        mail.text
+            .starts_with("Ada Lovelace <ada@example.com> invited you to join Analytical Engines"),
+        "{}",
+        mail.text
+    );
+    let doc = scraper::Html::parse_document(&mail.html);
+    let select = |css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        doc.select(&selector)
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        select("meta[name=viewport][content='width=device-width, initial-scale=1']").len(),
+        1,
+        "phones show the email at their width"
+    );
+    assert!(
+        select("body > p")[0].starts_with("Ada Lovelace <ada@example.com> invited you"),
+        "{}",
+        mail.html
+    );
+    let links: Vec<String> = doc
+        .select(&scraper::Selector::parse("a[href*='/invitations/']").unwrap())
+        .map(|a| a.value().attr("href").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        links.len(),
+        2,
+        "the button, and the link written out: {links:?}"
+    );
+    assert_eq!(links[0], links[1]);
+    assert!(
+        select("a[href*='/invitations/']").contains(&links[0]),
+        "the link is shown as text to copy"
+    );
+}
+
 async fn without_smtp_nothing_is_queued(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -301,6 +356,7 @@ async fn wait_until_fast(check: impl Fn() -> bool) -> bool {
 }
 
 crate::on_both_backends!(
+    an_invitation_email_names_its_inviter_and_shows_its_link_plainly,
     the_welcome_email_arrives_over_smtp_after_set_up,
     without_smtp_nothing_is_queued,
     a_stopped_smtp_server_delays_mail_but_loses_none,

@@ -84,6 +84,12 @@ async fn an_invitee_gets_the_email_signs_up_and_becomes_a_member(backend: Backen
     assert!(texts(&landing, "p").iter().any(|t| t
         == "Ada Lovelace invited New.Person@Example.com to join Analytical Engines as Member."));
     assert_eq!(
+        texts(&landing, "form .fixed-value"),
+        ["Email New.Person@Example.com"],
+        "the invited address is text, not a field that looks editable"
+    );
+    assert!(texts(&landing, "input[type=email]").is_empty());
+    assert_eq!(
         scalar_i64(
             &app.state.db,
             "SELECT COUNT(*) FROM invitations WHERE state = 'pending'"

@@ -382,11 +382,32 @@ async fn leaving_works_except_for_the_last_owner(backend: Backend) {
     let leave = format!("/orgs/{ORG_SLUG}/leave");
 
     let (status, confirm) = vi.get_html(&leave).await;
+    let (_, vi_members) = vi.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let (_, owner_members) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let (_, owner_confirm) = app.get_html(&leave).await;
     let left = vi.post_form(&leave, &[]).await;
     let refused = app.post_form(&leave, &[]).await;
 
     assert_eq!(status, 200);
     assert_eq!(texts(&confirm, "h1"), vec!["Leave Analytical Engines?"]);
+    assert_eq!(
+        attrs(&vi_members, ".account-menu a[href$='/leave']", "href"),
+        [leave.as_str()]
+    );
+    // The only Owner is not offered Leave: the menu says why instead.
+    assert!(attrs(&owner_members, ".account-menu a[href$='/leave']", "href").is_empty());
+    assert_eq!(
+        texts(&owner_members, ".account-menu .menu-hint"),
+        ["You are the only Owner of Analytical Engines; make someone else Owner before leaving."]
+    );
+    assert_eq!(
+        texts(&owner_confirm, "h1"),
+        ["You cannot leave Analytical Engines yet"]
+    );
+    assert!(
+        texts(&owner_confirm, "main form button").is_empty(),
+        "no Leave button"
+    );
     assert_eq!(left.status(), 303);
     assert_eq!(
         vi.get_html(&format!("/orgs/{ORG_SLUG}/members")).await.0,

@@ -570,13 +570,14 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
     )
     .await;
     let users = html(app.get("/admin/users").await, 200).await;
-    let dialog = |id: i64| {
+    let change_dialog = |id: i64, what: &str| {
         let request = app
             .client
-            .get(app.url(&format!("/admin/users/{id}/delete")))
+            .get(app.url(&format!("/admin/users/{id}/{what}")))
             .header("HX-Request", "true");
         async move { html(request.send().await.unwrap(), 200).await }
     };
+    let dialog = |id: i64| change_dialog(id, "delete");
     let delete = format!("/admin/users/{bea}/delete");
     let no_org_name = [("org_name", ""), ("owner_email", "nobody@example.com")];
     vec![
@@ -614,6 +615,38 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         (
             "admin-users-refused-dialog",
             with_dialog(&users, &dialog(ada).await),
+        ),
+        (
+            "admin-user-deactivate",
+            html(
+                app.get(&format!("/admin/users/{bea}/deactivate")).await,
+                200,
+            )
+            .await,
+        ),
+        (
+            "admin-user-deactivate-refused",
+            html(
+                app.get(&format!("/admin/users/{ada}/deactivate")).await,
+                200,
+            )
+            .await,
+        ),
+        (
+            "admin-users-grant-admin-dialog",
+            with_dialog(&users, &change_dialog(bea, "grant-admin").await),
+        ),
+        (
+            "admin-users-revoke-admin-dialog",
+            with_dialog(&users, &change_dialog(ada, "revoke-admin").await),
+        ),
+        (
+            "admin-users-password-reset-dialog",
+            with_dialog(&users, &change_dialog(bea, "send-password-reset").await),
+        ),
+        (
+            "admin-users-two-factor-dialog",
+            with_dialog(&users, &change_dialog(bea, "reset-two-factor").await),
         ),
     ]
 }
@@ -811,7 +844,18 @@ async fn every_page_passes_axe(backend: Backend) {
         .await;
     violations.extend(axe(&browser, &axe_source, "users with errors").await);
     browser.goto("/admin/users").await;
-    browser.click("Delete").await;
+    browser
+        .client()
+        .find(fantoccini::Locator::Css(
+            "summary[aria-label='Actions for bea@example.com']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    violations.extend(axe(&browser, &axe_source, "users with a row menu open").await);
+    browser.click("Delete…").await;
     browser
         .wait_for_text("Type bea@example.com to confirm")
         .await;
@@ -819,7 +863,12 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.goto(&format!("/admin/users/{bea}/delete")).await;
     violations.extend(axe(&browser, &axe_source, "delete account page").await);
     browser.goto("/admin/users").await;
-    browser.click("Send password reset").await;
+    // The first row's menu is the admin's own.
+    browser.click("Actions").await;
+    browser.click("Send password reset…").await;
+    browser.wait_for_text("Roster sends no email").await;
+    violations.extend(axe(&browser, &axe_source, "password reset dialog").await);
+    browser.click("Show reset link").await;
     browser.wait_for_text("Copy the password reset link").await;
     violations.extend(axe(&browser, &axe_source, "password reset link").await);
     let reset = reset_path(

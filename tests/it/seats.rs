@@ -68,6 +68,24 @@ async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_tol
         .await;
     let asked_html = asked.text().await.unwrap();
     assert_eq!(texts(&asked_html, "h1"), vec!["Assign 2 seats?"]);
+    assert_eq!(
+        texts(&asked_html, "#seat-confirm-text"),
+        ["Each of them gets a seat and is told by email."]
+    );
+    let one = bill
+        .post_form(&seats_path(), &[("seat_action", "revoke"), ("ids", &dan)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(texts(&one, "h1"), vec!["Revoke 1 seat?"]);
+    assert_eq!(
+        texts(&one, "#seat-confirm-text"),
+        [
+            "dan@example.com loses their seat and is told by email; API tokens that need a seat stop working."
+        ],
+        "one person is named, not \"each of them\""
+    );
     assert!(
         seated(&app, &PEOPLE).await.is_empty(),
         "nothing before confirming"
@@ -111,6 +129,13 @@ async fn a_billing_manager_assigns_seats_after_confirming_and_each_member_is_tol
         .await;
     assert_eq!(revoked.status(), 303);
     assert_eq!(seated(&app, &PEOPLE).await, ["cleo@example.com"]);
+    let (_, page) = bill.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(
+        texts(&page, ".flash")
+            .iter()
+            .any(|t| t.contains("Revoked the seat of 1 member.")),
+        "{page}"
+    );
     sink.wait_for_subject("Your seat in Analytical Engines was revoked")
         .await;
 }

@@ -1,4 +1,5 @@
 use crate::helpers::*;
+use roster::domain::Role;
 
 async fn pages_need_a_session(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -189,9 +190,64 @@ async fn a_member_of_another_organization_gets_a_404(backend: Backend) {
     };
     app.set_up().await;
 
-    let (status, _) = app.get_html("/orgs/someone-elses-org/members").await;
+    let (status, html) = app.get_html("/orgs/someone-elses-org/members").await;
 
     assert_eq!(status, 404);
+    assert_eq!(
+        texts(&html, "main p").first().map(String::as_str),
+        Some("There is no organization at /orgs/someone-elses-org, or you are not a member of it.")
+    );
+    assert_eq!(
+        texts(&html, ".account-menu summary"),
+        ["Account menu"],
+        "a signed-in person keeps their header on an error page"
+    );
+    assert!(html.contains(r#"action="/sign-out""#));
+}
+
+async fn a_refusal_says_what_was_refused_and_keeps_the_header(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Admin)
+        .await;
+    let bea = app.browser_for("bea@example.com").await;
+    let stranger = app.new_browser();
+
+    let (settings, settings_page) = bea.get_html(&format!("/orgs/{ORG_SLUG}/settings")).await;
+    let (users, users_page) = bea.get_html("/admin/users").await;
+    let (missing, missing_page) = bea.get_html("/no/such/page").await;
+    let (anonymous, anonymous_page) = stranger.get_html("/no/such/page").await;
+    let htmx = bea
+        .client
+        .get(bea.url(&format!("/orgs/{ORG_SLUG}/settings")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(settings, 403);
+    assert_eq!(
+        texts(&settings_page, "main p").first().map(String::as_str),
+        Some("Only Owners can change organization settings.")
+    );
+    assert_eq!(users, 403);
+    assert!(texts(&users_page, "main p")[0].starts_with("Only instance admins"));
+    assert_eq!(missing, 404);
+    for page in [&settings_page, &users_page, &missing_page] {
+        assert!(page.contains("Signed in as <strong>Bea</strong>"), "{page}");
+        assert_eq!(texts(page, ".account-menu summary"), ["Account menu"]);
+    }
+    assert_eq!(anonymous, 404);
+    assert!(!anonymous_page.contains("Signed in as"));
+    assert_eq!(htmx.status(), 403);
+    let fragment = htmx.text().await.unwrap();
+    assert!(
+        !fragment.contains("<html"),
+        "htmx still gets a flash, not a page"
+    );
+    assert!(fragment.contains("Only Owners can change organization settings."));
 }
 
 async fn a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page(
@@ -414,6 +470,7 @@ crate::on_both_backends!(
     responses_carry_the_security_headers,
     oversized_bodies_are_refused,
     a_member_of_another_organization_gets_a_404,
+    a_refusal_says_what_was_refused_and_keeps_the_header,
     a_flash_message_is_shown_once_by_whichever_instance_serves_the_next_page,
     a_flash_cookie_altered_in_the_browser_is_not_shown,
     a_token_in_the_query_string_is_ignored_outside_the_csv_upload,

@@ -32,8 +32,8 @@ async fn set_up_refuses_without_the_token(backend: Backend) {
         return;
     };
 
-    let (missing, _) = app.get_html("/setup").await;
-    let (wrong, _) = app.get_html("/setup?token=not-the-token").await;
+    let (missing, missing_page) = app.get_html("/setup").await;
+    let (wrong, wrong_page) = app.get_html("/setup?token=not-the-token").await;
     let post = app
         .post_form(
             "/setup",
@@ -50,7 +50,21 @@ async fn set_up_refuses_without_the_token(backend: Backend) {
 
     assert_eq!(missing, 403);
     assert_eq!(wrong, 403);
+    for page in [&missing_page, &wrong_page] {
+        let message = texts(page, "main p").remove(0);
+        assert!(
+            message.contains("Open the set-up link printed in Roster’s log when it started"),
+            "the page says what to do: {message}"
+        );
+        assert!(!page.contains("Your role does not allow that"));
+    }
     assert_eq!(post.status(), 403);
+    assert!(
+        post.text()
+            .await
+            .unwrap()
+            .contains("Open the set-up link printed in Roster’s log")
+    );
     assert_eq!(db::users::count(&app.state.db).await.unwrap(), 0);
 }
 
@@ -100,6 +114,14 @@ async fn set_up_shows_field_errors_and_keeps_what_was_typed(backend: Backend) {
     assert_eq!(
         texts(&html, "#email-error"),
         vec!["Enter a valid email address, like name@example.com."]
+    );
+    assert!(
+        texts(&html, "#password-hint").is_empty(),
+        "the error replaces the hint rather than saying it twice"
+    );
+    assert_eq!(
+        attrs(&html, "#password", "aria-describedby"),
+        ["password-error"]
     );
     assert_eq!(
         texts(&html, "#password-error"),
