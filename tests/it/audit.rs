@@ -276,22 +276,7 @@ async fn the_csv_export_streams_every_matching_event(backend: Backend) {
         .get(&format!("{}.csv?action=member.removed", audit_path()))
         .await;
 
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
-    assert!(
-        response.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("audit-analytical-engines.csv")
-    );
-    assert!(
-        response.headers().get("content-length").is_none(),
-        "streamed, not built in memory first"
-    );
-    let body = response.text().await.unwrap();
+    let body = csv_download(response, "audit-analytical-engines.csv").await;
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 20_001);

@@ -78,6 +78,46 @@ async fn check_page(browser: &Browser, size: &str, name: &str, problems: &mut Ve
     screenshot(browser, &format!("{size}-{name}")).await;
 }
 
+/// Opens the row menu `menu` (a summary's selector), chooses `label` in it, and checks
+/// that the dialog it opens and its controls stay on screen; saves a screenshot.
+async fn check_menu_dialog(
+    browser: &Browser,
+    size: &str,
+    what: &str,
+    menu: &str,
+    label: &str,
+    problems: &mut Vec<String>,
+) {
+    browser
+        .client()
+        .find(Locator::Css(menu))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .client()
+        .find(Locator::XPath(&format!(
+            "//details[@open]//a[normalize-space()='{label}']"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.open_dialog().await;
+    let outside = outside_viewport(
+        browser,
+        "dialog[open], dialog[open] button, dialog[open] input, dialog[open] .table-scroll",
+    )
+    .await;
+    if !outside.is_empty() {
+        problems.push(format!("{size} {what} dialog: off-screen: {outside:?}"));
+    }
+    screenshot(browser, &format!("{size}-dialog-{what}")).await;
+}
+
 async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -163,36 +203,8 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         // The change-role and remove dialogs, opened from a row's menu.
         for (what, label) in [("role", "Change role…"), ("remove", "Remove…")] {
             browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
-            browser
-                .client()
-                .find(Locator::Css(
-                    "summary[aria-label='Actions for cleo@example.com']",
-                ))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser
-                .client()
-                .find(Locator::XPath(&format!(
-                    "//details[@open]//a[normalize-space()='{label}']"
-                )))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser.open_dialog().await;
-            let outside = outside_viewport(
-                &browser,
-                "dialog[open], dialog[open] button, dialog[open] input, dialog[open] .table-scroll",
-            )
-            .await;
-            if !outside.is_empty() {
-                problems.push(format!("{size} {what} dialog: off-screen: {outside:?}"));
-            }
-            screenshot(&browser, &format!("{size}-dialog-{what}")).await;
+            let menu = "summary[aria-label='Actions for cleo@example.com']";
+            check_menu_dialog(&browser, size, what, menu, label, &mut problems).await;
         }
         // The Users page's confirmations, opened from the row menu of the longest email.
         for (what, label) in [
@@ -201,39 +213,27 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             ("user-delete", "Delete…"),
         ] {
             browser.goto("/admin/users").await;
-            browser
-                .client()
-                .find(Locator::Css(&format!(
-                    "summary[aria-label='Actions for {LONG_EMAIL}']"
-                )))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
+            let menu = format!("summary[aria-label='Actions for {LONG_EMAIL}']");
             if what == "user-deactivate" {
+                browser
+                    .client()
+                    .find(Locator::Css(&menu))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
                 screenshot(&browser, &format!("{size}-users-menu")).await;
+                browser
+                    .client()
+                    .find(Locator::Css(&menu))
+                    .await
+                    .unwrap()
+                    .click()
+                    .await
+                    .unwrap();
             }
-            browser
-                .client()
-                .find(Locator::XPath(&format!(
-                    "//details[@open]//a[normalize-space()='{label}']"
-                )))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap();
-            browser.open_dialog().await;
-            let outside = outside_viewport(
-                &browser,
-                "dialog[open], dialog[open] button, dialog[open] input",
-            )
-            .await;
-            if !outside.is_empty() {
-                problems.push(format!("{size} {what} dialog: off-screen: {outside:?}"));
-            }
-            screenshot(&browser, &format!("{size}-dialog-{what}")).await;
+            check_menu_dialog(&browser, size, what, &menu, label, &mut problems).await;
         }
     }
     // Signed out: the sign-in page.

@@ -624,3 +624,20 @@ pub async fn terminate_other_backends(url: &str) {
     }
     panic!("PostgreSQL did not end the other backends of {url}");
 }
+
+/// The body of a CSV download named `file`, after checking it is one: its type, its
+/// name, and streamed (no length known up front).
+pub async fn csv_download(response: reqwest::Response, file: &str) -> String {
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let disposition = response.headers()["content-disposition"].to_str().unwrap();
+    assert!(disposition.contains(file), "{disposition}");
+    assert!(
+        response.headers().get("content-length").is_none(),
+        "streamed, not built in memory first"
+    );
+    response.text().await.unwrap()
+}

@@ -52,19 +52,7 @@ async fn the_page_exports_its_current_view(backend: Backend) {
         )]
     );
 
-    let response = app.get(&href[0]).await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
-    assert!(
-        response.headers()["content-disposition"]
-            .to_str()
-            .unwrap()
-            .contains("members-analytical-engines.csv")
-    );
-    let text = response.text().await.unwrap();
+    let text = csv_download(app.get(&href[0]).await, "members-analytical-engines.csv").await;
     assert!(
         text.starts_with(
             "email,name,role,status,seat,two_factor,sign_in_method,joined,last_active\n"
