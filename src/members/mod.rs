@@ -12,7 +12,7 @@ pub use changes::{Change, change, leave};
 pub use reads::{
     Asking, PAGE_SIZE, Page, PageQuery, confirmation_target, find, list, list_by_offset,
 };
-pub use seats::{seat_targets, seats_in_use, set_seats};
+pub use seats::{SeatTargets, seat_targets, seats_in_use, set_seats};
 
 pub use crate::db::memberships::{
     Cursor, Filter, Listing, MemberRow, RowStatus, Sort, Start, StatusFilter, Target,
@@ -77,7 +77,7 @@ pub enum Error {
     Inactive(Vec<String>),
     /// Only `left` seats are free.
     #[error(
-        "No seats were assigned: only {left} {} left. Revoke seats, or ask an Owner for more.",
+        "No seats were assigned: only {left} {} left. Revoke seats, or raise the seat limit in the settings (Owners only).",
         if *left == 1 { "seat is" } else { "seats are" }
     )]
     NoRoom { left: i64 },
