@@ -83,7 +83,11 @@
         ticked.push(box.value);
       }
     });
-    var state = { ticked: ticked, rows: [], control: null };
+    var state = { ticked: ticked, rows: [], control: null, index: null };
+    var anyRow = opener && opener.closest("tbody tr");
+    if (anyRow) {
+      state.index = Array.prototype.indexOf.call(anyRow.parentNode.children, anyRow);
+    }
     var row = opener && opener.closest("tr[id]");
     if (row) {
       // The row itself, then the rows after it, then before it: the first one still
@@ -98,7 +102,8 @@
         if (prev.id) { state.rows.push(prev.id); }
         prev = prev.previousElementSibling;
       }
-    } else if (opener && opener.name && opener.value) {
+    }
+    if (opener && opener.name && opener.value) {
       state.control = { name: opener.name, value: opener.value };
     }
     var back = form.querySelector('input[name="return_to"]');
@@ -136,8 +141,14 @@
     if (!target && state.control) {
       target = document.querySelector('[name="' + CSS.escape(state.control.name) + '"][value="' + CSS.escape(state.control.value) + '"]');
     }
-    if (!target && state.rows.length) {
-      // The last row is gone: the table's heading, else the page's.
+    if (!target && state.index !== null) {
+      // A row without an id that is gone: the one that took its place, or the last.
+      var rows = document.querySelectorAll("main tbody tr");
+      var near = rows[Math.min(state.index, rows.length - 1)];
+      target = near && near.querySelector("summary, button, a");
+    }
+    if (!target && state.index !== null) {
+      // No rows are left: the page's heading.
       target = document.querySelector("main h1");
       if (target) {
         target.setAttribute("tabindex", "-1");
