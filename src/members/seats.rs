@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use super::{Error, Target, begin_as};
 use crate::actor::Actor;
 use crate::db::{self, Db, audit};
+use crate::domain::Role;
 use crate::domain::permissions::{self, Action};
 use crate::email::messages;
 use crate::state::AppState;
@@ -20,6 +21,9 @@ pub struct SeatTargets {
     pub targets: Vec<Target>,
     /// Seats still free, when the organization limits them.
     pub left: Option<i64>,
+    /// Whom to ask for more seats, when there are too few and the actor is no Owner:
+    /// the names of a few Owners.
+    pub owners: Vec<String>,
 }
 
 impl SeatTargets {
@@ -53,7 +57,15 @@ pub async fn seat_targets(db: &Db, actor: &Actor, ids: &[i64]) -> Result<SeatTar
         Some(seats) => Some((seats - db::memberships::count_seats(db, actor.org.id).await?).max(0)),
         None => None,
     };
-    Ok(SeatTargets { targets, left })
+    let mut found = SeatTargets {
+        targets,
+        left,
+        owners: Vec::new(),
+    };
+    if found.over_limit() && actor.role != Role::Owner {
+        found.owners = db::memberships::owner_names(db, actor.org.id, 3).await?;
+    }
+    Ok(found)
 }
 
 /// Assigns (or revokes) seats of the members `ids`, all or none. Returns the members

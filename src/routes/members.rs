@@ -866,6 +866,8 @@ struct SeatConfirm {
     over_limit: bool,
     /// Owners may raise the seat limit themselves; others are told to ask one.
     is_owner: bool,
+    /// The Owners to ask, by name ("Ada Lovelace or Grace Hopper"), if any.
+    ask: String,
     /// The view of the Members page to go back to.
     return_to: String,
 }
@@ -885,6 +887,11 @@ impl SeatConfirm {
             taking: found.taking(),
             over_limit: assign && found.over_limit(),
             left: found.left,
+            ask: match found.owners.as_slice() {
+                [] => String::new(),
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+            },
             targets: found.targets,
             is_owner: member.role == Role::Owner,
             return_to: back,

@@ -326,7 +326,7 @@ async fn the_confirmation_says_how_many_seats_are_left_and_blocks_asking_for_mor
     assert_eq!(
         texts(&billing, "#seat-refusal"),
         vec![
-            "Not enough seats: 3 needed, only 2 left. Select fewer members, or ask an Owner to raise the seat limit."
+            "Not enough seats: 3 needed, only 2 left. Select fewer members, or ask an Owner (Ada Lovelace) to raise the seat limit."
         ]
     );
     assert!(!billing.contains("/settings#seats"));
