@@ -216,6 +216,17 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         }
         screenshot(&browser, &format!("{size}-dialog-seats-over-limit")).await;
         exec_sql(&app.state.db, &seats(10)).await;
+        // Nothing ticked: the message appears beside the bulk buttons, in view.
+        browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
+        browser.click("Assign seats to selected…").await;
+        browser
+            .wait_for_text("Select at least one member first.")
+            .await;
+        let outside = outside_viewport(&browser, "#seat-feedback .flash").await;
+        if !outside.is_empty() {
+            problems.push(format!("{size} seat feedback: off-screen: {outside:?}"));
+        }
+        screenshot(&browser, &format!("{size}-members-select-first")).await;
     }
     // Signed out: the sign-in page.
     browser.client().delete_all_cookies().await.unwrap();
