@@ -48,11 +48,123 @@
     var returnTo = opener;
     dialog.addEventListener("close", function () {
       dialog.remove();
-      if (returnTo && document.body.contains(returnTo)) {
-        returnTo.focus();
-      }
+      focusOpener(returnTo);
     });
     dialog.showModal();
+  });
+
+  // The button that opened a dialog, or, when it sat in a row menu that has closed
+  // since, that menu's button: focus must not fall to <body>.
+  function focusOpener(element) {
+    if (!element || !document.body.contains(element)) {
+      return;
+    }
+    var menu = element.closest("details.menu");
+    if (menu && !menu.open) {
+      menu.querySelector("summary").focus();
+    } else {
+      element.focus();
+    }
+  }
+
+  // A confirmed change reloads the page (a plain form post, then a redirect back to the
+  // same view). Before it goes, remember which other rows were ticked and where focus
+  // was, so that the page that comes back keeps both.
+  var KEY = "roster.after-action";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.closest || !form.closest("dialog") || form.method === "dialog") {
+      return;
+    }
+    var concerned = (form.getAttribute("data-concerns") || "").split(/\s+/);
+    var ticked = [];
+    document.querySelectorAll('input[type="checkbox"][name="ids"]:checked').forEach(function (box) {
+      if (concerned.indexOf(box.value) < 0) {
+        ticked.push(box.value);
+      }
+    });
+    var state = { ticked: ticked, rows: [], control: null, index: null };
+    var anyRow = opener && opener.closest("tbody tr");
+    if (anyRow) {
+      state.index = Array.prototype.indexOf.call(anyRow.parentNode.children, anyRow);
+    }
+    var row = opener && opener.closest("tr[id]");
+    if (row) {
+      // The row itself, then the rows after it, then before it: the first one still
+      // there after the change gets focus (a removed row is gone).
+      var next = row;
+      while (next) {
+        if (next.id) { state.rows.push(next.id); }
+        next = next.nextElementSibling;
+      }
+      var prev = row.previousElementSibling;
+      while (prev) {
+        if (prev.id) { state.rows.push(prev.id); }
+        prev = prev.previousElementSibling;
+      }
+    }
+    if (opener && opener.name && opener.value) {
+      state.control = { name: opener.name, value: opener.value };
+    }
+    var back = form.querySelector('input[name="return_to"]');
+    state.at = back ? back.value : null;
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify(state));
+    } catch (e) {
+      // Private modes may refuse storage; the change itself goes ahead.
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var state;
+    try {
+      state = JSON.parse(sessionStorage.getItem(KEY) || "null");
+      sessionStorage.removeItem(KEY);
+    } catch (e) {
+      state = null;
+    }
+    // Only on the view the change went back to (a refusal shows another page).
+    if (!state || state.at !== location.pathname + location.search) {
+      return;
+    }
+    state.ticked.forEach(function (id) {
+      var box = document.querySelector('input[type="checkbox"][name="ids"][value="' + CSS.escape(id) + '"]');
+      if (box) {
+        box.checked = true;
+      }
+    });
+    var target = null;
+    for (var i = 0; i < state.rows.length && !target; i++) {
+      var row = document.getElementById(state.rows[i]);
+      target = row && row.querySelector("summary, button, a");
+    }
+    if (!target && state.control) {
+      target = document.querySelector('[name="' + CSS.escape(state.control.name) + '"][value="' + CSS.escape(state.control.value) + '"]');
+    }
+    if (!target && state.index !== null) {
+      // A row without an id that is gone: the one that took its place, or the last.
+      var rows = document.querySelectorAll("main tbody tr");
+      var near = rows[Math.min(state.index, rows.length - 1)];
+      target = near && near.querySelector("summary, button, a");
+    }
+    if (!target && state.index !== null) {
+      // No rows are left: the page's heading.
+      target = document.querySelector("main h1");
+      if (target) {
+        target.setAttribute("tabindex", "-1");
+      }
+    }
+    if (target) {
+      target.focus();
+    }
+    // Read the message out again: a live region that already holds text when the page
+    // loads is not announced.
+    var flash = document.getElementById("flash");
+    if (flash && flash.innerHTML.trim()) {
+      var said = flash.innerHTML;
+      flash.innerHTML = "";
+      setTimeout(function () { flash.innerHTML = said; }, 150);
+    }
   });
 })();
 

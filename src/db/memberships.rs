@@ -924,6 +924,20 @@ pub async fn count_seats(db: &Db, org_id: i64) -> sqlx::Result<i64> {
     .await)
 }
 
+/// The names of up to `limit` active Owners of the organization whose accounts are
+/// active, by name: whom to ask for what only an Owner may do.
+pub async fn owner_names(db: &Db, org_id: i64, limit: i64) -> sqlx::Result<Vec<String>> {
+    on_db!(db, pool => sqlx::query_scalar(
+        "SELECT u.name FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.status = 'active' \
+         ORDER BY u.name, u.id LIMIT $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
 /// `count_seats` inside a transaction (after `Tx::lock`).
 pub async fn count_seats_in(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(

@@ -36,6 +36,19 @@ impl LocalPath {
         (resolved.origin() == base.origin()).then(|| LocalPath(input.to_string()))
     }
 
+    /// `input` if it is a local path to the page `path` (with any query, no fragment):
+    /// where an action on that page goes back to, e.g. the same filtered view.
+    pub fn parse_at(input: &str, path: &str) -> Option<LocalPath> {
+        let parsed = LocalPath::parse(input)?;
+        let (at, _) = parsed.0.split_once('?').unwrap_or((&parsed.0, ""));
+        (at == path && !parsed.0.contains('#')).then_some(parsed)
+    }
+
+    /// `input` if it is a local path to the page `path`, else that page itself.
+    pub fn at_or(input: &str, path: &str) -> LocalPath {
+        LocalPath::parse_at(input, path).unwrap_or_else(|| LocalPath(path.to_string()))
+    }
+
     /// `input` if it is a local path, else the home page.
     pub fn or_home(input: &str) -> LocalPath {
         LocalPath::parse(input).unwrap_or_else(|| LocalPath("/".into()))
@@ -99,6 +112,33 @@ mod tests {
         ] {
             assert_eq!(LocalPath::parse(evil), None, "{evil:?}");
             assert_eq!(LocalPath::or_home(evil).as_str(), "/", "{evil:?}");
+        }
+    }
+
+    #[test]
+    fn a_view_of_the_same_page_is_kept_and_any_other_place_is_not() {
+        let members = "/orgs/a/members";
+        for kept in [
+            "/orgs/a/members",
+            "/orgs/a/members?q=ada&role=admin&status=active&sort=email&dir=desc&page=3",
+        ] {
+            assert_eq!(LocalPath::at_or(kept, members).as_str(), kept);
+        }
+        for other in [
+            "",
+            "/orgs/b/members?q=ada",
+            "/orgs/a/members/5/remove",
+            "/orgs/a/membersx",
+            "/orgs/a/settings?x=/orgs/a/members",
+            "/orgs/a/members#top",
+            "//evil.example/orgs/a/members",
+            "https://evil.example/orgs/a/members",
+        ] {
+            assert_eq!(
+                LocalPath::at_or(other, members).as_str(),
+                members,
+                "{other:?}"
+            );
         }
     }
 

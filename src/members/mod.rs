@@ -13,7 +13,7 @@ pub use reads::{
     Asking, Export, PAGE_SIZE, Page, PageQuery, confirmation_target, export, find, list,
     list_by_offset,
 };
-pub use seats::{seat_targets, seats_in_use, set_seats};
+pub use seats::{SeatTargets, seat_targets, seats_in_use, set_seats};
 
 pub use crate::db::memberships::{
     Cursor, ExportRow, Filter, Listing, MemberRow, RowStatus, Sort, Start, StatusFilter, Target,
@@ -78,7 +78,7 @@ pub enum Error {
     Inactive(Vec<String>),
     /// Only `left` seats are free.
     #[error(
-        "No seats were assigned: only {left} {} left. Revoke seats, or ask an Owner for more.",
+        "No seats were assigned: only {left} {} left. Revoke seats, or raise the seat limit in the settings (Owners only).",
         if *left == 1 { "seat is" } else { "seats are" }
     )]
     NoRoom { left: i64 },

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use super::{Error, Target, begin_as};
 use crate::actor::Actor;
 use crate::db::{self, Db, audit};
+use crate::domain::Role;
 use crate::domain::permissions::{self, Action};
 use crate::email::messages;
 use crate::state::AppState;
@@ -14,9 +15,33 @@ pub async fn seats_in_use(db: &Db, actor: &Actor) -> Result<i64, Error> {
     Ok(db::memberships::count_seats(db, actor.org.id).await?)
 }
 
-/// The members `ids` whose seats the actor is about to assign or revoke, for the
-/// confirmation. A read: it takes no lock, and `set_seats` checks everything again.
-pub async fn seat_targets(db: &Db, actor: &Actor, ids: &[i64]) -> Result<Vec<Target>, Error> {
+/// A seat change about to be confirmed: whom it concerns, and the room there is.
+#[derive(Debug)]
+pub struct SeatTargets {
+    pub targets: Vec<Target>,
+    /// Seats still free, when the organization limits them.
+    pub left: Option<i64>,
+    /// Whom to ask for more seats, when there are too few and the actor is no Owner:
+    /// the names of a few Owners.
+    pub owners: Vec<String>,
+}
+
+impl SeatTargets {
+    /// How many of the targets an assignment would give a seat: those without one.
+    pub fn taking(&self) -> i64 {
+        self.targets.iter().filter(|t| !t.has_seat).count() as i64
+    }
+
+    /// Whether assigning would need more seats than are free (and be refused).
+    pub fn over_limit(&self) -> bool {
+        self.left.is_some_and(|left| self.taking() > left)
+    }
+}
+
+/// The members `ids` whose seats the actor is about to assign or revoke, and the seats
+/// still free, for the confirmation. A read: it takes no lock, and `set_seats` checks
+/// everything again.
+pub async fn seat_targets(db: &Db, actor: &Actor, ids: &[i64]) -> Result<SeatTargets, Error> {
     if !permissions::allows(actor.role, Action::ManageSeats) {
         return Err(Error::SeatsForbidden);
     }
@@ -28,7 +53,19 @@ pub async fn seat_targets(db: &Db, actor: &Actor, ids: &[i64]) -> Result<Vec<Tar
     if targets.len() != unique.len() {
         return Err(Error::SomeNotFound);
     }
-    Ok(targets)
+    let left = match db::orgs::settings(db, actor.org.id).await?.seats {
+        Some(seats) => Some((seats - db::memberships::count_seats(db, actor.org.id).await?).max(0)),
+        None => None,
+    };
+    let mut found = SeatTargets {
+        targets,
+        left,
+        owners: Vec::new(),
+    };
+    if found.over_limit() && actor.role != Role::Owner {
+        found.owners = db::memberships::owner_names(db, actor.org.id, 3).await?;
+    }
+    Ok(found)
 }
 
 /// Assigns (or revokes) seats of the members `ids`, all or none. Returns the members

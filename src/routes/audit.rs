@@ -16,7 +16,7 @@ use super::pages::PageCtx;
 use crate::audit_log::{self, Filter, Listed, Scope};
 use crate::auth::{InstanceAdmin, OrgMember};
 use crate::clock;
-use crate::domain::audit::{INSTANCE_KINDS, ORG_KINDS, describe};
+use crate::domain::audit::{Entry, INSTANCE_KINDS, ORG_KINDS};
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, text};
 use crate::error::{AppError, Result};
@@ -134,8 +134,8 @@ struct EventView {
     when_iso: String,
     text: String,
     ip: String,
-    before: Option<String>,
-    after: Option<String>,
+    /// What changed, in words, one line per field.
+    changes: Vec<String>,
 }
 
 /// Who did it, as people read it: their name when known, else their email.
@@ -146,14 +146,20 @@ fn actor_label(e: &Listed) -> String {
         .unwrap_or_else(|| "Someone".into())
 }
 
+/// The event as the words of the page see it.
+fn entry<'a>(e: &'a Listed, actor: &'a str) -> Entry<'a> {
+    Entry {
+        action: &e.action,
+        actor,
+        actor_email: e.actor_email.as_deref(),
+        target: e.target_email.as_deref(),
+        before: e.before_value.as_deref(),
+        after: e.after_value.as_deref(),
+    }
+}
+
 fn sentence(e: &Listed) -> String {
-    describe(
-        &e.action,
-        &actor_label(e),
-        e.target_email.as_deref(),
-        e.before_value.as_deref(),
-        e.after_value.as_deref(),
-    )
+    entry(e, &actor_label(e)).sentence()
 }
 
 #[derive(Template, WebTemplate)]
@@ -204,14 +210,17 @@ async fn render_list(
         let now = state.clock.now();
         events = rows
             .iter()
-            .map(|e| EventView {
-                when: clock::relative(now, e.at),
-                when_exact: clock::exact(e.at),
-                when_iso: clock::iso(e.at),
-                text: sentence(e),
-                ip: e.ip.clone().unwrap_or_default(),
-                before: e.before_value.clone(),
-                after: e.after_value.clone(),
+            .map(|e| {
+                let actor = actor_label(e);
+                let entry = entry(e, &actor);
+                EventView {
+                    when: clock::relative(now, e.at),
+                    when_exact: clock::exact(e.at),
+                    when_iso: clock::iso(e.at),
+                    text: entry.sentence(),
+                    ip: e.ip.clone().unwrap_or_default(),
+                    changes: entry.changes(),
+                }
             })
             .collect();
     }

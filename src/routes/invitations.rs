@@ -15,6 +15,7 @@ use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
 use crate::domain::invitation::{Outcome, Status, parse_csv, split_addresses};
+use crate::domain::local_path::LocalPath;
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
@@ -175,6 +176,21 @@ struct InvitationsPage {
     total: i64,
     page: i64,
     pages: i64,
+}
+
+impl InvitationsPage {
+    /// This tab and page: where a resend or revoke taken from it goes back.
+    fn view_href(&self) -> String {
+        let page = if self.page > 1 {
+            format!("&page={}", self.page)
+        } else {
+            String::new()
+        };
+        format!(
+            "/orgs/{}/invitations?status={}{page}",
+            self.slug, self.status
+        )
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -605,6 +621,9 @@ struct ManageForm {
     /// "members" when asked from the Members page, which is then where it returns.
     #[serde(default)]
     from: String,
+    /// The view of that page (its filters and page) to return to.
+    #[serde(default)]
+    return_to: String,
 }
 
 /// The same confirmation as a `<dialog>` that htmx swaps into the Invitations page.
@@ -614,6 +633,8 @@ struct ConfirmManageDialog {
     ctx: PageCtx,
     slug: String,
     from_members: bool,
+    /// The view of the page the action was taken from.
+    back: String,
     action: &'static str,
     verb: &'static str,
     targets: Vec<invite::Managed>,
@@ -625,6 +646,8 @@ struct ConfirmManagePage {
     ctx: PageCtx,
     slug: String,
     from_members: bool,
+    /// The view of the page the action was taken from.
+    back: String,
     action: &'static str,
     verb: &'static str,
     targets: Vec<invite::Managed>,
@@ -637,11 +660,14 @@ async fn manage_invitations(
     axum_extra::extract::Form(form): axum_extra::extract::Form<ManageForm>,
 ) -> Result<Response> {
     let from_members = form.from == "members";
-    let back = if from_members {
+    let page = if from_members {
         format!("/orgs/{}/members", member.org.slug)
     } else {
         format!("/orgs/{}/invitations", member.org.slug)
     };
+    let back = LocalPath::at_or(&form.return_to, &page)
+        .as_str()
+        .to_string();
     let (action, ids) = match (&form.row_action, &form.bulk_action) {
         (Some(row), _) => {
             let (action, id) = row.split_once(':').ok_or(AppError::NotFound)?;
@@ -655,7 +681,8 @@ async fn manage_invitations(
     };
     let action = invite::Manage::parse(&action).ok_or(AppError::NotFound)?;
     if ids.is_empty() && is_htmx {
-        return Ok(super::flash_response(
+        return Ok(super::message_at(
+            "#bulk-feedback",
             StatusCode::UNPROCESSABLE_ENTITY,
             "error",
             "Select at least one invitation first.",
@@ -682,6 +709,7 @@ async fn manage_invitations(
                 ctx,
                 slug,
                 from_members,
+                back,
                 action,
                 verb,
                 targets,
@@ -692,6 +720,7 @@ async fn manage_invitations(
                 ctx,
                 slug,
                 from_members,
+                back,
                 action,
                 verb,
                 targets,

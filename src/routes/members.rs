@@ -14,12 +14,13 @@ use serde::Deserialize;
 use super::pages::PageCtx;
 use crate::auth::{OrgMember, session};
 use crate::clock;
+use crate::domain::local_path::LocalPath;
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, MemberStatus, Role, text};
 use crate::error::{AppError, Result};
 use crate::members::{
     self, Allowed, Asking, Change, Cursor, Filter, Listing, MemberRow, PAGE_SIZE, PageQuery,
-    RowStatus, Sort, Start, StatusFilter, Target,
+    RowStatus, SeatTargets, Sort, Start, StatusFilter, Target,
 };
 use crate::state::AppState;
 
@@ -333,6 +334,34 @@ impl Results {
         self.page_href(1)
     }
 
+    /// This view (search, filters, order, page): where an action taken from it goes back.
+    fn view_href(&self) -> String {
+        let mut query = self.filters.clone();
+        if self.sort != Sort::default().as_str() {
+            query.push_str(&format!("sort={}&", self.sort));
+        }
+        if self.descending {
+            query.push_str("dir=desc&");
+        }
+        if self.page > 1 {
+            query.push_str(&format!("page={}&", self.page));
+        }
+        let query = query.trim_end_matches('&');
+        match query {
+            "" => format!("/orgs/{}/members", self.slug),
+            _ => format!("/orgs/{}/members?{query}", self.slug),
+        }
+    }
+
+    /// The link to a row's confirmation, which keeps this view to come back to.
+    fn confirm_href(&self, id: i64, action: &str) -> String {
+        format!(
+            "/orgs/{}/members/{id}/{action}?return_to={}",
+            self.slug,
+            encode(&self.view_href())
+        )
+    }
+
     fn last_href(&self) -> String {
         self.page_href(self.pages)
     }
@@ -515,6 +544,8 @@ struct Confirm {
     typed: String,
     /// Leaving: the person is the only active Owner, so the server would refuse.
     sole_owner: bool,
+    /// The view of the Members page to go back to.
+    return_to: String,
 }
 
 impl Confirm {
@@ -536,6 +567,14 @@ impl Confirm {
 
     fn email(&self) -> &str {
         self.target.as_ref().map_or("", |t| t.email.as_str())
+    }
+
+    /// The member the change is about, for the page's script (which keeps the other
+    /// ticked rows ticked).
+    fn concerns(&self) -> String {
+        self.target
+            .as_ref()
+            .map_or_else(String::new, |t| t.id.to_string())
     }
 }
 
@@ -561,6 +600,7 @@ async fn confirmation(
     member: &OrgMember,
     id: i64,
     kind: ConfirmKind,
+    return_to: &str,
 ) -> Result<Confirm> {
     let target = members::confirmation_target(&state.db, &member.acting(), id, kind.asking())
         .await
@@ -585,7 +625,22 @@ async fn confirmation(
         errors: FieldErrors::default(),
         typed: String::new(),
         sole_owner: false,
+        return_to: back(member, return_to),
     })
+}
+
+/// Where an action goes back to: the view of the Members page it was taken from, when
+/// `return_to` names one of this organization, else the Members page.
+fn back(member: &OrgMember, return_to: &str) -> String {
+    let members = format!("/orgs/{}/members", member.org.slug);
+    LocalPath::at_or(return_to, &members).as_str().to_string()
+}
+
+/// The view an action was taken from, as a confirmation's link carries it.
+#[derive(Debug, Default, Deserialize)]
+struct Back {
+    #[serde(default)]
+    return_to: String,
 }
 
 /// The pages' answer to a refusal that is not shown as a message: the member is not
@@ -603,7 +658,7 @@ fn page_error(err: members::Error) -> AppError {
 
 /// The pages' answer to a refused change: a message on the Members page, or the
 /// `page_error` when the refusal is one no menu offers.
-async fn refused(member: &OrgMember, err: members::Error) -> Result<Response> {
+async fn refused(member: &OrgMember, back: &str, err: members::Error) -> Result<Response> {
     match err {
         members::Error::NotFound
         | members::Error::SomeNotFound
@@ -611,18 +666,24 @@ async fn refused(member: &OrgMember, err: members::Error) -> Result<Response> {
         | members::Error::SeatsForbidden
         | members::Error::Own
         | members::Error::Internal(_) => Err(page_error(err)),
-        refusal => done(member, "error", refusal.to_string()).await,
+        refusal => done(member, back, "error", refusal.to_string()).await,
     }
 }
 
-/// Says what happened: a flash message, then back to the Members page.
-async fn done(member: &OrgMember, kind: &str, text: String) -> Result<Response> {
+/// Says what happened: a flash message, then back to the view of the Members page
+/// `back` (already checked by `back`).
+async fn done(member: &OrgMember, back: &str, kind: &str, text: String) -> Result<Response> {
     member.current.flashes.add(kind, text);
-    Ok(Redirect::to(&format!("/orgs/{}/members", member.org.slug)).into_response())
+    Ok(Redirect::to(back).into_response())
 }
 
 /// Says that `change` was made to `target`.
-async fn changed(member: &OrgMember, change: &Change, target: &Target) -> Result<Response> {
+async fn changed(
+    member: &OrgMember,
+    back: &str,
+    change: &Change,
+    target: &Target,
+) -> Result<Response> {
     let text = match change {
         Change::Role(role) => format!("{} is now {}.", target.email, role.label()),
         Change::Deactivate => format!(
@@ -635,7 +696,7 @@ async fn changed(member: &OrgMember, change: &Change, target: &Target) -> Result
             target.email, member.org.name
         ),
     };
-    done(member, "success", text).await
+    done(member, back, "success", text).await
 }
 
 async fn confirm_change_role(
@@ -643,8 +704,9 @@ async fn confirm_change_role(
     member: OrgMember,
     htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
+    Query(from): Query<Back>,
 ) -> Result<Response> {
-    let confirm = confirmation(&state, &member, id, ConfirmKind::Role).await?;
+    let confirm = confirmation(&state, &member, id, ConfirmKind::Role, &from.return_to).await?;
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
@@ -652,6 +714,8 @@ async fn confirm_change_role(
 struct RoleForm {
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    return_to: String,
 }
 
 async fn change_role(
@@ -662,16 +726,18 @@ async fn change_role(
     Form(form): Form<RoleForm>,
 ) -> Result<Response> {
     let Ok(role) = form.role.parse::<Role>() else {
-        let mut confirm = confirmation(&state, &member, id, ConfirmKind::Role).await?;
+        let kind = ConfirmKind::Role;
+        let mut confirm = confirmation(&state, &member, id, kind, &form.return_to).await?;
         confirm
             .errors
             .add("role", "Choose one of the offered roles.");
         return render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, confirm).await;
     };
     let change = Change::Role(role);
+    let back = back(&member, &form.return_to);
     match members::change(&state, &member.acting(), id, &change).await {
-        Ok(target) => changed(&member, &change, &target).await,
-        Err(err) => refused(&member, err).await,
+        Ok(target) => changed(&member, &back, &change, &target).await,
+        Err(err) => refused(&member, &back, err).await,
     }
 }
 
@@ -689,8 +755,10 @@ async fn confirm_set_status(
     member: OrgMember,
     htmx: HxRequest,
     Path((_, id, status)): Path<(String, i64, String)>,
+    Query(from): Query<Back>,
 ) -> Result<Response> {
-    let confirm = confirmation(&state, &member, id, status_kind(&status)?).await?;
+    let kind = status_kind(&status)?;
+    let confirm = confirmation(&state, &member, id, kind, &from.return_to).await?;
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
@@ -698,14 +766,16 @@ async fn set_status(
     State(state): State<AppState>,
     member: OrgMember,
     Path((_, id, status)): Path<(String, i64, String)>,
+    Form(from): Form<Back>,
 ) -> Result<Response> {
     let change = match status_kind(&status)? {
         ConfirmKind::Activate => Change::Activate,
         _ => Change::Deactivate,
     };
+    let back = back(&member, &from.return_to);
     match members::change(&state, &member.acting(), id, &change).await {
-        Ok(target) => changed(&member, &change, &target).await,
-        Err(err) => refused(&member, err).await,
+        Ok(target) => changed(&member, &back, &change, &target).await,
+        Err(err) => refused(&member, &back, err).await,
     }
 }
 
@@ -714,8 +784,9 @@ async fn confirm_remove_member(
     member: OrgMember,
     htmx: HxRequest,
     Path((_, id)): Path<(String, i64)>,
+    Query(from): Query<Back>,
 ) -> Result<Response> {
-    let confirm = confirmation(&state, &member, id, ConfirmKind::Remove).await?;
+    let confirm = confirmation(&state, &member, id, ConfirmKind::Remove, &from.return_to).await?;
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
 
@@ -723,6 +794,8 @@ async fn confirm_remove_member(
 struct RemoveForm {
     #[serde(default)]
     confirm_email: String,
+    #[serde(default)]
+    return_to: String,
 }
 
 async fn remove_member(
@@ -735,16 +808,18 @@ async fn remove_member(
     let change = Change::Remove {
         typed_email: form.confirm_email.clone(),
     };
+    let back = back(&member, &form.return_to);
     match members::change(&state, &member.acting(), id, &change).await {
-        Ok(target) => changed(&member, &change, &target).await,
+        Ok(target) => changed(&member, &back, &change, &target).await,
         Err(refusal @ members::Error::EmailMismatch { .. }) => {
             // The form again, with what was typed and why it is not enough.
-            let mut confirm = confirmation(&state, &member, id, ConfirmKind::Remove).await?;
+            let kind = ConfirmKind::Remove;
+            let mut confirm = confirmation(&state, &member, id, kind, &form.return_to).await?;
             confirm.errors.add("confirm_email", refusal.to_string());
             confirm.typed = form.confirm_email;
             render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, confirm).await
         }
-        Err(err) => refused(&member, err).await,
+        Err(err) => refused(&member, &back, err).await,
     }
 }
 
@@ -765,6 +840,7 @@ async fn confirm_leave(member: OrgMember, htmx: HxRequest) -> Result<Response> {
         errors: FieldErrors::default(),
         typed: String::new(),
         sole_owner: member.sole_owner,
+        return_to: back(&member, ""),
     };
     render_confirm(&member, htmx, StatusCode::OK, confirm).await
 }
@@ -777,7 +853,7 @@ async fn leave_organization(State(state): State<AppState>, member: OrgMember) ->
             Ok(Redirect::to("/").into_response())
         }
         Err(refusal @ members::Error::LastOwnerLeaving { .. }) => {
-            done(&member, "error", refusal.to_string()).await
+            done(&member, &back(&member, ""), "error", refusal.to_string()).await
         }
         Err(members::Error::Internal(err)) => Err(AppError::Other(err)),
         Err(_) => Err(AppError::NotFound),
@@ -793,6 +869,8 @@ struct SeatForm {
     #[serde(default)]
     ids: Vec<i64>,
     confirm: Option<String>,
+    #[serde(default)]
+    return_to: String,
 }
 
 /// The confirmation of a seat change: a `<dialog>` for htmx, a page otherwise.
@@ -814,9 +892,46 @@ struct SeatConfirm {
     csrf: String,
     assign: bool,
     targets: Vec<Target>,
+    /// Seats still free, when the organization limits them.
+    left: Option<i64>,
+    /// How many of the targets an assignment would give a seat.
+    taking: i64,
+    /// Whether assigning them all needs more seats than are free.
+    over_limit: bool,
+    /// Owners may raise the seat limit themselves; others are told to ask one.
+    is_owner: bool,
+    /// The Owners to ask, by name ("Ada Lovelace or Grace Hopper"), if any.
+    ask: String,
+    /// The view of the Members page to go back to.
+    return_to: String,
 }
 
 impl SeatConfirm {
+    fn new(
+        member: &OrgMember,
+        csrf: String,
+        assign: bool,
+        found: SeatTargets,
+        back: String,
+    ) -> Self {
+        SeatConfirm {
+            slug: member.org.slug.clone(),
+            csrf,
+            assign,
+            taking: found.taking(),
+            over_limit: assign && found.over_limit(),
+            left: found.left,
+            ask: match found.owners.as_slice() {
+                [] => String::new(),
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+            },
+            targets: found.targets,
+            is_owner: member.role == Role::Owner,
+            return_to: back,
+        }
+    }
+
     fn title(&self) -> String {
         let n = self.targets.len();
         let verb = if self.assign { "Assign" } else { "Revoke" };
@@ -835,48 +950,71 @@ async fn manage_seats(
         None => return Err(AppError::NotFound),
     };
     let acting = member.acting();
-    let outcome = if form.confirm.as_deref() != Some("yes") {
-        match members::seat_targets(&state.db, &acting, &form.ids).await {
-            Ok(targets) => {
-                let seat_change = SeatConfirm {
-                    slug: member.org.slug.clone(),
-                    csrf: session::csrf_token(&member.current.session).await?,
-                    assign,
-                    targets,
+    let back = back(&member, &form.return_to);
+    let confirmed = form.confirm.as_deref() == Some("yes");
+    if confirmed {
+        match members::set_seats(&state, &acting, &form.ids, assign).await {
+            Ok(changed) => {
+                let n = changed.len();
+                let people = if n == 1 { "member" } else { "members" };
+                let text = match (assign, n) {
+                    (_, 0) => "Nothing to change: they already were like that.".to_string(),
+                    (true, 1) => {
+                        "Assigned a seat to 1 member. They were told by email.".to_string()
+                    }
+                    (false, 1) => {
+                        "Revoked the seat of 1 member. They were told by email.".to_string()
+                    }
+                    (true, _) => {
+                        format!("Assigned seats to {n} {people}. They were told by email.")
+                    }
+                    (false, _) => {
+                        format!("Revoked the seats of {n} {people}. They were told by email.")
+                    }
                 };
-                if is_htmx {
-                    let body = SeatDialog { seat_change }.render()?;
-                    return Ok(axum::response::Html(body).into_response());
-                }
-                let ctx = PageCtx::for_org(&member, "members").await?;
-                return Ok(SeatConfirmPage { ctx, seat_change }.into_response());
+                return done(&member, &back, "success", text).await;
             }
-            Err(err) => Err(err),
+            // Seats were taken meanwhile: the confirmation again, which says how many
+            // are left now and what to do.
+            Err(members::Error::NoRoom { .. }) => {}
+            Err(err) => return seat_refused(&member, is_htmx, &back, err).await,
         }
-    } else {
-        members::set_seats(&state, &acting, &form.ids, assign).await
+    }
+    let found = match members::seat_targets(&state.db, &acting, &form.ids).await {
+        Ok(found) => found,
+        Err(err) => return seat_refused(&member, is_htmx, &back, err).await,
     };
-    match outcome {
-        Ok(changed) => {
-            let n = changed.len();
-            let people = if n == 1 { "member" } else { "members" };
-            let text = match (assign, n) {
-                (_, 0) => "Nothing to change: they already were like that.".to_string(),
-                (true, 1) => "Assigned a seat to 1 member. They were told by email.".to_string(),
-                (false, 1) => "Revoked the seat of 1 member. They were told by email.".to_string(),
-                (true, _) => format!("Assigned seats to {n} {people}. They were told by email."),
-                (false, _) => {
-                    format!("Revoked the seats of {n} {people}. They were told by email.")
-                }
-            };
-            done(&member, "success", text).await
-        }
-        Err(refusal @ members::Error::NoneSelected) if is_htmx => Ok(super::flash_response(
+    let status = if confirmed {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let csrf = session::csrf_token(&member.current.session).await?;
+    let seat_change = SeatConfirm::new(&member, csrf, assign, found, back);
+    if is_htmx {
+        let body = SeatDialog { seat_change }.render()?;
+        return Ok((status, axum::response::Html(body)).into_response());
+    }
+    let ctx = PageCtx::for_org(&member, "members").await?;
+    Ok((status, SeatConfirmPage { ctx, seat_change }).into_response())
+}
+
+/// A refused seat change: "select someone first" next to the bulk buttons for htmx,
+/// otherwise as any refused change.
+async fn seat_refused(
+    member: &OrgMember,
+    is_htmx: bool,
+    back: &str,
+    err: members::Error,
+) -> Result<Response> {
+    match err {
+        refusal @ members::Error::NoneSelected if is_htmx => Ok(super::message_at(
+            "#seat-feedback",
             StatusCode::UNPROCESSABLE_ENTITY,
             "error",
             &refusal.to_string(),
         )),
-        Err(err) => refused(&member, err).await,
+        err => refused(member, back, err).await,
     }
 }
 

@@ -165,6 +165,18 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 /// A flash message for htmx to show in `#flash`, in place of the request's own target.
 pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) -> Response {
+    message_at("#flash", status, kind, text)
+}
+
+/// An htmx answer that puts one message into `target`, a live region next to the
+/// control that was used, where the person is looking (the top of a long page may be
+/// out of view).
+pub fn message_at(
+    target: &str,
+    status: axum::http::StatusCode,
+    kind: &str,
+    text: &str,
+) -> Response {
     let flash = crate::auth::flash::Flash {
         kind: kind.into(),
         text: text.into(),
@@ -175,7 +187,7 @@ pub fn flash_response(status: axum::http::StatusCode, kind: &str, text: &str) ->
     .render_string();
     (
         status,
-        HxRetarget("#flash".into()),
+        HxRetarget(target.into()),
         HxReswap(SwapOption::InnerHtml),
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
         body,

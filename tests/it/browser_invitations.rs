@@ -450,9 +450,70 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.close().await;
 }
 
+async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_ticks(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.post_form(
+        &invitations_path(),
+        &[
+            ("emails", "a@example.com b@example.com keep@example.com"),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    let pending = format!("{}?status=pending", invitations_path());
+    browser.goto(&pending).await;
+
+    // Nothing ticked: said next to the buttons, in a live region, not only at the top.
+    browser.click("Revoke selected").await;
+    browser
+        .wait_until(
+            "the message beside the bulk buttons",
+            "document.querySelector('.bulk-bar [role=status]').innerText.includes('Select at least one invitation first.')",
+        )
+        .await;
+    assert!(browser.texts("#flash").await.concat().is_empty());
+
+    // Tick keep, then revoke a's invitation from its row.
+    browser
+        .client()
+        .find(Locator::Css("input[aria-label='Select keep@example.com']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_button_named(&browser, "Revoke invitation of a@example.com").await;
+    browser.open_dialog().await;
+    browser.click("Revoke 1 invitation").await;
+    browser.wait_for_text("Revoked 1 invitation.").await;
+    browser
+        .wait_until(
+            "focus on the row that took its place",
+            "document.activeElement && document.activeElement.tagName === 'BUTTON'",
+        )
+        .await;
+
+    assert_eq!(browser.path().await, pending, "the same tab");
+    assert_eq!(state_of(&app, "a@example.com").await, "revoked");
+    assert!(is_ticked(&browser, "keep@example.com").await, "kept ticked");
+    assert!(!is_ticked(&browser, "b@example.com").await);
+    assert_eq!(browser.focused().await, "Resend to b@example.com");
+    browser.close().await;
+}
+
 crate::on_both_backends!(
     a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
     a_csv_file_is_previewed_row_by_row_before_anyone_is_invited,
     bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,
     resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old,
+    bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_ticks,
 );

@@ -235,6 +235,44 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             }
             check_menu_dialog(&browser, size, what, &menu, label, &mut problems).await;
         }
+        // The seat dialog asking for more seats than are left: it says so, and how to
+        // get more, with its button disabled.
+        let seats =
+            |n: i64| format!("UPDATE organizations SET seats = {n} WHERE slug = '{ORG_SLUG}'");
+        exec_sql(&app.state.db, &seats(1)).await;
+        browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
+        browser
+            .client()
+            .execute(
+                "document.querySelectorAll('input[name=ids]').forEach(b => b.checked = true);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        browser.click("Assign seats to selected…").await;
+        browser.open_dialog().await;
+        browser.wait_for_text("Not enough seats").await;
+        let outside = outside_viewport(
+            &browser,
+            "dialog[open], dialog[open] button, dialog[open] a, dialog[open] p",
+        )
+        .await;
+        if !outside.is_empty() {
+            problems.push(format!("{size} seats dialog: off-screen: {outside:?}"));
+        }
+        screenshot(&browser, &format!("{size}-dialog-seats-over-limit")).await;
+        exec_sql(&app.state.db, &seats(10)).await;
+        // Nothing ticked: the message appears beside the bulk buttons, in view.
+        browser.goto(&format!("/orgs/{ORG_SLUG}/members")).await;
+        browser.click("Assign seats to selected…").await;
+        browser
+            .wait_for_text("Select at least one member first.")
+            .await;
+        let outside = outside_viewport(&browser, "#seat-feedback .flash").await;
+        if !outside.is_empty() {
+            problems.push(format!("{size} seat feedback: off-screen: {outside:?}"));
+        }
+        screenshot(&browser, &format!("{size}-members-select-first")).await;
     }
     // Signed out: the sign-in page.
     browser.client().delete_all_cookies().await.unwrap();

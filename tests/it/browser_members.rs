@@ -211,9 +211,145 @@ async fn last_previous_and_next_swap_the_table_and_keep_the_address(backend: Bac
     browser.close().await;
 }
 
+async fn a_removal_by_keyboard_keeps_the_view_the_ticks_and_a_place_for_focus(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.turn_seats_on("5").await;
+    for email in ["cleo@example.com", "dan@example.com", "eve@example.com"] {
+        app.add_member(ORG_SLUG, email, "Someone", Role::Member)
+            .await;
+    }
+    app.add_member(ORG_SLUG, "ida@example.com", "Ida", Role::Admin)
+        .await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+    let view = format!("/orgs/{ORG_SLUG}/members?role=member");
+    browser.goto(&view).await;
+    browser.wait_for_text("eve@example.com").await;
+
+    // Tick Eve (without moving the keyboard's place), then remove Cleo by keyboard alone.
+    browser
+        .client()
+        .execute(
+            "document.querySelector(\"input[aria-label='Select eve@example.com']\").checked = true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.tab_to("Actions for cleo@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Remove…").await;
+    browser.press(Key::Enter).await;
+    browser.open_dialog().await;
+    browser.type_keys("cleo@example.com").await;
+    browser.tab_to("Remove member").await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait_for_text("Removed cleo@example.com from Analytical Engines.")
+        .await;
+    browser
+        .wait_until(
+            "focus on a row's menu",
+            "document.activeElement && document.activeElement.tagName === 'SUMMARY'",
+        )
+        .await;
+
+    assert_eq!(
+        browser.path().await,
+        view,
+        "the filtered view, not all members"
+    );
+    assert_eq!(
+        browser.texts("tbody tr td.cell-email").await,
+        vec!["dan@example.com", "eve@example.com"],
+        "still only Members"
+    );
+    assert_eq!(
+        browser.focused().await,
+        "Actions for dan@example.com",
+        "focus on the row that took the removed one's place"
+    );
+    let ticked = browser
+        .client()
+        .execute(
+            "return [...document.querySelectorAll('input[name=ids]:checked')].map(b => b.getAttribute('aria-label'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticked, serde_json::json!(["Select eve@example.com"]));
+
+    // The last rows go too: focus then goes to the page's heading, not to <body>.
+    for email in ["dan@example.com", "eve@example.com"] {
+        browser
+            .wait_until(
+                "focus on the next row's menu",
+                &format!(
+                    "document.activeElement.getAttribute('aria-label') === 'Actions for {email}'"
+                ),
+            )
+            .await;
+        browser.press(Key::Enter).await;
+        browser.tab_to("Remove…").await;
+        browser.press(Key::Enter).await;
+        browser.open_dialog().await;
+        browser.type_keys(email).await;
+        browser.tab_to("Remove member").await;
+        browser.press(Key::Enter).await;
+        browser
+            .wait_for_text(&format!("Removed {email} from Analytical Engines."))
+            .await;
+    }
+    browser
+        .wait_until(
+            "focus on the heading",
+            "document.activeElement.tagName === 'H1'",
+        )
+        .await;
+    assert_eq!(browser.path().await, view);
+    browser.close().await;
+}
+
+async fn cancelling_a_dialog_from_a_closed_menu_gives_focus_to_the_menu_button(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let Some(browser) = signed_in_on_members(&app).await else {
+        return;
+    };
+
+    browser.tab_to("Actions for cleo@example.com").await;
+    browser.press(Key::Enter).await;
+    browser.tab_to("Deactivate…").await;
+    browser.press(Key::Enter).await;
+    browser.open_dialog().await;
+    // The menu closes behind the dialog (a click elsewhere would close it too).
+    browser
+        .client()
+        .execute(
+            "document.querySelector('details.menu[open]').open = false;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.press(Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+
+    assert_eq!(browser.focused().await, "Actions for cleo@example.com");
+    browser.close().await;
+}
+
 crate::on_both_backends!(
     last_previous_and_next_swap_the_table_and_keep_the_address,
     the_action_menu_changes_a_role_in_a_dialog_by_mouse,
     removal_by_keyboard_waits_for_the_typed_email_and_escape_cancels,
     escape_closes_an_action_menu_and_focus_stays_on_its_button,
+    a_removal_by_keyboard_keeps_the_view_the_ticks_and_a_place_for_focus,
+    cancelling_a_dialog_from_a_closed_menu_gives_focus_to_the_menu_button,
 );

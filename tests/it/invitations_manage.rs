@@ -416,7 +416,11 @@ async fn htmx_asks_for_confirmation_in_a_dialog(backend: Backend) {
     assert!(html.trim_start().starts_with("<dialog"), "{html}");
     assert_eq!(texts(&html, "h2"), vec!["Revoke 1 invitation?"]);
     assert_eq!(nothing.status(), 422);
-    assert_eq!(nothing.headers()["HX-Retarget"], "#flash");
+    assert_eq!(
+        nothing.headers()["HX-Retarget"],
+        "#bulk-feedback",
+        "said next to the bulk buttons"
+    );
     assert_eq!(state_of(&app, "d@example.com").await, "pending");
 }
 

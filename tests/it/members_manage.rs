@@ -550,6 +550,159 @@ async fn two_owners_acting_on_each_other_at_once_leave_one_owner(backend: Backen
     }
 }
 
+/// The `return_to` of every action form on `html`.
+fn return_tos(html: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let selector = scraper::Selector::parse("input[name=return_to]").unwrap();
+    doc.select(&selector)
+        .map(|e| e.value().attr("value").unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn every_action_goes_back_to_the_view_it_was_taken_from(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.turn_seats_on("5").await;
+    for email in ["cleo@example.com", "dan@example.com", "eve@example.com"] {
+        app.add_member(ORG_SLUG, email, "Someone", Role::Member)
+            .await;
+    }
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/invitations"),
+        &[("emails", "ivy@example.com"), ("role", "viewer")],
+    )
+    .await;
+    let (cleo, dan, eve) = (
+        app.membership_id("cleo@example.com").await,
+        app.membership_id("dan@example.com").await,
+        app.membership_id("eve@example.com").await,
+    );
+    let invitation = scalar_i64(&app.state.db, "SELECT id FROM invitations").await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+    let view = format!("{members}?q=example&status=active&sort=email&dir=desc");
+
+    let (_, page) = app.get_html(&format!("{view}&page=1")).await;
+    let (_, dialog) = app
+        .get_html(&format!(
+            "{}?return_to={}",
+            member_path(dan, "remove"),
+            url::form_urlencoded::byte_serialize(view.as_bytes()).collect::<String>()
+        ))
+        .await;
+    let role = app
+        .post_form(
+            &member_path(cleo, "role"),
+            &[("role", "admin"), ("return_to", &view)],
+        )
+        .await;
+    let deactivated = app
+        .post_form(&member_path(cleo, "deactivate"), &[("return_to", &view)])
+        .await;
+    let removed = app
+        .post_form(
+            &member_path(dan, "remove"),
+            &[("confirm_email", "dan@example.com"), ("return_to", &view)],
+        )
+        .await;
+    let seat = app
+        .post_form(
+            &format!("{members}/seats"),
+            &[
+                ("seat_action", "assign"),
+                ("ids", &eve.to_string()),
+                ("confirm", "yes"),
+                ("return_to", &view),
+            ],
+        )
+        .await;
+    let revoked = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/invitations/manage"),
+            &[
+                ("bulk_action", "revoke"),
+                ("ids", &invitation.to_string()),
+                ("confirm", "yes"),
+                ("from", "members"),
+                ("return_to", &view),
+            ],
+        )
+        .await;
+    let refused = app
+        .post_form(
+            &member_path(eve, "role"),
+            &[("role", "member"), ("return_to", &view)],
+        )
+        .await;
+
+    let forms = return_tos(&page);
+    assert!(forms.len() > 3, "the seat forms and each row's: {forms:?}");
+    assert!(forms.iter().all(|f| *f == view), "{forms:?}");
+    assert!(
+        page.contains(&format!("href=\"{}?return_to=", member_path(dan, "remove"))),
+        "the menu's links carry the view too"
+    );
+    assert_eq!(return_tos(&dialog), vec![view.clone()]);
+    let cancel = scraper::Html::parse_document(&dialog)
+        .select(&scraper::Selector::parse("main a").unwrap())
+        .find(|a| a.text().collect::<String>() == "Cancel")
+        .and_then(|a| a.value().attr("href").map(str::to_string));
+    assert_eq!(
+        cancel.as_deref(),
+        Some(view.as_str()),
+        "Cancel goes back there"
+    );
+    for response in [role, deactivated, removed, seat, revoked] {
+        assert_eq!(response.status(), 303);
+        assert_eq!(location(&response), view);
+    }
+    assert_eq!(refused.status(), 303);
+    assert_eq!(location(&refused), view, "a refusal goes back there too");
+    assert!(
+        flashes(&app)
+            .await
+            .iter()
+            .any(|t| t.contains("Nothing to change: eve@example.com is already like that."))
+    );
+}
+
+async fn return_to_never_leaves_the_organizations_members_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
+        .await;
+    let cleo = app.membership_id("cleo@example.com").await;
+    let members = format!("/orgs/{ORG_SLUG}/members");
+
+    let mut went = Vec::new();
+    for elsewhere in [
+        "https://evil.example/orgs/analytical-engines/members",
+        "//evil.example/orgs/analytical-engines/members",
+        "/orgs/someone-else/members?q=x",
+        "/orgs/analytical-engines/settings",
+        "/orgs/analytical-engines/members/1/remove",
+    ] {
+        let role = if went.len() % 2 == 0 {
+            "admin"
+        } else {
+            "member"
+        };
+        let response = app
+            .post_form(
+                &member_path(cleo, "role"),
+                &[("role", role), ("return_to", elsewhere)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "{elsewhere}");
+        went.push(location(&response));
+    }
+
+    assert!(went.iter().all(|l| *l == members), "{went:?}");
+}
+
 crate::on_both_backends!(
     an_owner_changes_a_role_and_the_member_is_told,
     an_admin_cannot_touch_owners_or_admins_nor_grant_owner,
@@ -561,4 +714,6 @@ crate::on_both_backends!(
     leaving_works_except_for_the_last_owner,
     an_invitation_row_is_revoked_from_the_members_page_and_back_there,
     two_owners_acting_on_each_other_at_once_leave_one_owner,
+    every_action_goes_back_to_the_view_it_was_taken_from,
+    return_to_never_leaves_the_organizations_members_page,
 );

@@ -206,7 +206,7 @@ async fn seats_are_not_assigned_past_the_limit(backend: Backend) {
     assert!(matches!(err, Error::NoRoom { left: 1 }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "No seats were assigned: only 1 seat is left. Revoke seats, or ask an Owner for more."
+        "No seats were assigned: only 1 seat is left. Revoke seats, or raise the seat limit in the settings (Owners only)."
     );
     assert!(matches!(none, Err(Error::NoneSelected)));
     let used = scalar_i64(

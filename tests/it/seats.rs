@@ -173,7 +173,8 @@ async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_l
         )
         .await;
 
-    assert_eq!(refused.status(), 303);
+    assert_eq!(refused.status(), 422, "the confirmation again, with why");
+    let refused = refused.text().await.unwrap();
     assert_eq!(
         scalar_i64(
             &app.state.db,
@@ -183,10 +184,13 @@ async fn assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_l
         1,
         "all or nothing"
     );
-    let (_, page) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
-    assert!(texts(&page, ".flash").iter().any(|t| t.contains(
-        "No seats were assigned: only 1 seat is left. Revoke seats, or ask an Owner for more."
-    )));
+    assert_eq!(texts(&refused, "#seats-left"), vec!["1 seat is left."]);
+    assert_eq!(
+        texts(&refused, "#seat-refusal"),
+        vec![
+            "Not enough seats: 2 needed, only 1 left. Select fewer members, or raise the seat limit in Settings."
+        ]
+    );
     let lowered = app.turn_seats_on("0").await;
     assert_eq!(lowered.status(), 422);
     app.post_form(
@@ -282,8 +286,80 @@ async fn members_viewers_other_organizations_and_seats_off_are_refused(backend: 
     );
 }
 
+async fn the_confirmation_says_how_many_seats_are_left_and_blocks_asking_for_more(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.turn_seats_on("2").await;
+    app.add_member(ORG_SLUG, "bill@example.com", "Bill", Role::Billing)
+        .await;
+    let mut ids = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        app.add_member(ORG_SLUG, email, "Someone", Role::Member)
+            .await;
+        ids.push(app.membership_id(email).await.to_string());
+    }
+    let bill = app.browser_for("bill@example.com").await;
+    let ask = |ids: &[String]| {
+        let mut form = vec![("seat_action", "assign".to_string())];
+        form.extend(ids.iter().map(|id| ("ids", id.clone())));
+        form
+    };
+    async fn post(client: &TestApp, form: Vec<(&'static str, String)>) -> (u16, String) {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let response = client.post_form(&seats_path(), &form).await;
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
+    let (fits_status, fits) = post(&app, ask(&ids[..2])).await;
+    let (owner_status, too_many) = post(&app, ask(&ids)).await;
+    let (_, billing) = post(&bill, ask(&ids)).await;
+
+    assert_eq!(fits_status, 200);
+    assert_eq!(texts(&fits, "#seats-left"), vec!["2 seats are left."]);
+    assert!(texts(&fits, "#seat-refusal").is_empty());
+    let confirm = scraper::Selector::parse("form.actions button[type=submit]").unwrap();
+    let button = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let b = doc.select(&confirm).next().expect("the confirm button");
+        (
+            b.value().attr("disabled").is_some(),
+            b.text().collect::<String>(),
+        )
+    };
+    assert_eq!(button(&fits), (false, "Assign 2 seats".to_string()));
+    assert_eq!(owner_status, 200);
+    assert_eq!(
+        button(&too_many),
+        (true, "Assign 3 seats".to_string()),
+        "blocked before submitting"
+    );
+    assert_eq!(
+        texts(&too_many, "#seat-refusal"),
+        vec![
+            "Not enough seats: 3 needed, only 2 left. Select fewer members, or raise the seat limit in Settings."
+        ]
+    );
+    assert!(
+        too_many.contains(&format!(r#"<a href="/orgs/{ORG_SLUG}/settings#seats">"#)),
+        "an Owner is taken to the setting"
+    );
+    assert_eq!(
+        texts(&billing, "#seat-refusal"),
+        vec![
+            "Not enough seats: 3 needed, only 2 left. Select fewer members, or ask an Owner (Ada Lovelace) to raise the seat limit."
+        ]
+    );
+    assert!(!billing.contains("/settings#seats"));
+}
+
 crate::on_both_backends!(
     a_billing_manager_assigns_seats_after_confirming_and_each_member_is_told,
     assigning_past_the_number_of_seats_assigns_none_and_says_how_many_are_left,
     members_viewers_other_organizations_and_seats_off_are_refused,
+    the_confirmation_says_how_many_seats_are_left_and_blocks_asking_for_more,
 );

@@ -40,7 +40,7 @@ impl Backend {
 }
 
 /// The scenarios, by the name `--scenarios` takes, with what the report calls them.
-pub const SCENARIOS: [(&str, &str); 12] = [
+pub const SCENARIOS: [(&str, &str); 13] = [
     ("healthz", "Trivial route (`/healthz`)"),
     ("members", "Members page, first page"),
     (
@@ -56,6 +56,7 @@ pub const SCENARIOS: [(&str, &str); 12] = [
     ("invite-form", "Creating invitations (form POST)"),
     ("csv", "CSV upload (preview, confirm)"),
     ("email", "Outbox delivery to SMTP"),
+    ("export", "Member list export (CSV)"),
 ];
 
 #[derive(Debug, Parser)]
@@ -277,6 +278,30 @@ async fn run_case(
             case.fail(key, problems.join("; "));
         }
         case.scenarios.push((key, measured));
+    }
+    if args.runs("export") {
+        // Before the bulk work, whose own memory would hide the export's.
+        let peak_before_kib = server.peak_rss_kib()?;
+        let path = format!("/orgs/{ORG_SLUG}/members.csv");
+        let (name, value) = cookie.split_once(": ").expect("a header has a colon");
+        let started = Instant::now();
+        let (status, body) = browser.get_with(&path, (name, value)).await?;
+        let took = started.elapsed();
+        let rows = body.lines().count().saturating_sub(1) as u64;
+        // Every member and pending invitation, and nothing cut short.
+        let expected = members + members / 100;
+        if status != 200 || rows < members {
+            case.fail(
+                "export",
+                format!("GET {path} answered {status} with {rows} rows, {expected} expected"),
+            );
+        }
+        case.export = Some(report::Export {
+            rows,
+            took,
+            peak_before_kib,
+            peak_after_kib: server.peak_rss_kib()?,
+        });
     }
     if args.runs("csv") || args.runs("email") {
         match bulk_csv(args, &db, &browser, &csrf, &sink).await {

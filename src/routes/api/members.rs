@@ -418,7 +418,7 @@ async fn export_members(
         filter,
         sort,
         matches!(q.order, Some(Order::Desc)),
-        "API",
+        "",
     )
     .await
     .map_err(refused)?;
