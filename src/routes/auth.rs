@@ -304,11 +304,41 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
-async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
+/// Where signing out leads: the sign-in form, which then goes on to `next` (a local path
+/// only) with `email` filled in — e.g. an invitation opened while signed in as someone
+/// else.
+#[derive(Debug, Default, Deserialize)]
+struct SignOutForm {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    // htmx may send no body at all (its CSRF token travels as a header).
+    form: std::result::Result<Form<SignOutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response> {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
     accounts::sign_out(&state, &current.user, &current.ip).await?;
     session::sign_out(&state, &current.session).await?;
     current.flashes.add("success", "You have signed out.");
-    Ok(Redirect::to("/sign-in").into_response())
+    let mut to = url::form_urlencoded::Serializer::new(String::new());
+    if let Ok(email) = Email::parse(&form.email) {
+        to.append_pair("email", email.as_str());
+    }
+    if let Some(next) = LocalPath::parse(&form.next) {
+        to.append_pair("next", next.as_str());
+    }
+    let query = to.finish();
+    Ok(if query.is_empty() {
+        Redirect::to("/sign-in")
+    } else {
+        Redirect::to(&format!("/sign-in?{query}"))
+    }
+    .into_response())
 }
 
 /// The `next` the sign-in form carries on: a local path, or nothing.

@@ -173,6 +173,8 @@ fn routes() -> Vec<Route> {
             "/orgs/{slug}/invitations/manage",
             &["row_action", "bulk_action", "ids", "confirm", "from"],
         ),
+        page(M::GET, "/orgs/{slug}/invitations/new", &[]),
+        page(M::GET, "/orgs/{slug}/invitations/csv/{csv_id}", &[]),
         page(M::POST, "/orgs/{slug}/invitations/csv/{csv_id}", &[]),
         page(
             M::GET,
@@ -201,6 +203,7 @@ fn routes() -> Vec<Route> {
             "/admin/users/{user_id}/send-password-reset",
             USERS_QUERY,
         ),
+        page(M::GET, "/admin/orgs/new", &[]),
         page(M::POST, "/admin/orgs", &["org_name", "owner_email"]),
         page(M::GET, "/password/forgot", &["email"]),
         page(M::POST, "/password/forgot", &["email"]),
@@ -860,7 +863,8 @@ async fn every_route_answers_hostile_input_without_a_server_error(backend: Backe
         failures: Vec::new(),
     };
     for route in [
-        page(Method::GET, "/invitations/{token}", &[]),
+        page(Method::GET, "/invitations/{token}", &["declined"]),
+        page(Method::GET, "/invitations/{token}/decline", &[]),
         page(
             Method::POST,
             "/invitations/{token}/accept",
@@ -1054,7 +1058,7 @@ async fn parallel_sign_ups_on_one_link_make_one_account(backend: Backend) {
             // told the link was used.
             let page = answer.text().await.unwrap();
             assert!(
-                page.contains("This invitation has already been used"),
+                page.contains("This invitation has already been accepted"),
                 "a loser is told the link was used: {status} {to} {page}"
             );
         }
