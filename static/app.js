@@ -120,8 +120,8 @@
   });
 })();
 
-// Bulk actions: a select-all box (shown only with this file, as only it can tick the
-// others) ticks every box named by its data-select-all in its form; a group with
+// Bulk actions: a select-all box (shown, with its label, only with this file, as only
+// it can tick the others) ticks every box named by its data-select-all in its form; a group with
 // data-needs-selection="NAME" marks its buttons aria-disabled while no box of that name
 // is ticked, and stops their clicks (before htmx sees them). Without this file the
 // buttons stay usable and the server answers "Select at least one … first".
@@ -146,7 +146,7 @@
     root.querySelectorAll("input[data-select-all]").forEach(function (all) {
       var ticks = boxes(all.form || all.closest("form"), all.getAttribute("data-select-all"));
       var ticked = ticks.filter(function (b) { return b.checked; }).length;
-      all.hidden = ticks.length === 0;
+      (all.closest("label") || all).hidden = ticks.length === 0;
       all.checked = ticks.length > 0 && ticked === ticks.length;
       all.indeterminate = ticked > 0 && ticked < ticks.length;
     });
