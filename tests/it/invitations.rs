@@ -250,12 +250,12 @@ async fn inviting_starts_from_a_button_that_opens_the_form_as_a_page_or_a_dialog
     for html in [&list, &members] {
         assert_eq!(
             attrs(html, ".page-head a.button.primary", "href"),
-            [new.clone()],
+            [new.as_str()],
             "the primary action of the page"
         );
         assert_eq!(
             attrs(html, ".page-head a.button.primary", "data-hx-get"),
-            [new.clone()]
+            [new.as_str()]
         );
         assert!(
             texts(html, ".empty-state")[0].starts_with("You are the only member."),
@@ -612,7 +612,7 @@ async fn an_invitee_can_decline(backend: Backend) {
     let decline_path = format!("{}/decline", path_of(&links[0]));
     assert_eq!(
         attrs(&landing, "main a[href$='/decline']", "href"),
-        [decline_path.clone()],
+        [decline_path.as_str()],
         "Decline leads to a confirmation, not a POST"
     );
 
@@ -625,7 +625,7 @@ async fn an_invitee_can_decline(backend: Backend) {
     );
     assert_eq!(
         attrs(&confirm, "main form", "action"),
-        [decline_path.clone()]
+        [decline_path.as_str()]
     );
     assert_eq!(
         scalar_text(&app.state.db, "SELECT state FROM invitations").await,
