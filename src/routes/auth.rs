@@ -304,15 +304,13 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
-/// Where signing out leads: the sign-in form, which then goes on to `next` (a local path
-/// only) with `email` filled in — e.g. an invitation opened while signed in as someone
-/// else.
+/// Where signing out leads: `next` (a local path only), else the sign-in form — e.g.
+/// back to an invitation opened while signed in as someone else, which then offers to
+/// sign in (returning to it) or to create the invitee's account.
 #[derive(Debug, Default, Deserialize)]
 struct SignOutForm {
     #[serde(default)]
     next: String,
-    #[serde(default)]
-    email: String,
 }
 
 async fn sign_out(
@@ -325,20 +323,9 @@ async fn sign_out(
     accounts::sign_out(&state, &current.user, &current.ip).await?;
     session::sign_out(&state, &current.session).await?;
     current.flashes.add("success", "You have signed out.");
-    let mut to = url::form_urlencoded::Serializer::new(String::new());
-    if let Ok(email) = Email::parse(&form.email) {
-        to.append_pair("email", email.as_str());
-    }
-    if let Some(next) = LocalPath::parse(&form.next) {
-        to.append_pair("next", next.as_str());
-    }
-    let query = to.finish();
-    Ok(if query.is_empty() {
-        Redirect::to("/sign-in")
-    } else {
-        Redirect::to(&format!("/sign-in?{query}"))
-    }
-    .into_response())
+    let to = LocalPath::parse(&form.next)
+        .map_or("/sign-in".to_string(), |next| next.as_str().to_string());
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// The `next` the sign-in form carries on: a local path, or nothing.

@@ -747,38 +747,28 @@ async fn signing_out_of_the_wrong_account_comes_back_to_the_invitation(backend: 
     let links = invite_for_links(&app, "invitee@example.com", "admin").await;
     let other = app.browser_for("other@example.com").await;
     let (_, page) = other.get_html(&path_of(&links[0])).await;
-    let fields: Vec<(String, String)> = {
-        let doc = scraper::Html::parse_document(&page);
-        let sel = scraper::Selector::parse("form[action='/sign-out'] input[type=hidden]").unwrap();
-        doc.select(&sel)
-            .map(|e| {
-                (
-                    e.value().attr("name").unwrap().to_string(),
-                    e.value().attr("value").unwrap().to_string(),
-                )
-            })
-            .filter(|(name, _)| name != "csrf_token")
-            .collect()
-    };
-    let fields: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-
-    let out = other.post_form("/sign-out", &fields).await;
+    let invitation = path_of(&links[0]);
+    let next = attrs(
+        &page,
+        "main form[action='/sign-out'] input[name=next]",
+        "value",
+    );
+    assert_eq!(next, [invitation.as_str()]);
+    let out = other.post_form("/sign-out", &[("next", &next[0])]).await;
 
     assert_eq!(out.status(), 303);
-    let sign_in = location(&out);
-    let expected_next = path_of(&links[0]);
+    assert_eq!(location(&out), invitation, "back to the invitation");
+    let (status, landing) = other.get_html(&invitation).await;
+    assert_eq!(status, 200);
     assert_eq!(
-        sign_in,
-        format!(
-            "/sign-in?email=invitee%40example.com&next={}",
-            expected_next.replace('/', "%2F")
-        )
+        texts(&landing, "h2"),
+        ["Create your account"],
+        "signed out, the page offers the invitee's sign-up (or sign-in, with an account)"
     );
-    let (_, form) = other.get_html(&sign_in).await;
-    assert_eq!(attrs(&form, "input[name=next]", "value"), [expected_next]);
+    assert_eq!(
+        attrs(&landing, "input#email", "value"),
+        ["invitee@example.com"]
+    );
     // A `next` off the site is dropped, not followed.
     let again = app.browser_for("other@example.com").await;
     let out = again
