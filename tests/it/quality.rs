@@ -161,6 +161,11 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.push(("setup-with-errors", html(setup_errors, 422).await));
     app.set_up().await;
     pages.push(("members", html(app.get(&members).await, 200).await));
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    pages.push((
+        "invitations-only-member",
+        html(app.get(&invitations).await, 200).await,
+    ));
     add_second_organization(&app).await;
     pages.push((
         "members-with-switcher",
