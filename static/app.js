@@ -231,3 +231,60 @@
     }
   });
 })();
+
+// Bulk actions: a select-all box (shown, with its label, only with this file, as only
+// it can tick the others) ticks every box named by its data-select-all in its form; a group with
+// data-needs-selection="NAME" marks its buttons aria-disabled while no box of that name
+// is ticked, and stops their clicks (before htmx sees them). Without this file the
+// buttons stay usable and the server answers "Select at least one … first".
+(function () {
+  "use strict";
+  function boxes(form, name) {
+    return form ? Array.prototype.slice.call(form.querySelectorAll('input[type="checkbox"][name="' + name + '"]')) : [];
+  }
+  function sync(root) {
+    root.querySelectorAll("[data-needs-selection]").forEach(function (group) {
+      var form = group.closest("form");
+      var name = group.getAttribute("data-needs-selection");
+      var none = !boxes(form, name).some(function (b) { return b.checked; });
+      group.querySelectorAll("button").forEach(function (button) {
+        if (none) {
+          button.setAttribute("aria-disabled", "true");
+        } else {
+          button.removeAttribute("aria-disabled");
+        }
+      });
+    });
+    root.querySelectorAll("input[data-select-all]").forEach(function (all) {
+      var ticks = boxes(all.form || all.closest("form"), all.getAttribute("data-select-all"));
+      var ticked = ticks.filter(function (b) { return b.checked; }).length;
+      (all.closest("label") || all).hidden = ticks.length === 0;
+      all.checked = ticks.length > 0 && ticked === ticks.length;
+      all.indeterminate = ticked > 0 && ticked < ticks.length;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("input[data-select-all]")) {
+      boxes(target.form || target.closest("form"), target.getAttribute("data-select-all")).forEach(function (b) {
+        b.checked = target.checked;
+      });
+    }
+    if (target.matches && target.matches('input[type="checkbox"]')) {
+      sync(document);
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest('[data-needs-selection] button[aria-disabled="true"]');
+    if (button) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+  document.addEventListener("DOMContentLoaded", function () {
+    sync(document);
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    sync(document);
+  });
+})();

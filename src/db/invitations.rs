@@ -111,13 +111,21 @@ pub async fn set_outbox(tx: &mut Tx, id: i64, outbox_id: Option<i64>) -> sqlx::R
     Ok(())
 }
 
-/// Ends a pending invitation (accepted, declined or revoked); false if it was not pending.
-pub async fn finish(tx: &mut Tx, id: i64, state: Status, now: i64) -> sqlx::Result<bool> {
+/// Ends a pending invitation (accepted, declined or revoked) by account `by` (none for
+/// someone without one); false if it was not pending.
+pub async fn finish(
+    tx: &mut Tx,
+    id: i64,
+    state: Status,
+    by: Option<i64>,
+    now: i64,
+) -> sqlx::Result<bool> {
     let affected = on_tx!(tx, conn => sqlx::query(
-        "UPDATE invitations SET state = $1, ended_at = $2 WHERE id = $3 AND state = 'pending'",
+        "UPDATE invitations SET state = $1, ended_at = $2, ended_by = $3 WHERE id = $4 AND state = 'pending'",
     )
     .bind(state.as_str())
     .bind(now)
+    .bind(by)
     .bind(id)
     .execute(&mut *conn)
     .await
@@ -296,6 +304,10 @@ pub struct Row {
     pub sent_at: Option<i64>,
     pub gave_up_at: Option<i64>,
     pub last_error: Option<String>,
+    /// When it was accepted, declined or revoked.
+    pub ended_at: Option<i64>,
+    /// The address of the account that ended it, when known.
+    pub ended_by_email: Option<String>,
 }
 
 fn status_condition(status: Status) -> &'static str {
@@ -333,8 +345,10 @@ pub async fn list(
 }
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
-    i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error \
-    FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id";
+    i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error, \
+    i.ended_at, e.email AS ended_by_email \
+    FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
+    LEFT JOIN users e ON e.id = i.ended_by";
 
 /// One invitation of the organization as the Invitations page shows it.
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Row>> {

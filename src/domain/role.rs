@@ -54,6 +54,43 @@ impl Role {
         }
     }
 
+    /// A role as a person or a spreadsheet may write it: its stored form or its label,
+    /// in any case, with words joined by spaces, underscores or hyphens
+    /// (`billing_manager`, `Billing-Manager`, `billing`).
+    pub fn parse_name(input: &str) -> Option<Role> {
+        let words = |s: &str| -> String {
+            s.split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let wanted = words(input);
+        Role::ALL
+            .into_iter()
+            .find(|r| wanted == r.as_str() || wanted == words(r.label()))
+    }
+
+    /// The names `parse_name` accepts, for a message: "Owner, Admin, Billing manager
+    /// (billing_manager), Member or Viewer".
+    pub fn accepted_names() -> String {
+        let names: Vec<String> = Role::ALL
+            .into_iter()
+            .map(|r| {
+                let snake = r.label().to_lowercase().replace(' ', "_");
+                if snake == r.as_str() {
+                    r.label().to_string()
+                } else {
+                    format!("{} ({snake})", r.label())
+                }
+            })
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        }
+    }
+
     /// Higher is more powerful. Billing sits beside Member: it manages seats, not people.
     pub fn rank(self) -> u8 {
         match self {
@@ -106,5 +143,41 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
         assert!("superuser".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn names_are_read_in_any_case_and_word_separator() {
+        for written in [
+            "billing",
+            "Billing manager",
+            "billing_manager",
+            "BILLING-MANAGER",
+            " billing  manager ",
+        ] {
+            assert_eq!(Role::parse_name(written), Some(Role::Billing), "{written}");
+        }
+        assert_eq!(Role::parse_name("Admin"), Some(Role::Admin));
+        assert_eq!(Role::parse_name("VIEWER"), Some(Role::Viewer));
+        assert_eq!(Role::parse_name("owner"), Some(Role::Owner));
+        for refused in ["boss", "", "billingmanager", "billing manager x", "_"] {
+            assert_eq!(Role::parse_name(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn every_label_and_stored_form_parses_back() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse_name(role.as_str()), Some(role));
+            assert_eq!(Role::parse_name(role.label()), Some(role));
+            assert_eq!(Role::parse_name(&role.label().to_uppercase()), Some(role));
+        }
+    }
+
+    #[test]
+    fn accepted_names_list_every_role_once() {
+        assert_eq!(
+            Role::accepted_names(),
+            "Owner, Admin, Billing manager (billing_manager), Member or Viewer"
+        );
     }
 }

@@ -14,7 +14,8 @@ use super::Error;
 pub enum Closed {
     Expired,
     Revoked,
-    Used,
+    Accepted,
+    Declined,
     Unknown,
 }
 
@@ -63,7 +64,8 @@ async fn open(state: &AppState, link_token: &str) -> Result<Details, Error> {
         Status::Pending => return Ok(details),
         Status::Expired => Closed::Expired,
         Status::Revoked => Closed::Revoked,
-        Status::Accepted | Status::Declined => Closed::Used,
+        Status::Accepted => Closed::Accepted,
+        Status::Declined => Closed::Declined,
     };
     Err(Error::Closed {
         reason,
@@ -220,7 +222,7 @@ async fn join(
     actor: &audit::Actor,
     now: i64,
 ) -> anyhow::Result<bool> {
-    if !db::invitations::finish(tx, invitation.id, Status::Accepted, now).await? {
+    if !db::invitations::finish(tx, invitation.id, Status::Accepted, Some(user_id), now).await? {
         return Ok(false);
     }
     let role = invitation.role;
@@ -284,7 +286,15 @@ pub async fn decline(
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if db::invitations::finish(&mut tx, invitation.id, Status::Declined, now).await? {
+    if db::invitations::finish(
+        &mut tx,
+        invitation.id,
+        Status::Declined,
+        signed_in.map(|(id, _)| id),
+        now,
+    )
+    .await?
+    {
         let event = audit::Event::new(audit::Action::InvitationDeclined, &actor)
             .in_org(invitation.org_id)
             .target(

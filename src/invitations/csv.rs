@@ -4,7 +4,7 @@
 use crate::actor::Actor;
 use crate::db::{self, Reader};
 use crate::domain::Role;
-use crate::domain::invitation::{CsvRow, parse_role_name};
+use crate::domain::invitation::CsvRow;
 use crate::domain::settings::OrgSettings;
 use crate::state::AppState;
 
@@ -12,10 +12,13 @@ use super::plan::{Plan, Request, plan};
 use super::queue::{Invited, queue};
 use super::{Error, may_invite};
 
-/// A previewed upload: its id, to confirm it by, and what would happen to each row.
+/// A stored upload and what would happen to each of its rows now.
 #[derive(Clone, Debug)]
 pub struct CsvPreview {
     pub import_id: i64,
+    pub file_name: String,
+    /// The rows as stored (the role column filled with the default role where empty).
+    pub rows: Vec<CsvRow>,
     pub plan: Plan,
 }
 
@@ -26,7 +29,7 @@ pub(super) fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec
             let parsed = if role.is_empty() {
                 Some(default_role)
             } else {
-                parse_role_name(role)
+                Role::parse_name(role)
             };
             Request {
                 bad_role: parsed.is_none().then(|| role.clone()),
@@ -36,49 +39,88 @@ pub(super) fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec
         .collect()
 }
 
-/// Keeps the rows of an upload for its confirmation and plans them as they stand, under
-/// `settings` (the organization's, as read with the actor's membership); nothing is
-/// invited yet. The plan is read from the pool: a preview takes no write turn.
-pub async fn preview_csv(
+/// Keeps the rows of an upload named `file_name` for its preview and confirmation;
+/// rows without a role get `default_role`. Nothing is invited yet. Returns its id.
+pub async fn upload_csv(
     state: &AppState,
     actor: &Actor,
     settings: &OrgSettings,
+    file_name: &str,
     rows: &[CsvRow],
     default_role: Role,
+) -> Result<i64, Error> {
+    if !may_invite(actor, settings) {
+        return Err(Error::Forbidden);
+    }
+    let pairs: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| {
+            let role = if r.role.is_empty() {
+                default_role.as_str()
+            } else {
+                r.role.as_str()
+            };
+            (r.email.as_str(), role)
+        })
+        .collect();
+    let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+    let rows_json = serde_json::to_string(&pairs).map_err(anyhow::Error::from)?;
+    let lines_json = serde_json::to_string(&lines).map_err(anyhow::Error::from)?;
+    let upload = db::csv_imports::Upload {
+        org_id: actor.org.id,
+        user_id: actor.user.id,
+        file_name,
+        rows_json: &rows_json,
+        lines_json: &lines_json,
+    };
+    Ok(db::csv_imports::insert(&state.db, &upload, state.clock.now()).await?)
+}
+
+/// The actor's upload `import_id` (`NotFound` once confirmed, forgotten, or someone
+/// else's) planned as things stand, under `settings` (the organization's, as read with
+/// the actor's membership). The plan is read from the pool: a preview takes no write turn.
+pub async fn csv_preview(
+    state: &AppState,
+    actor: &Actor,
+    settings: &OrgSettings,
+    import_id: i64,
 ) -> Result<CsvPreview, Error> {
     if !may_invite(actor, settings) {
         return Err(Error::Forbidden);
     }
-    let pairs: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| {
-            let role = if r.role.is_empty() {
-                default_role.as_str().to_string()
-            } else {
-                r.role.clone()
-            };
-            (r.email.clone(), role)
-        })
-        .collect();
-    let now = state.clock.now();
-    let import_id = db::csv_imports::insert(
-        &state.db,
-        actor.org.id,
-        actor.user.id,
-        &serde_json::to_string(&pairs).map_err(anyhow::Error::from)?,
-        now,
-    )
-    .await?;
+    let (rows_json, file_name, lines_json) =
+        db::csv_imports::find(&state.db, import_id, actor.org.id, actor.user.id)
+            .await?
+            .ok_or(Error::NotFound)?;
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
+    let lines: Vec<u64> = serde_json::from_str(&lines_json).map_err(anyhow::Error::from)?;
     let plan = plan(
         Reader::Pool(&state.db),
         actor.org.id,
         settings,
         actor.role,
-        &csv_requests(&pairs, default_role),
-        now,
+        // Every stored row has a role; the default only stands in for unknown ones.
+        &csv_requests(&pairs, Role::Member),
+        state.clock.now(),
     )
     .await?;
-    Ok(CsvPreview { import_id, plan })
+    let rows = pairs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (email, role))| CsvRow {
+            // Uploads stored before lines were kept count their rows from the header.
+            line: lines.get(i).copied().unwrap_or(i as u64 + 2),
+            email,
+            role,
+        })
+        .collect();
+    Ok(CsvPreview {
+        import_id,
+        file_name,
+        rows,
+        plan,
+    })
 }
 
 /// Invites the rows of the actor's previewed upload `import_id` that may still be

@@ -143,7 +143,14 @@ pub async fn manage(
                 });
             }
             Manage::Revoke => {
-                db::invitations::finish(&mut tx, target.id, Status::Revoked, now).await?;
+                db::invitations::finish(
+                    &mut tx,
+                    target.id,
+                    Status::Revoked,
+                    Some(actor.user.id),
+                    now,
+                )
+                .await?;
                 let message = messages::InvitationRevoked {
                     to: email.to_string(),
                     org_name: org.name.clone(),

@@ -13,7 +13,7 @@ mod read;
 
 pub use accept::{Accepted, Accepting, Closed, Link, SignUp, Viewer, accept, decline, open_link};
 pub use create::Created;
-pub use csv::{CsvPreview, confirm_csv, preview_csv};
+pub use csv::{CsvPreview, confirm_csv, csv_preview, upload_csv};
 pub use manage::{Manage, Managed, invitations_to_manage, manage};
 pub use plan::{Plan, Planned, Request};
 pub use queue::{Invited, Queue, invite};

@@ -304,11 +304,28 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
-async fn sign_out(State(state): State<AppState>, current: CurrentUser) -> Result<Response> {
+/// Where signing out leads: `next` (a local path only), else the sign-in form — e.g.
+/// back to an invitation opened while signed in as someone else, which then offers to
+/// sign in (returning to it) or to create the invitee's account.
+#[derive(Debug, Default, Deserialize)]
+struct SignOutForm {
+    #[serde(default)]
+    next: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    current: CurrentUser,
+    // htmx may send no body at all (its CSRF token travels as a header).
+    form: std::result::Result<Form<SignOutForm>, axum::extract::rejection::FormRejection>,
+) -> Result<Response> {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
     accounts::sign_out(&state, &current.user, &current.ip).await?;
     session::sign_out(&state, &current.session).await?;
     current.flashes.add("success", "You have signed out.");
-    Ok(Redirect::to("/sign-in").into_response())
+    let to = LocalPath::parse(&form.next)
+        .map_or("/sign-in".to_string(), |next| next.as_str().to_string());
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// The `next` the sign-in form carries on: a local path, or nothing.

@@ -34,13 +34,20 @@ pub fn router() -> Router<AppState> {
             "/orgs/{slug}/invitations",
             get(list_invitations).post(create_invitations),
         )
+        .route("/orgs/{slug}/invitations/new", get(new_invitations))
         .route("/orgs/{slug}/invitations/manage", post(manage_invitations))
-        .route("/orgs/{slug}/invitations/csv", post(preview_csv))
-        .route("/orgs/{slug}/invitations/csv/{id}", post(confirm_csv))
+        .route("/orgs/{slug}/invitations/csv", post(upload_csv))
+        .route(
+            "/orgs/{slug}/invitations/csv/{id}",
+            get(show_csv_preview).post(confirm_csv),
+        )
         .route("/orgs/{slug}/invitations/{id}/delivery", get(show_delivery))
         .route("/invitations/{token}", get(show_invitation))
         .route("/invitations/{token}/accept", post(accept_invitation))
-        .route("/invitations/{token}/decline", post(decline_invitation))
+        .route(
+            "/invitations/{token}/decline",
+            get(confirm_decline).post(decline_invitation),
+        )
 }
 
 /// One invitation as the table shows it.
@@ -60,6 +67,12 @@ struct InvitationView {
     delivery: &'static str,
     delivery_key: &'static str,
     delivery_error: Option<String>,
+    /// How a settled (accepted, declined, revoked) invitation ended: "by ada@example.com"
+    /// (empty when nobody with an account is known), then when.
+    ended_by: String,
+    ended: String,
+    ended_exact: String,
+    ended_iso: String,
 }
 
 /// The delivery state of an invitation's latest email: (label, key).
@@ -86,6 +99,7 @@ impl InvitationView {
                 permissions::allows(viewer.role, Action::ManageInvitation { role, own })
             });
         let (delivery, delivery_key) = delivery_of(&row);
+        let ended_at = row.ended_at.unwrap_or(row.last_sent_at);
         InvitationView {
             id: row.id,
             manageable,
@@ -105,6 +119,13 @@ impl InvitationView {
             } else {
                 None
             },
+            ended_by: row
+                .ended_by_email
+                .map(|email| format!("by {email}"))
+                .unwrap_or_default(),
+            ended: clock::relative(now, ended_at),
+            ended_exact: clock::exact(ended_at),
+            ended_iso: clock::iso(ended_at),
         }
     }
 }
@@ -164,13 +185,16 @@ struct Tab {
 struct InvitationsPage {
     ctx: PageCtx,
     slug: String,
+    org_name: String,
+    /// Who may be invited by the viewer (none: no invite button).
     roles: Vec<Role>,
-    form: InviteForm,
-    errors: FieldErrors,
-    problems: Vec<(String, String)>,
+    /// The only member, with no invitation out: the page invites them to invite.
+    alone: bool,
     tabs: Vec<Tab>,
     status_label: &'static str,
     status: &'static str,
+    /// Accepted, declined or revoked: no expiry, but who ended it and when.
+    settled: bool,
     invitations: Vec<InvitationView>,
     any_manageable: bool,
     total: i64,
@@ -212,9 +236,6 @@ async fn invitations_page(
     member: &OrgMember,
     status: Status,
     page: i64,
-    form: InviteForm,
-    errors: FieldErrors,
-    problems: Vec<(String, String)>,
 ) -> Result<InvitationsPage> {
     let settings = &member.settings;
     let now = state.clock.now();
@@ -240,10 +261,9 @@ async fn invitations_page(
     Ok(InvitationsPage {
         ctx: PageCtx::for_org(member, "invitations").await?,
         slug: member.org.slug.clone(),
+        org_name: member.org.name.clone(),
         roles: permissions::invitable_roles(member.role, settings.members_may_invite),
-        form,
-        errors,
-        problems,
+        alone: member.counts == (1, 0),
         tabs: Status::ALL
             .into_iter()
             .map(|s| Tab {
@@ -254,6 +274,10 @@ async fn invitations_page(
             .collect(),
         status_label: status.label(),
         status: status.as_str(),
+        settled: matches!(
+            status,
+            Status::Accepted | Status::Declined | Status::Revoked
+        ),
         any_manageable: invitations.iter().any(|i| i.manageable),
         invitations,
         total,
@@ -272,20 +296,88 @@ async fn list_invitations(
         .as_deref()
         .and_then(Status::parse)
         .unwrap_or(Status::Pending);
-    let form = InviteForm {
+    invitations_page(&state, &member, status, q.page.unwrap_or(1)).await
+}
+
+/// The invite forms (typed addresses, a CSV file): a page of their own, or a dialog
+/// that htmx opens over the Invitations or Members page.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/invitations_new.html")]
+struct InvitePage {
+    ctx: PageCtx,
+    slug: String,
+    roles: Vec<Role>,
+    form: InviteForm,
+    errors: FieldErrors,
+    problems: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/invite_dialog.html")]
+struct InviteDialog {
+    ctx: PageCtx,
+    slug: String,
+    roles: Vec<Role>,
+    form: InviteForm,
+    errors: FieldErrors,
+    problems: Vec<(String, String)>,
+}
+
+/// The invite page with `form` as typed and its mistakes (a 422 when there are some).
+async fn invite_page(
+    member: &OrgMember,
+    form: InviteForm,
+    errors: FieldErrors,
+    problems: Vec<(String, String)>,
+) -> Result<Response> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = InvitePage {
+        ctx: PageCtx::for_org(member, "invitations").await?,
+        slug: member.org.slug.clone(),
+        roles: permissions::invitable_roles(member.role, member.settings.members_may_invite),
+        form,
+        errors,
+        problems,
+    };
+    Ok((status, page).into_response())
+}
+
+fn blank_invite_form() -> InviteForm {
+    InviteForm {
         role: Role::Member.as_str().into(),
         ..Default::default()
-    };
-    invitations_page(
-        &state,
-        &member,
-        status,
-        q.page.unwrap_or(1),
-        form,
-        FieldErrors::default(),
-        Vec::new(),
-    )
-    .await
+    }
+}
+
+async fn new_invitations(
+    member: OrgMember,
+    axum_htmx::HxRequest(is_htmx): axum_htmx::HxRequest,
+) -> Result<Response> {
+    if !invite::may_invite(&member.acting(), &member.settings) {
+        return Err(AppError::Forbidden);
+    }
+    if !is_htmx {
+        return invite_page(
+            &member,
+            blank_invite_form(),
+            FieldErrors::default(),
+            Vec::new(),
+        )
+        .await;
+    }
+    Ok(InviteDialog {
+        ctx: PageCtx::for_org(&member, "invitations").await?,
+        slug: member.org.slug.clone(),
+        roles: permissions::invitable_roles(member.role, member.settings.members_may_invite),
+        form: blank_invite_form(),
+        errors: FieldErrors::default(),
+        problems: Vec::new(),
+    }
+    .into_response())
 }
 
 async fn create_invitations(
@@ -316,19 +408,7 @@ async fn create_invitations(
             format!("Enter at most {MAX_TYPED} addresses at once, or upload a CSV file."),
         );
     }
-    let refuse = |errors, problems| async {
-        let page = invitations_page(
-            &state,
-            &member,
-            Status::Pending,
-            1,
-            form.clone(),
-            errors,
-            problems,
-        )
-        .await?;
-        Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
-    };
+    let refuse = |errors, problems| invite_page(&member, form.clone(), errors, problems);
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return refuse(errors, Vec::new()).await;
     };
@@ -371,7 +451,7 @@ struct InvitationPage {
     ctx: PageCtx,
     token: String,
     /// Set when the invitation cannot be used: the heading and the explanation.
-    closed: Option<(&'static str, String)>,
+    closed: Option<(String, String)>,
     org_name: String,
     inviter: String,
     role: &'static str,
@@ -380,6 +460,8 @@ struct InvitationPage {
     /// "invitee", "other" (signed in as someone else), "existing" (must sign in), "new".
     viewer: &'static str,
     signed_in_as: String,
+    /// The invitee asked to decline: the page asks them to confirm.
+    confirm_decline: bool,
     signup: SignupForm,
     errors: FieldErrors,
 }
@@ -394,35 +476,50 @@ struct SignupForm {
     password_confirm: String,
 }
 
-fn closed_text(reason: Closed, details: Option<&Details>) -> (&'static str, String) {
-    let ask = match details {
-        Some(d) => format!(
-            "Ask {} or an Owner of {} for a new invitation.",
-            d.inviter_name
-                .as_deref()
-                .unwrap_or("the person who invited you"),
-            d.org_name
+/// The heading and explanation of a link that cannot be used. `declined_here`: the
+/// person has just declined it from this page.
+fn closed_text(reason: Closed, details: Option<&Details>, declined_here: bool) -> (String, String) {
+    // Names and organizations as they were typed, whatever begins the sentence.
+    let (ask, ask_lower) = match details {
+        Some(d) => {
+            let whom = format!(
+                "{} or an Owner of {} for a new invitation.",
+                d.inviter_name
+                    .as_deref()
+                    .unwrap_or("the person who invited you"),
+                d.org_name
+            );
+            (format!("Ask {whom}"), format!("ask {whom}"))
+        }
+        None => (
+            "Ask the person who invited you for a new invitation.".into(),
+            "ask the person who invited you for a new invitation.".into(),
         ),
-        None => "Ask the person who invited you for a new invitation.".into(),
     };
+    let org = details.map_or("the organization", |d| d.org_name.as_str());
     match reason {
+        Closed::Declined if declined_here => (
+            format!("You declined the invitation to {org}"),
+            format!("Nobody was added to {org}. If you change your mind, {ask_lower}"),
+        ),
         Closed::Expired => (
-            "This invitation has expired",
+            "This invitation has expired".into(),
             format!("Invitation links work for a limited time. {ask}"),
         ),
         Closed::Revoked => (
-            "This invitation was withdrawn",
+            "This invitation was withdrawn".into(),
             format!("It can no longer be used. {ask}"),
         ),
-        Closed::Used => (
-            "This invitation has already been used",
-            format!(
-                "It was accepted or declined already. If that was not you, {}",
-                ask.to_lowercase()
-            ),
+        Closed::Accepted => (
+            "This invitation has already been accepted".into(),
+            format!("Sign in to reach {org}. If that was not you, {ask_lower}"),
+        ),
+        Closed::Declined => (
+            "This invitation was declined".into(),
+            format!("It can no longer be used. If that was not you, {ask_lower}"),
         ),
         Closed::Unknown => (
-            "This invitation link is not valid",
+            "This invitation link is not valid".into(),
             format!("It may be incomplete or replaced by a newer one. {ask}"),
         ),
     }
@@ -434,6 +531,7 @@ async fn landing(
     session: &Session,
     flashes: &Flashes,
     token: &str,
+    asked: Asked,
     signup: SignupForm,
     errors: FieldErrors,
 ) -> Result<Response> {
@@ -450,6 +548,7 @@ async fn landing(
         expires: String::new(),
         viewer: "",
         signed_in_as: user.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
+        confirm_decline: asked == Asked::ConfirmDecline,
         signup,
         errors,
     };
@@ -460,7 +559,11 @@ async fn landing(
     } = match invite::open_link(state, token, signed_in).await {
         Ok(link) => link,
         Err(Error::Closed { reason, invitation }) => {
-            page.closed = Some(closed_text(reason, invitation.as_deref()));
+            page.closed = Some(closed_text(
+                reason,
+                invitation.as_deref(),
+                asked == Asked::Declined,
+            ));
             let status = if reason == Closed::Unknown {
                 StatusCode::NOT_FOUND
             } else {
@@ -490,22 +593,41 @@ async fn landing(
     Ok((status, page).into_response())
 }
 
+/// What the person asked of the landing page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    /// To see the invitation.
+    Show,
+    /// To decline it: the page asks to confirm.
+    ConfirmDecline,
+    /// Nothing more: they have just declined it (the redirect after declining).
+    Declined,
+}
+
 /// The landing page with nothing typed yet.
 async fn plain_landing(
     state: &AppState,
     session: &Session,
     flashes: &Flashes,
     token: &str,
+    asked: Asked,
 ) -> Result<Response> {
     landing(
         state,
         session,
         flashes,
         token,
+        asked,
         SignupForm::default(),
         FieldErrors::default(),
     )
     .await
+}
+
+#[derive(Deserialize)]
+struct LandingQuery {
+    #[serde(default)]
+    declined: Option<String>,
 }
 
 async fn show_invitation(
@@ -513,8 +635,26 @@ async fn show_invitation(
     session: Session,
     flashes: Flashes,
     Path(token): Path<String>,
+    Query(q): Query<LandingQuery>,
 ) -> Result<Response> {
-    plain_landing(&state, &session, &flashes, &token).await
+    // Only changes the wording of a link already declined; GET still changes nothing.
+    let asked = if q.declined.is_some() {
+        Asked::Declined
+    } else {
+        Asked::Show
+    };
+    plain_landing(&state, &session, &flashes, &token, asked).await
+}
+
+/// Declining is final, so the Decline button leads here first: the same page, asking to
+/// confirm with a form that posts the decline.
+async fn confirm_decline(
+    State(state): State<AppState>,
+    session: Session,
+    flashes: Flashes,
+    Path(token): Path<String>,
+) -> Result<Response> {
+    plain_landing(&state, &session, &flashes, &token, Asked::ConfirmDecline).await
 }
 
 async fn accept_invitation(
@@ -556,10 +696,19 @@ async fn accept_invitation(
                 name,
                 ..Default::default()
             };
-            return landing(&state, &session, &flashes, &token, typed, errors).await;
+            return landing(
+                &state,
+                &session,
+                &flashes,
+                &token,
+                Asked::Show,
+                typed,
+                errors,
+            )
+            .await;
         }
         Err(Error::Closed { .. } | Error::WrongAccount | Error::UsedMeanwhile) => {
-            return plain_landing(&state, &session, &flashes, &token).await;
+            return plain_landing(&state, &session, &flashes, &token, Asked::Show).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -591,18 +740,15 @@ async fn decline_invitation(
 ) -> Result<Response> {
     let user = CurrentUser::from_session(&state, &session).await?;
     let signed_in = user.as_ref().map(|u| (u.id, u.email.as_str()));
-    let org_name = match invite::decline(&state, &token, signed_in, &ip).await {
-        Ok(org_name) => org_name,
+    match invite::decline(&state, &token, signed_in, &ip).await {
+        Ok(_) => {}
         Err(Error::Closed { .. } | Error::WrongAccount) => {
-            return plain_landing(&state, &session, &flashes, &token).await;
+            return plain_landing(&state, &session, &flashes, &token, Asked::Show).await;
         }
         Err(e) => return Err(e.into()),
-    };
-    flashes.add(
-        "success",
-        format!("You declined the invitation to {org_name}."),
-    );
-    Ok(Redirect::to(&format!("/invitations/{token}")).into_response())
+    }
+    // The landing page, told the link was just declined here, says so in its heading.
+    Ok(Redirect::to(&format!("/invitations/{token}?declined=1")).into_response())
 }
 
 fn encode(s: &str) -> String {
@@ -821,9 +967,9 @@ fn unreadable_upload(e: axum::extract::multipart::MultipartError) -> AppError {
     )
 }
 
-/// Reads an uploaded CSV file and shows what would happen to each row; nothing is
-/// invited until the person confirms.
-async fn preview_csv(
+/// Reads an uploaded CSV file, keeps it, and sends the browser to its preview: a page of
+/// its own (reloading it is safe), where nothing is invited until the person confirms.
+async fn upload_csv(
     State(state): State<AppState>,
     member: OrgMember,
     mut multipart: axum::extract::Multipart,
@@ -855,28 +1001,39 @@ async fn preview_csv(
         parse_csv(&data).map_err(|m| errors.add("csv", m)).ok()
     };
     let (Some(default_role), Some(rows)) = (default_role, rows) else {
-        let form = InviteForm {
-            role: Role::Member.as_str().into(),
-            ..Default::default()
-        };
-        let page = invitations_page(
-            &state,
-            &member,
-            Status::Pending,
-            1,
-            form,
-            errors,
-            Vec::new(),
-        )
-        .await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return invite_page(&member, blank_invite_form(), errors, Vec::new()).await;
     };
-    let invite::CsvPreview { import_id, plan } =
-        invite::preview_csv(&state, &acting, &member.settings, &rows, default_role).await?;
-    let invites = plan.invites();
-    let preview = rows
+    // A file name is the sender's to choose: keep it short and printable.
+    let file_name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    let import_id = invite::upload_csv(
+        &state,
+        &acting,
+        &member.settings,
+        &file_name,
+        &rows,
+        default_role,
+    )
+    .await?;
+    let to = format!("/orgs/{}/invitations/csv/{import_id}", member.org.slug);
+    Ok(Redirect::to(&to).into_response())
+}
+
+/// What would happen to each row of a kept upload, as things stand now.
+async fn show_csv_preview(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Path((_, id)): Path<(String, i64)>,
+) -> Result<Response> {
+    let preview = invite::csv_preview(&state, &member.acting(), &member.settings, id).await?;
+    let invites = preview.plan.invites();
+    let rows = preview
+        .rows
         .iter()
-        .zip(&plan.rows)
+        .zip(&preview.plan.rows)
         .map(|(row, planned)| CsvPreviewRow {
             line: row.line,
             email: row.email.clone(),
@@ -893,11 +1050,11 @@ async fn preview_csv(
     Ok(CsvPreviewPage {
         ctx,
         slug: member.org.slug.clone(),
-        import_id,
-        file_name,
+        import_id: preview.import_id,
+        file_name: preview.file_name,
         invites,
-        skipped: preview.len() - invites,
-        rows: preview,
+        skipped: rows.len() - invites,
+        rows,
     }
     .into_response())
 }

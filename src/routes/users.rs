@@ -61,6 +61,7 @@ pub fn router() -> Router<AppState> {
             confirmed(post(reset_two_factor)),
         )
         .route("/admin/orgs", post(create_organization))
+        .route("/admin/orgs/new", get(new_organization))
 }
 
 /// A change's route: GET asks to confirm it (a dialog for htmx, a page otherwise), POST
@@ -221,8 +222,31 @@ async fn load_list(state: &AppState, admin: &CurrentUser, query: ListQuery) -> R
 struct UsersPage {
     ctx: PageCtx,
     list: UserList,
+}
+
+/// The form that creates an organization, with the mistakes of the last try.
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/admin_org_new.html")]
+struct NewOrgPage {
+    ctx: PageCtx,
     org_form: NewOrgForm,
     errors: FieldErrors,
+}
+
+async fn new_organization(
+    State(state): State<AppState>,
+    InstanceAdmin(admin): InstanceAdmin,
+) -> Result<Response> {
+    let org_form = NewOrgForm {
+        org_name: String::new(),
+        owner_email: admin.user.email.clone(),
+    };
+    Ok(NewOrgPage {
+        ctx: users_ctx(&state, &admin).await?,
+        org_form,
+        errors: FieldErrors::default(),
+    }
+    .into_response())
 }
 
 /// The table alone, for htmx's search-as-you-type.
@@ -271,15 +295,9 @@ async fn list_users(
     if fragment {
         return Ok(UsersTable { list }.into_response());
     }
-    let org_form = NewOrgForm {
-        org_name: String::new(),
-        owner_email: admin.user.email.clone(),
-    };
     Ok(UsersPage {
         ctx: users_ctx(&state, &admin).await?,
         list,
-        org_form,
-        errors: FieldErrors::default(),
     }
     .into_response())
 }
@@ -625,9 +643,8 @@ async fn create_organization(
         },
         Err(errors) => errors,
     };
-    let page = UsersPage {
+    let page = NewOrgPage {
         ctx: users_ctx(&state, &admin).await?,
-        list: load_list(&state, &admin, ListQuery::default()).await?,
         org_form: form,
         errors,
     };

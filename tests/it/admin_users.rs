@@ -332,6 +332,8 @@ async fn only_instance_admins_reach_the_users_page_and_its_actions(backend: Back
         assert_eq!(anonymous.status(), 303, "GET {path} without a session");
         assert!(location(&anonymous).starts_with("/sign-in?next=%2Fadmin%2Fusers"));
     }
+    let (status, _) = bea.get_html("/admin/orgs/new").await;
+    assert_eq!(status, 403, "GET /admin/orgs/new");
     for (path, fields) in &posts {
         assert_eq!(
             bea.post_form(path, fields).await.status(),
@@ -792,7 +794,13 @@ async fn instance_admins_create_organizations_for_an_existing_owner(backend: Bac
     app.set_up().await;
     let bea = app.add_member(ORG_SLUG, BEA, "Bea", Role::Member).await;
     let orgs = || count(&app, "SELECT COUNT(*) FROM organizations");
-    let (_, page) = app.get_html(USERS).await;
+    let (_, users) = app.get_html(USERS).await;
+    assert_eq!(
+        attrs(&users, ".page-head a.button.primary", "href"),
+        ["/admin/orgs/new"],
+        "creating an organization is the Users page's primary action"
+    );
+    let (_, page) = app.get_html("/admin/orgs/new").await;
     assert!(
         page.contains(r#"name="owner_email" value="ada@example.com""#),
         "the first Owner is yourself unless changed"
@@ -865,7 +873,7 @@ async fn instance_admins_create_organizations_for_an_existing_owner(backend: Bac
         ]
     );
     assert!(html.contains(r#"value="Third""#) && html.contains(r#"value="nobody@example.com""#));
-    assert!(html.contains("<details class=\"panel create-org\" open>"));
+    assert_eq!(texts(&html, "h1"), ["Create an organization"]);
     exec_sql(
         &app.state.db,
         &format!("UPDATE users SET status = 'deactivated' WHERE id = {bea}"),

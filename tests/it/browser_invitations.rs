@@ -64,16 +64,52 @@ async fn links_shown(browser: &Browser) -> Vec<(String, String)> {
     links
 }
 
-/// Clicks the button whose accessible name (its aria-label) is `name`.
-async fn click_button_named(browser: &Browser, name: &str) {
+/// Opens the action menu of `email`'s row.
+async fn open_row_menu(browser: &Browser, email: &str) {
+    let name = format!("Actions for {email}");
     browser
         .client()
-        .find(Locator::Css(&format!("button[aria-label=\"{name}\"]")))
+        .find(Locator::Css(&format!("summary[aria-label=\"{name}\"]")))
         .await
-        .unwrap_or_else(|e| panic!("no button named {name:?}: {e}"))
+        .unwrap_or_else(|e| panic!("no menu named {name:?}: {e}"))
         .click()
         .await
         .unwrap();
+}
+
+/// Which of a, b and c@example.com are ticked.
+async fn ticked(browser: &Browser) -> Vec<bool> {
+    let mut ticked = Vec::new();
+    for email in ["a@example.com", "b@example.com", "c@example.com"] {
+        ticked.push(is_ticked(browser, email).await);
+    }
+    ticked
+}
+
+/// Clicks the select-all box of the invitations table.
+async fn select_all(browser: &Browser) {
+    browser
+        .client()
+        .find(Locator::Css("label.select-all input[data-select-all]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The aria-disabled of the button reading `text`.
+async fn aria_disabled(browser: &Browser, text: &str) -> Option<String> {
+    browser
+        .client()
+        .find(Locator::XPath(&format!(
+            "//button[normalize-space()='{text}']"
+        )))
+        .await
+        .unwrap()
+        .attr("aria-disabled")
+        .await
+        .unwrap()
 }
 
 /// Presses Tab (or Shift+Tab, going `back`) until `name` has the focus; returns what
@@ -163,6 +199,10 @@ async fn a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_sho
     };
     browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
+    browser.click("Invite people").await;
+    let (heading, _) = browser.open_dialog().await;
+    assert_eq!(heading, "Invite people");
+    assert_eq!(browser.focused().await, "Email addresses");
     let typed = "not-an-address, good@example.com";
 
     browser.fill("Email addresses", typed).await;
@@ -193,7 +233,7 @@ async fn a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_sho
             .as_deref(),
         Some("true")
     );
-    assert!(browser.text().await.contains("No pending invitations."));
+    assert_eq!(browser.texts("h1").await, ["Invite people"]);
     assert_eq!(invitation_count(&app).await, 0, "nothing invited");
 
     browser
@@ -256,6 +296,8 @@ async fn a_csv_file_is_previewed_row_by_row_before_anyone_is_invited(backend: Ba
     };
     browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
 
     browser
         .field("CSV file")
@@ -282,6 +324,24 @@ async fn a_csv_file_is_previewed_row_by_row_before_anyone_is_invited(backend: Ba
         ]
     );
     assert_eq!(invitation_count(&app).await, 0, "nothing invited yet");
+    // The preview has an address of its own: reloading it shows it again and sends
+    // nothing twice.
+    let preview_path = browser.path().await;
+    assert!(
+        preview_path.starts_with(&format!("{}/csv/", invitations_path())),
+        "{preview_path}"
+    );
+    browser.client().refresh().await.unwrap();
+    browser
+        .wait_for_text("Check people.csv before inviting")
+        .await;
+    assert_eq!(browser.path().await, preview_path);
+    assert_eq!(rows(&browser).await.len(), 3);
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM csv_imports").await,
+        1,
+        "one upload kept"
+    );
 
     browser.click("Invite 1 person").await;
 
@@ -331,20 +391,14 @@ async fn bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse(
     let (heading, listed) = browser.open_dialog().await;
     assert_eq!(
         on_the_way,
-        [
-            "Resend to b@example.com",
-            "Revoke invitation of b@example.com",
-            "Select a@example.com"
-        ]
+        ["Actions for b@example.com", "Select a@example.com"]
     );
     assert_eq!(
         back_up,
         [
-            "Revoke invitation of b@example.com",
-            "Resend to b@example.com",
+            "Actions for b@example.com",
             "Select b@example.com",
-            "Revoke invitation of keep@example.com",
-            "Resend to keep@example.com",
+            "Actions for keep@example.com",
             "Select keep@example.com",
             "Revoke selected"
         ]
@@ -424,7 +478,8 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
-    click_button_named(&browser, "Resend to slow@example.com").await;
+    open_row_menu(&browser, "slow@example.com").await;
+    browser.click("Resend invitation…").await;
     let (heading, listed) = browser.open_dialog().await;
     assert_eq!(heading, "Resend 1 invitation?");
     assert_eq!(listed, ["slow@example.com"]);
@@ -491,14 +546,15 @@ async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_tic
         .click()
         .await
         .unwrap();
-    click_button_named(&browser, "Revoke invitation of a@example.com").await;
+    open_row_menu(&browser, "a@example.com").await;
+    browser.click("Revoke invitation…").await;
     browser.open_dialog().await;
     browser.click("Revoke 1 invitation").await;
     browser.wait_for_text("Revoked 1 invitation.").await;
     browser
         .wait_until(
             "focus on the row that took its place",
-            "document.activeElement && document.activeElement.tagName === 'BUTTON'",
+            "document.activeElement && document.activeElement !== document.body",
         )
         .await;
 
@@ -506,11 +562,77 @@ async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_tic
     assert_eq!(state_of(&app, "a@example.com").await, "revoked");
     assert!(is_ticked(&browser, "keep@example.com").await, "kept ticked");
     assert!(!is_ticked(&browser, "b@example.com").await);
-    assert_eq!(browser.focused().await, "Resend to b@example.com");
+    assert_eq!(browser.focused().await, "Actions for b@example.com");
+    browser.close().await;
+}
+
+async fn select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.post_form(
+        &invitations_path(),
+        &[
+            ("emails", "a@example.com b@example.com c@example.com"),
+            ("role", "member"),
+        ],
+    )
+    .await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    browser.goto(&invitations_path()).await;
+
+    // Nothing ticked: the bulk buttons say they are unavailable, and a click does nothing.
+    assert_eq!(
+        aria_disabled(&browser, "Resend selected").await.as_deref(),
+        Some("true")
+    );
+    browser.click("Revoke selected").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(browser.texts("dialog").await.is_empty(), "no dialog opened");
+    assert_eq!(browser.path().await, invitations_path());
+
+    select_all(&browser).await;
+    assert_eq!(ticked(&browser).await, [true, true, true]);
+    assert_eq!(aria_disabled(&browser, "Revoke selected").await, None);
+
+    select_all(&browser).await;
+    assert_eq!(ticked(&browser).await, [false, false, false]);
+    assert_eq!(
+        aria_disabled(&browser, "Revoke selected").await.as_deref(),
+        Some("true")
+    );
+
+    // One ticked by hand: the select-all box is half-ticked, the buttons work.
+    browser
+        .client()
+        .find(Locator::Css("input[aria-label=\"Select b@example.com\"]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let half = browser
+        .client()
+        .execute(
+            "return document.querySelector('input[data-select-all]').indeterminate;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(half.as_bool(), Some(true));
+    browser.click("Revoke selected").await;
+    let (heading, listed) = browser.open_dialog().await;
+    assert_eq!(heading, "Revoke 1 invitation?");
+    assert_eq!(listed, ["b@example.com"]);
     browser.close().await;
 }
 
 crate::on_both_backends!(
+    select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection,
     a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
     a_csv_file_is_previewed_row_by_row_before_anyone_is_invited,
     bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,

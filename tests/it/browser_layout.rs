@@ -54,6 +54,18 @@ async fn screenshot(browser: &Browser, name: &str) {
 }
 
 async fn check_page(browser: &Browser, size: &str, name: &str, problems: &mut Vec<String>) {
+    // A filter bar sits above the list: its own screenshot, before scrolling to the list.
+    let has_filters = browser
+        .client()
+        .execute(
+            "return !!document.querySelector('form.filters, form.search');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if has_filters.as_bool() == Some(true) {
+        screenshot(browser, &format!("{size}-{name}-filters")).await;
+    }
     // The page's first list in view, for the screenshot: rows become cards on a phone.
     browser
         .client()
@@ -134,15 +146,29 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     app.add_member(ORG_SLUG, "cleo@example.com", "Cleo", Role::Member)
         .await;
     let invitations = format!("/orgs/{ORG_SLUG}/invitations");
-    app.post_form(
-        &invitations,
-        &[
-            (
-                "emails",
-                "dee@example.com eve.long-address-for-testing@example.org",
-            ),
-            ("role", "member"),
-        ],
+    let links = app
+        .post_form(
+            &invitations,
+            &[
+                (
+                    "emails",
+                    "dee@example.com eve.long-address-for-testing@example.org gone@example.com",
+                ),
+                ("role", "member"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let landing = attrs(&links, "input.link-copy", "value")
+        .into_iter()
+        .next()
+        .and_then(|link| link.find("/invitations/").map(|at| link[at..].to_string()))
+        .expect("a link shown");
+    let gone = scalar_i64(
+        &app.state.db,
+        "SELECT id FROM invitations WHERE email = 'gone@example.com'",
     )
     .await;
     app.post_form(
@@ -153,6 +179,17 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         )],
     )
     .await;
+    let revoked = app
+        .post_form(
+            &format!("{invitations}/manage"),
+            &[
+                ("bulk_action", "revoke"),
+                ("ids", &gone.to_string()),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 303);
     // Before seats: the token's member needs no seat yet.
     app.create_token(ORG_SLUG, "deploy").await;
     assert_eq!(app.turn_seats_on("10").await.status(), 303);
@@ -164,6 +201,13 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     let pages = [
         ("members", format!("/orgs/{ORG_SLUG}/members")),
         ("invitations", invitations.clone()),
+        (
+            "invitations-revoked",
+            format!("{invitations}?status=revoked"),
+        ),
+        ("invite-page", format!("{invitations}/new")),
+        ("invitation-landing", landing.clone()),
+        ("new-organization", "/admin/orgs/new".to_string()),
         ("settings", format!("/orgs/{ORG_SLUG}/settings")),
         (
             "settings-domains",
@@ -273,6 +317,19 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             problems.push(format!("{size} seat feedback: off-screen: {outside:?}"));
         }
         screenshot(&browser, &format!("{size}-members-select-first")).await;
+        // The invite dialog, opened by the Invitations page's primary action.
+        browser.goto(&invitations).await;
+        browser.click("Invite people").await;
+        browser.open_dialog().await;
+        let outside = outside_viewport(
+            &browser,
+            "dialog[open], dialog[open] button, dialog[open] input, dialog[open] textarea, dialog[open] select",
+        )
+        .await;
+        if !outside.is_empty() {
+            problems.push(format!("{size} invite dialog: off-screen: {outside:?}"));
+        }
+        screenshot(&browser, &format!("{size}-dialog-invite")).await;
     }
     // Signed out: the sign-in page.
     browser.client().delete_all_cookies().await.unwrap();

@@ -135,6 +135,11 @@ pub fn config(database_url: &str, extra: &[&str]) -> Config {
         "--bind",
         "127.0.0.1:0",
     ];
+    // Tests never ask the machine's DNS: domain verification asks a closed port on
+    // loopback unless the test starts its own server (`dns_server`).
+    if !extra.contains(&"--dns-resolver") {
+        args.extend_from_slice(&["--dns-resolver", "127.0.0.1:9"]);
+    }
     args.extend_from_slice(extra);
     <Cli as clap::Parser>::try_parse_from(args).unwrap().config
 }

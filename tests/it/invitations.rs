@@ -128,7 +128,7 @@ async fn an_invitee_gets_the_email_signs_up_and_becomes_a_member(backend: Backen
     assert_eq!(replay, 410);
     assert_eq!(
         texts(&page, "h1"),
-        vec!["This invitation has already been used"]
+        vec!["This invitation has already been accepted"]
     );
     let (_, accepted_tab) = app
         .get_html(&format!("{}?status=accepted", invitations_path()))
@@ -213,6 +213,11 @@ async fn members_invite_only_where_the_organization_allows_it(backend: Backend) 
     assert_eq!(refused.status(), 403);
     assert!(texts(&page, "#invite-heading").is_empty(), "no invite form");
     assert!(!texts(&members_page, "a.button").contains(&"Invite people".to_string()));
+    assert!(!texts(&page, "a.button").contains(&"Invite people".to_string()));
+    let (status, _) = member
+        .get_html(&format!("{}/new", invitations_path()))
+        .await;
+    assert_eq!(status, 403, "nor the invite page");
 
     exec_sql(
         &app.state.db,
@@ -225,6 +230,65 @@ async fn members_invite_only_where_the_organization_allows_it(backend: Backend) 
     assert_eq!(as_admin.status(), 422);
     assert_eq!(as_member.status(), 200, "links shown (no SMTP)");
     assert_eq!(invitation_count(&app).await, 1);
+}
+
+async fn inviting_starts_from_a_button_that_opens_the_form_as_a_page_or_a_dialog(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let new = format!("{}/new", invitations_path());
+
+    let (_, list) = app.get_html(&invitations_path()).await;
+    let (_, members) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    let (status, page) = app.get_html(&new).await;
+    let dialog = app
+        .client
+        .get(app.url(&new))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    for html in [&list, &members] {
+        assert_eq!(
+            attrs(html, ".page-head a.button.primary", "href"),
+            [new.as_str()],
+            "the primary action of the page"
+        );
+        assert_eq!(
+            attrs(html, ".page-head a.button.primary", "data-hx-get"),
+            [new.as_str()]
+        );
+        assert!(
+            texts(html, ".empty-state")[0].starts_with("You are the only member."),
+            "a solo Owner is invited to invite"
+        );
+        assert!(texts(html, "textarea").is_empty(), "no form on the list");
+    }
+    assert_eq!(status, 200);
+    assert_eq!(texts(&page, "h1"), ["Invite people"]);
+    assert_eq!(
+        attrs(&page, "form.stacked", "action"),
+        [
+            invitations_path(),
+            format!("{}/csv?csrf_token={}", invitations_path(), meta_csrf(&page))
+        ]
+    );
+    assert!(
+        dialog.starts_with("<dialog id=\"invite-dialog\""),
+        "{dialog}"
+    );
+    assert_eq!(texts(&dialog, "textarea").len(), 1);
+
+    invite(&app, "first@example.com", "member").await;
+    let (_, list) = app.get_html(&invitations_path()).await;
+    let (_, members) = app.get_html(&format!("/orgs/{ORG_SLUG}/members")).await;
+    assert!(texts(&list, ".empty-state").is_empty());
+    assert!(texts(&members, ".empty-state").is_empty());
 }
 
 async fn billing_and_viewers_cannot_invite(backend: Backend) {
@@ -550,19 +614,173 @@ async fn an_invitee_can_decline(backend: Backend) {
     app.set_up().await;
     let links = invite_for_links(&app, "no.thanks@example.com", "member").await;
     let invitee = app.new_browser();
-    invitee.get(&path_of(&links[0])).await;
+    let (_, landing) = invitee.get_html(&path_of(&links[0])).await;
+    let decline_path = format!("{}/decline", path_of(&links[0]));
+    assert_eq!(
+        attrs(&landing, "main a[href$='/decline']", "href"),
+        [decline_path.as_str()],
+        "Decline leads to a confirmation, not a POST"
+    );
 
-    let declined = invitee
-        .post_form(&format!("{}/decline", path_of(&links[0])), &[])
-        .await;
+    // Asking to decline changes nothing yet: the page asks to confirm.
+    let (status, confirm) = invitee.get_html(&decline_path).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&confirm, "h1"),
+        ["Decline the invitation to Analytical Engines?"]
+    );
+    assert_eq!(
+        attrs(&confirm, "main form", "action"),
+        [decline_path.as_str()]
+    );
+    assert_eq!(
+        scalar_text(&app.state.db, "SELECT state FROM invitations").await,
+        "pending"
+    );
+
+    let declined = invitee.post_form(&decline_path, &[]).await;
 
     assert_eq!(declined.status(), 303);
+    let after = location(&declined);
+    assert_eq!(after, format!("{}?declined=1", path_of(&links[0])));
+    let (status, page) = invitee.get_html(&after).await;
+    assert_eq!(status, 410);
+    assert_eq!(
+        texts(&page, "h1"),
+        ["You declined the invitation to Analytical Engines"]
+    );
+    assert!(
+        texts(&page, "main p")[0].contains("ask Ada Lovelace or an Owner of Analytical Engines"),
+        "names as typed: {page}"
+    );
     let (_, tab) = app
         .get_html(&format!("{}?status=declined", invitations_path()))
         .await;
     assert_eq!(texts(&tab, "tbody tr").len(), 1);
-    let (status, _) = invitee.get_html(&path_of(&links[0])).await;
+    let (status, page) = invitee.get_html(&path_of(&links[0])).await;
     assert_eq!(status, 410);
+    assert_eq!(texts(&page, "h1"), ["This invitation was declined"]);
+    assert!(
+        texts(&page, "main p")[0]
+            .contains("If that was not you, ask Ada Lovelace or an Owner of Analytical Engines"),
+        "{page}"
+    );
+}
+
+async fn settled_invitations_say_who_ended_them_and_when_instead_of_an_expiry(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let links = invite_for_links(
+        &app,
+        "gone@example.com no@example.com still@example.com",
+        "member",
+    )
+    .await;
+    let gone = scalar_i64(
+        &app.state.db,
+        "SELECT id FROM invitations WHERE email = 'gone@example.com'",
+    )
+    .await;
+    app.clock().advance(3 * 3600);
+    let revoked = app
+        .post_form(
+            &format!("{}/manage", invitations_path()),
+            &[
+                ("bulk_action", "revoke"),
+                ("ids", &gone.to_string()),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(revoked.status(), 303);
+    let invitee = app.new_browser();
+    invitee
+        .post_form(&format!("{}/decline", path_of(&links[1])), &[])
+        .await;
+
+    let (_, revoked_tab) = app
+        .get_html(&format!("{}?status=revoked", invitations_path()))
+        .await;
+    let (_, declined_tab) = app
+        .get_html(&format!("{}?status=declined", invitations_path()))
+        .await;
+
+    assert_eq!(
+        texts(&revoked_tab, "thead th"),
+        [
+            "Email",
+            "Role",
+            "Invited by",
+            "Sent",
+            "Revoked",
+            "Withdrawal email"
+        ]
+    );
+    let row = &texts(&revoked_tab, "tbody tr")[0];
+    assert!(row.contains(&format!("by {ADMIN_EMAIL} just now")), "{row}");
+    assert!(!row.contains("in 7 days"), "no expiry: {row}");
+    assert_eq!(
+        texts(&declined_tab, "thead th"),
+        [
+            "Email",
+            "Role",
+            "Invited by",
+            "Sent",
+            "Declined",
+            "Email delivery"
+        ]
+    );
+    let row = &texts(&declined_tab, "tbody tr")[0];
+    assert!(row.starts_with("no@example.com"), "{row}");
+    assert!(
+        row.contains("just now") && !row.contains(" by "),
+        "declined without an account: when, not by whom: {row}"
+    );
+    assert!(!row.contains("in 7 days"), "no expiry: {row}");
+    let (_, pending_tab) = app.get_html(&invitations_path()).await;
+    assert!(texts(&pending_tab, "thead th").contains(&"Expires".to_string()));
+}
+
+async fn signing_out_of_the_wrong_account_comes_back_to_the_invitation(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "other@example.com", "Otto", Role::Viewer)
+        .await;
+    let links = invite_for_links(&app, "invitee@example.com", "admin").await;
+    let other = app.browser_for("other@example.com").await;
+    let (_, page) = other.get_html(&path_of(&links[0])).await;
+    let invitation = path_of(&links[0]);
+    let next = attrs(
+        &page,
+        "main form[action='/sign-out'] input[name=next]",
+        "value",
+    );
+    assert_eq!(next, [invitation.as_str()]);
+    let out = other.post_form("/sign-out", &[("next", &next[0])]).await;
+
+    assert_eq!(out.status(), 303);
+    assert_eq!(location(&out), invitation, "back to the invitation");
+    let (status, landing) = other.get_html(&invitation).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&landing, "h2"),
+        ["Create your account"],
+        "signed out, the page offers the invitee's sign-up (or sign-in, with an account)"
+    );
+    assert_eq!(
+        attrs(&landing, "input#email", "value"),
+        ["invitee@example.com"]
+    );
+    // A `next` off the site is dropped, not followed.
+    let again = app.browser_for("other@example.com").await;
+    let out = again
+        .post_form("/sign-out", &[("next", "//evil.example/x")])
+        .await;
+    assert_eq!(location(&out), "/sign-in");
 }
 
 async fn sign_up_errors_keep_the_name_and_create_nothing(backend: Backend) {
@@ -771,5 +989,8 @@ crate::on_both_backends!(
     unknown_and_malformed_links_get_the_same_answer,
     someone_with_an_account_elsewhere_signs_in_and_accepts,
     an_invitee_can_decline,
+    inviting_starts_from_a_button_that_opens_the_form_as_a_page_or_a_dialog,
+    settled_invitations_say_who_ended_them_and_when_instead_of_an_expiry,
+    signing_out_of_the_wrong_account_comes_back_to_the_invitation,
     sign_up_errors_keep_the_name_and_create_nothing,
 );

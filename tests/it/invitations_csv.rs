@@ -2,7 +2,17 @@ use crate::helpers::*;
 use roster::db::{self, Db};
 use roster::domain::{Role, token};
 
+/// Uploads `csv` and, when the upload is taken, opens the preview it redirects to.
 async fn upload(app: &TestApp, csv: &str, role: &str) -> reqwest::Response {
+    let response = send_upload(app, csv, role).await;
+    if response.status() != 303 {
+        return response;
+    }
+    app.get(&location(&response)).await
+}
+
+/// Uploads `csv` and returns the upload's own answer.
+async fn send_upload(app: &TestApp, csv: &str, role: &str) -> reqwest::Response {
     let token = app.csrf_token().await;
     let form = reqwest::multipart::Form::new()
         .part(
@@ -69,7 +79,7 @@ async fn a_csv_preview_says_what_happens_to_each_row_and_confirm_invites(backend
             "5 not-an-email Viewer invalid address: Enter a valid email address, like name@example.com.",
             "6 new@example.com Viewer duplicate in this list",
             "7 out@elsewhere.org Viewer domain not allowed in this organization",
-            "8 boss@example.com superuser unknown role “superuser”",
+            "8 boss@example.com superuser unknown role “superuser”; use one of Owner, Admin, Billing manager (billing_manager), Member or Viewer",
             "9 plain@example.com Viewer will be invited",
         ]
     );
@@ -164,6 +174,90 @@ async fn someone_elses_preview_cannot_be_confirmed(backend: Backend) {
 
     assert_eq!(response.status(), 404);
     assert_eq!(invitation_count(&app).await, 0);
+}
+
+async fn the_preview_has_its_own_address_and_reloading_it_sends_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+
+    let uploaded = send_upload(&app, "x@example.com\ny@example.com\n", "member").await;
+
+    assert_eq!(uploaded.status(), 303);
+    let preview = location(&uploaded);
+    let id = scalar_i64(&app.state.db, "SELECT id FROM csv_imports").await;
+    assert_eq!(preview, format!("/orgs/{ORG_SLUG}/invitations/csv/{id}"));
+    let (first_status, first) = app.get_html(&preview).await;
+    let (again_status, again) = app.get_html(&preview).await;
+    assert_eq!((first_status, again_status), (200, 200));
+    assert_eq!(texts(&first, "tbody tr"), texts(&again, "tbody tr"));
+    assert_eq!(
+        texts(&first, "tbody tr"),
+        [
+            "1 x@example.com Member will be invited",
+            "2 y@example.com Member will be invited"
+        ]
+    );
+    assert_eq!(texts(&first, "h1"), ["Check people.csv before inviting"]);
+    assert_eq!(invitation_count(&app).await, 0, "a reload invites nobody");
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM csv_imports").await,
+        1,
+        "a reload stores nothing"
+    );
+    let confirmed = app.post_form(&confirm_action(&first), &[]).await;
+    assert_eq!(confirmed.status(), 200, "links shown (no SMTP)");
+    assert_eq!(invitation_count(&app).await, 2);
+    let (gone, _) = app.get_html(&preview).await;
+    assert_eq!(gone, 404, "a confirmed upload has no preview any more");
+}
+
+async fn someone_elses_preview_cannot_be_seen(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    app.add_member(ORG_SLUG, "admin@example.com", "Bea", Role::Admin)
+        .await;
+    let admin = app.browser_for("admin@example.com").await;
+    let preview = location(&send_upload(&app, "secret@example.com\n", "member").await);
+
+    let (status, page) = admin.get_html(&preview).await;
+
+    assert_eq!(status, 404);
+    assert!(!page.contains("secret@example.com"));
+}
+
+async fn role_names_are_read_as_people_write_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let csv = "email,role\na@example.com,billing_manager\nb@example.com,Billing manager\nc@example.com,BILLING-MANAGER\nd@example.com,ADMIN\ne@example.com,boss\n";
+
+    let html = upload(&app, csv, "member").await.text().await.unwrap();
+
+    assert_eq!(
+        texts(&html, "tbody tr"),
+        [
+            "2 a@example.com Billing manager will be invited",
+            "3 b@example.com Billing manager will be invited",
+            "4 c@example.com Billing manager will be invited",
+            "5 d@example.com Admin will be invited",
+            "6 e@example.com boss unknown role “boss”; use one of Owner, Admin, Billing manager (billing_manager), Member or Viewer",
+        ]
+    );
+    let confirmed = app.post_form(&confirm_action(&html), &[]).await;
+    assert_eq!(confirmed.status(), 200);
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM invitations WHERE role = 'billing'"
+        )
+        .await,
+        3
+    );
 }
 
 async fn viewers_cannot_upload(backend: Backend) {
@@ -402,4 +496,7 @@ crate::on_both_backends!(
     a_bad_file_is_explained_next_to_the_field,
     someone_elses_preview_cannot_be_confirmed,
     viewers_cannot_upload,
+    the_preview_has_its_own_address_and_reloading_it_sends_nothing,
+    someone_elses_preview_cannot_be_seen,
+    role_names_are_read_as_people_write_them,
 );

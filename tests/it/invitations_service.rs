@@ -230,15 +230,33 @@ async fn a_previewed_csv_upload_invites_once(backend: Backend) {
         roster::domain::invitation::parse_csv(b"email,role\nx@example.com,\nnot-an-address,\n")
             .unwrap();
 
-    let preview = invitations::preview_csv(&app.state, &owner, &settings, &rows, Role::Member)
+    let import_id = invitations::upload_csv(
+        &app.state,
+        &owner,
+        &settings,
+        "people.csv",
+        &rows,
+        Role::Member,
+    )
+    .await
+    .unwrap();
+    let preview = invitations::csv_preview(&app.state, &owner, &settings, import_id)
         .await
         .unwrap();
-    let first = invitations::confirm_csv(&app.state, &owner, preview.import_id)
+    let first = invitations::confirm_csv(&app.state, &owner, import_id)
         .await
         .unwrap();
-    let second = invitations::confirm_csv(&app.state, &owner, preview.import_id).await;
+    let second = invitations::confirm_csv(&app.state, &owner, import_id).await;
+    let after = invitations::csv_preview(&app.state, &owner, &settings, import_id).await;
 
     assert_eq!(preview.plan.invites(), 1);
+    assert_eq!(preview.file_name, "people.csv");
+    assert_eq!(
+        preview.rows.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [2, 3],
+        "the lines of the file, after its header"
+    );
+    assert!(matches!(after, Err(Error::NotFound)), "{after:?}");
     assert_eq!(first.created.len(), 1);
     assert_eq!(first.plan.rows.len(), 2);
     assert!(matches!(second, Err(Error::NotFound)), "{second:?}");

@@ -161,6 +161,11 @@ async fn every_page_is_valid_html(backend: Backend) {
     pages.push(("setup-with-errors", html(setup_errors, 422).await));
     app.set_up().await;
     pages.push(("members", html(app.get(&members).await, 200).await));
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    pages.push((
+        "invitations-only-member",
+        html(app.get(&invitations).await, 200).await,
+    ));
     add_second_organization(&app).await;
     pages.push((
         "members-with-switcher",
@@ -249,7 +254,7 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
         )
         .text("role", "viewer");
     let csv_url = app.url(&format!("{invitations}/csv?csrf_token={token}"));
-    let preview = app
+    let uploaded = app
         .client
         .post(csv_url)
         .multipart(csv)
@@ -260,6 +265,37 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
     app.post_form(&domains, &[("domain", "engineering.example-company.test")])
         .await;
     let domain = scalar_i64(&app.state.db, "SELECT MIN(id) FROM org_domains").await;
+    assert_eq!(
+        uploaded.status(),
+        303,
+        "the upload redirects to its preview"
+    );
+    let preview = app.get(&location(&uploaded)).await;
+    let invite_dialog = app
+        .client
+        .get(app.url(&format!("{invitations}/new")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    let invitations_page = html(app.get(&invitations).await, 200).await;
+    let revoked_tab = {
+        let more = [("emails", "gone@example.com"), ("role", "member")];
+        html(app.post_form(&invitations, &more).await, 200).await;
+        let gone = scalar_i64(&app.state.db, "SELECT MAX(id) FROM invitations")
+            .await
+            .to_string();
+        let revoke_now = [
+            ("bulk_action", "revoke"),
+            ("ids", gone.as_str()),
+            ("confirm", "yes"),
+        ];
+        let done = app
+            .post_form(&format!("{invitations}/manage"), &revoke_now)
+            .await;
+        assert_eq!(done.status(), 303);
+        html(app.get(&format!("{invitations}?status=revoked")).await, 200).await
+    };
     vec![
         ("settings", html(app.get(&settings).await, 200).await),
         (
@@ -279,7 +315,16 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
             html(app.post_form(&settings, &bad_settings).await, 422).await,
         ),
         ("invitation-links", links.clone()),
-        ("invitations", html(app.get(&invitations).await, 200).await),
+        ("invitations", invitations_page.clone()),
+        (
+            "invitations-with-invite-dialog",
+            with_dialog(&invitations_page, &html(invite_dialog, 200).await),
+        ),
+        (
+            "invite-page",
+            html(app.get(&format!("{invitations}/new")).await, 200).await,
+        ),
+        ("invitations-revoked", revoked_tab),
         (
             "invitations-with-errors",
             html(
@@ -309,6 +354,10 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
         (
             "invitation-landing-someone-else",
             html(app.get(&landing).await, 200).await,
+        ),
+        (
+            "invitation-confirm-decline",
+            html(stranger.get(&format!("{landing}/decline")).await, 200).await,
         ),
         (
             "invitation-unknown",
@@ -591,7 +640,11 @@ async fn users_pages(app: &TestApp) -> Vec<(&'static str, String)> {
             html(app.get("/admin/users?q=zzz").await, 200).await,
         ),
         (
-            "admin-users-with-errors",
+            "admin-new-organization",
+            html(app.get("/admin/orgs/new").await, 200).await,
+        ),
+        (
+            "admin-new-organization-with-errors",
             html(app.post_form("/admin/orgs", &no_org_name).await, 422).await,
         ),
         ("admin-user-delete", html(app.get(&delete).await, 200).await),
@@ -780,6 +833,10 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.goto(&format!("/orgs/{ORG_SLUG}/settings")).await;
     violations.extend(axe(&browser, &axe_source, "settings").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
+    violations.extend(axe(&browser, &axe_source, "invitations before inviting").await);
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
+    violations.extend(axe(&browser, &axe_source, "invite dialog").await);
     browser.fill("Email addresses", "a@example.com nope").await;
     browser.click("Send invitations").await;
     browser.wait_for_text("Fix or remove these addresses").await;
@@ -790,7 +847,9 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "invitation links").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
     violations.extend(axe(&browser, &axe_source, "invitations").await);
-    browser.click("Revoke").await;
+    browser.click("Actions").await;
+    violations.extend(axe(&browser, &axe_source, "invitations with row menu open").await);
+    browser.click("Revoke invitation…").await;
     browser.wait_for_text("Revoke 1 invitation?").await;
     violations.extend(axe(&browser, &axe_source, "confirm revoke").await);
     let elsewhere = app.new_browser();
@@ -837,7 +896,8 @@ async fn every_page_passes_axe(backend: Backend) {
         .await;
     browser.goto("/admin/users").await;
     violations.extend(axe(&browser, &axe_source, "users").await);
-    browser.click("Create an organization").await;
+    browser.goto("/admin/orgs/new").await;
+    violations.extend(axe(&browser, &axe_source, "new organization").await);
     browser.click("Create organization").await;
     browser
         .wait_for_text("Enter a name for the organization.")

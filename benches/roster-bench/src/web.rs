@@ -110,8 +110,8 @@ impl Browser {
         csrf_in(&html).ok_or_else(|| anyhow::anyhow!("no CSRF token on {page}"))
     }
 
-    /// Uploads a CSV file to the preview; returns how long the preview took and the
-    /// confirmation form's path.
+    /// Uploads a CSV file and opens its preview (the upload redirects to it); returns how
+    /// long both took and the confirmation form's path.
     pub async fn preview_csv(
         &self,
         slug: &str,
@@ -132,7 +132,18 @@ impl Browser {
             .send()
             .await?;
         let status = response.status();
-        let html = response.text().await?;
+        anyhow::ensure!(
+            status == StatusCode::SEE_OTHER,
+            "the CSV upload answered {status}"
+        );
+        let preview = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| anyhow::anyhow!("the CSV upload did not redirect"))?
+            .to_string();
+        response.bytes().await?;
+        let (status, html) = self.get(&preview).await?;
         let took = started.elapsed();
         anyhow::ensure!(
             status == StatusCode::OK,
