@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod delivery;
 pub mod email;
 pub mod invitation;
 pub mod local_path;

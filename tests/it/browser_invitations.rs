@@ -432,7 +432,7 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.click("Resend 1 invitation").await;
 
     browser
-        .wait_for_text("Resent 1 invitation. Earlier links no longer work.")
+        .wait_for_text("Resent 1 invitation; queued, delivery below. Earlier links no longer work.")
         .await;
     let mails = wait_for_mails_to(&sink, "slow@example.com", 2).await;
     let (old_link, new_link) = (link_in(&first), link_in(&mails[1]));
@@ -450,9 +450,70 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.close().await;
 }
 
+async fn delivery_states_and_a_bulk_sends_progress_update_in_place(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_up().await;
+    sink.wait_for(1).await;
+    sink.stop().await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    browser.goto(&invitations_path()).await;
+
+    browser
+        .fill("Email addresses", "one@example.com two@example.com")
+        .await;
+    browser.click("Send invitations").await;
+    browser
+        .wait_for_text("2 invitations queued; delivery below.")
+        .await;
+    // Marks this page: a reload would lose the mark.
+    browser
+        .client()
+        .execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "both emails retrying, with the attempt and a plain reason",
+            "document.querySelector('#batch-progress').textContent.includes('2 retrying') \
+             && document.querySelectorAll('.delivery-retrying').length === 2 \
+             && document.querySelector('.delivery-why').textContent.includes('failed. The mail server did not answer. Next try')",
+        )
+        .await;
+    sink.restart().await;
+
+    browser
+        .wait_until(
+            "both delivered, on the same page",
+            "document.querySelector('#batch-progress').textContent.trim() === 'All 2 emails delivered.' \
+             && document.querySelectorAll('.delivery-sent').length === 2 && window.notReloaded === true",
+        )
+        .await;
+    assert_eq!(
+        rows(&browser)
+            .await
+            .iter()
+            .filter(|r| r.contains("delivered"))
+            .count(),
+        2
+    );
+    browser.close().await;
+}
+
 crate::on_both_backends!(
     a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
     a_csv_file_is_previewed_row_by_row_before_anyone_is_invited,
     bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,
     resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old,
+    delivery_states_and_a_bulk_sends_progress_update_in_place,
 );
