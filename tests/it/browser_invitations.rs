@@ -510,10 +510,106 @@ async fn delivery_states_and_a_bulk_sends_progress_update_in_place(backend: Back
     browser.close().await;
 }
 
+/// Clicks the Copy button of the secret `copy_id` and waits for its status to say
+/// "Copied".
+async fn copy(browser: &Browser, copy_id: &str) {
+    let button = browser
+        .client()
+        .find(Locator::Css(&format!("button[data-copy=\"{copy_id}\"]")))
+        .await
+        .unwrap();
+    assert!(
+        button.is_displayed().await.unwrap(),
+        "Copy is shown with JavaScript"
+    );
+    button.click().await.unwrap();
+    browser
+        .wait_until(
+            "the Copied announcement",
+            &format!("document.getElementById('{copy_id}-copied').textContent === 'Copied'"),
+        )
+        .await;
+}
+
+/// Empties the field labelled `label` and pastes into it with Ctrl+V; returns what it
+/// then holds.
+async fn paste_into(browser: &Browser, label: &str) -> String {
+    browser.fill(label, "").await;
+    browser.field(label).await.click().await.unwrap();
+    let paste = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Control.into(),
+        })
+        .then(KeyAction::Down { value: 'v' })
+        .then(KeyAction::Up { value: 'v' })
+        .then(KeyAction::Up {
+            value: Key::Control.into(),
+        });
+    browser.client().perform_actions(paste).await.unwrap();
+    browser.value(label).await
+}
+
+async fn secrets_shown_once_have_a_copy_button_that_says_copied(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let without_js = app
+        .post_form(
+            &invitations_path(),
+            &[
+                ("emails", "one@example.com two@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+
+    browser.goto(&invitations_path()).await;
+    browser
+        .fill("Email addresses", "three@example.com four@example.com")
+        .await;
+    browser.click("Send invitations").await;
+    browser.wait_for_text("Copy the invitation links").await;
+    let links = links_shown(&browser).await;
+    copy(&browser, "link-2").await;
+    browser.goto("/account").await;
+    let pasted_link = paste_into(&browser, "Token name").await;
+    browser.fill("Token name", "deploy").await;
+    browser.click("Create token").await;
+    browser.wait_for_text("Your new token").await;
+    let token = browser.value("Token").await;
+    copy(&browser, "new-token").await;
+    let pasted_token = paste_into(&browser, "Token name").await;
+
+    assert_eq!(
+        attrs(&without_js, "button[data-copy]", "hidden"),
+        ["", ""],
+        "without JavaScript the buttons stay hidden"
+    );
+    assert_eq!(
+        attrs(&without_js, "button[data-copy]", "aria-label"),
+        [
+            "Copy the link for one@example.com",
+            "Copy the link for two@example.com"
+        ]
+    );
+    assert_eq!(pasted_link, links[1].1, "the second link was copied");
+    assert_eq!(pasted_token, token);
+    browser.close().await;
+}
+
 crate::on_both_backends!(
     a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
     a_csv_file_is_previewed_row_by_row_before_anyone_is_invited,
     bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,
     resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old,
     delivery_states_and_a_bulk_sends_progress_update_in_place,
+    secrets_shown_once_have_a_copy_button_that_says_copied,
 );
