@@ -246,15 +246,35 @@ struct ListQuery {
     batch: Option<String>,
 }
 
+/// Which part of the list the Invitations page shows: a status, a page of it, and the
+/// bulk send to follow, if any.
+#[derive(Clone, Copy)]
+struct Shown {
+    status: Status,
+    page: i64,
+    batch: Option<Batch>,
+}
+
+impl Shown {
+    /// The first page of pending invitations, as after a refused invite.
+    const FIRST: Shown = Shown {
+        status: Status::Pending,
+        page: 1,
+        batch: None,
+    };
+}
+
 async fn invitations_page(
     state: &AppState,
     member: &OrgMember,
-    status: Status,
-    page: i64,
+    Shown {
+        status,
+        page,
+        batch,
+    }: Shown,
     form: InviteForm,
     errors: FieldErrors,
     problems: Vec<(String, String)>,
-    batch: Option<Batch>,
 ) -> Result<InvitationsPage> {
     let settings = &member.settings;
     let now = state.clock.now();
@@ -322,12 +342,14 @@ async fn list_invitations(
     invitations_page(
         &state,
         &member,
-        status,
-        q.page.unwrap_or(1),
+        Shown {
+            status,
+            page: q.page.unwrap_or(1),
+            batch: q.batch.as_deref().and_then(Batch::parse),
+        },
         form,
         FieldErrors::default(),
         Vec::new(),
-        q.batch.as_deref().and_then(Batch::parse),
     )
     .await
 }
@@ -364,12 +386,10 @@ async fn create_invitations(
         let page = invitations_page(
             &state,
             &member,
-            Status::Pending,
-            1,
+            Shown::FIRST,
             form.clone(),
             errors,
             problems,
-            None,
         )
         .await?;
         Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -929,17 +949,8 @@ async fn preview_csv(
             role: Role::Member.as_str().into(),
             ..Default::default()
         };
-        let page = invitations_page(
-            &state,
-            &member,
-            Status::Pending,
-            1,
-            form,
-            errors,
-            Vec::new(),
-            None,
-        )
-        .await?;
+        let page =
+            invitations_page(&state, &member, Shown::FIRST, form, errors, Vec::new()).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     let invite::CsvPreview { import_id, plan } =
