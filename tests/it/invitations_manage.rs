@@ -480,6 +480,50 @@ async fn a_bulk_send_shows_its_progress_until_every_email_is_delivered(backend: 
     assert!(attrs(&reloaded, "#batch-progress", "data-hx-get").is_empty());
 }
 
+async fn a_bulk_resend_is_queued_and_followed_like_a_bulk_send(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    invite(&app, "a@example.com b@example.com", "member").await;
+    sink.wait_for(3).await;
+    let (a, b) = (
+        id_of(&app, "a@example.com").await,
+        id_of(&app, "b@example.com").await,
+    );
+
+    let resent = app
+        .post_form(
+            &manage_path(),
+            &[
+                ("bulk_action", "resend"),
+                ("ids", &a),
+                ("ids", &b),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    let page_path = location(&resent);
+    assert!(page_path.contains("/invitations?batch="), "{page_path}");
+    let (_, page) = app.get_html(&page_path).await;
+    assert_eq!(
+        texts(&page, ".flash-success"),
+        vec![
+            "Resent 2 invitations; queued, delivery below. Earlier links no longer work."
+                .to_string()
+        ]
+    );
+    sink.wait_for(5).await;
+    let progress_path = format!(
+        "/orgs/{ORG_SLUG}/invitations/progress?{}",
+        page_path.split_once('?').unwrap().1
+    );
+    let (status, done) = poll_until(&app, &progress_path, "All 2").await;
+    assert_eq!((status, done.trim()), (286, "All 2 emails delivered."));
+}
+
 async fn a_batch_is_counted_within_the_askers_organization_only(backend: Backend) {
     let sink = SmtpSink::start().await;
     let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
@@ -531,6 +575,7 @@ crate::on_both_backends!(
     an_address_the_server_refuses_fails_for_good_and_stops_polling,
     a_bulk_send_shows_its_progress_until_every_email_is_delivered,
     a_batch_is_counted_within_the_askers_organization_only,
+    a_bulk_resend_is_queued_and_followed_like_a_bulk_send,
 );
 
 async fn htmx_asks_for_confirmation_in_a_dialog(backend: Backend) {
