@@ -288,3 +288,77 @@
     sync(document);
   });
 })();
+
+// Copy buttons: a button with data-copy="ID" copies the value of that field, or the text
+// of that element (a list: one item a line), and says "Copied" in the status next to it.
+// The buttons are hidden in the markup and shown here, so that without JavaScript there
+// is none (the secret stays selectable in its field).
+(function () {
+  "use strict";
+  function textOf(source) {
+    if (source.tagName === "INPUT" || source.tagName === "TEXTAREA") {
+      return source.value;
+    }
+    var items = source.querySelectorAll("li");
+    if (items.length) {
+      return Array.prototype.map.call(items, function (li) {
+        return li.textContent.trim();
+      }).join("\n");
+    }
+    return source.textContent.trim();
+  }
+  function select(source) {
+    if (source.select) {
+      source.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(source);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  // Plain-HTTP installations have no clipboard API; the older command still copies a
+  // selection there.
+  function copy(source) {
+    var text = textOf(source);
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    select(source);
+    return document.execCommand("copy") ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function say(status, message) {
+    if (!status) {
+      return;
+    }
+    // Emptied first, so that copying twice is announced twice.
+    status.textContent = "";
+    window.setTimeout(function () {
+      status.textContent = message;
+    }, 50);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) {
+      return;
+    }
+    var id = button.getAttribute("data-copy");
+    var source = document.getElementById(id);
+    var status = document.getElementById(id + "-copied");
+    if (!source) {
+      return;
+    }
+    copy(source).then(function () {
+      say(status, "Copied");
+    }, function () {
+      select(source);
+      say(status, "Not copied: the text is selected, copy it with Ctrl+C or ⌘C");
+    });
+  });
+})();

@@ -301,6 +301,9 @@ pub struct Row {
     pub expires_at: i64,
     pub inviter_name: Option<String>,
     pub outbox_id: Option<i64>,
+    pub attempts: Option<i64>,
+    pub next_attempt_at: Option<i64>,
+    pub claimed_until: Option<i64>,
     pub sent_at: Option<i64>,
     pub gave_up_at: Option<i64>,
     pub last_error: Option<String>,
@@ -345,8 +348,8 @@ pub async fn list(
 }
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
-    i.expires_at, u.name AS inviter_name, i.outbox_id, o.sent_at, o.gave_up_at, o.last_error, \
-    i.ended_at, e.email AS ended_by_email \
+    i.expires_at, u.name AS inviter_name, i.outbox_id, o.attempts, o.next_attempt_at, o.claimed_until, \
+    o.sent_at, o.gave_up_at, o.last_error, i.ended_at, e.email AS ended_by_email \
     FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
     LEFT JOIN users e ON e.id = i.ended_by";
 
@@ -404,4 +407,40 @@ pub async fn find_many<'r>(
         found.extend(rows);
     }
     Ok(found)
+}
+
+/// How the emails of one batch stand: those of organization `org_id`'s invitations whose
+/// latest email's outbox id is in `first..=last` (a resent one leaves its first batch).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchCounts {
+    pub total: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    /// Failed at least once and waiting for another attempt.
+    pub retrying: i64,
+}
+
+pub async fn batch_counts(
+    db: &Db,
+    org_id: i64,
+    first: i64,
+    last: i64,
+    now: i64,
+) -> sqlx::Result<BatchCounts> {
+    // From the outbox's primary key to each invitation (index `invitations_outbox`): a
+    // batch's rows only, however many invitations the organization has.
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT COUNT(*) AS total, COUNT(o.sent_at) AS delivered, \
+         CAST(COALESCE(SUM(CASE WHEN o.sent_at IS NULL AND o.gave_up_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+         CAST(COALESCE(SUM(CASE WHEN o.sent_at IS NULL AND o.gave_up_at IS NULL AND o.last_error IS NOT NULL \
+           AND (o.claimed_until IS NULL OR o.claimed_until <= $4) THEN 1 ELSE 0 END), 0) AS BIGINT) AS retrying \
+         FROM outbox o JOIN invitations i ON i.outbox_id = o.id \
+         WHERE o.id BETWEEN $2 AND $3 AND i.org_id = $1",
+    )
+    .bind(org_id)
+    .bind(first)
+    .bind(last)
+    .bind(now)
+    .fetch_one(pool)
+    .await)
 }

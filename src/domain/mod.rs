@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod delivery;
 pub mod domain_name;
 pub mod email;
 pub mod invitation;

@@ -14,6 +14,8 @@ use super::plan::{Plan, Planned};
 pub struct Created {
     pub email: String,
     pub link: String,
+    /// Its email in the outbox; None when email is off and the link is shown instead.
+    pub outbox_id: Option<i64>,
 }
 
 /// A plan to write: whose, under which settings of their organization.
@@ -145,10 +147,11 @@ pub(super) async fn create_all(
             }
         }
         audit::record_all(tx, &events, now).await?;
-        for w in writing {
+        for (w, outbox_id) in writing.into_iter().zip(outbox_ids) {
             created[w.plan].push(Created {
                 email: w.email.to_string(),
                 link: w.link,
+                outbox_id,
             });
         }
     }

@@ -140,6 +140,7 @@ pub async fn manage(
                 links.push(Created {
                     email: email.to_string(),
                     link,
+                    outbox_id,
                 });
             }
             Manage::Revoke => {

@@ -17,7 +17,9 @@ pub use csv::{CsvPreview, confirm_csv, csv_preview, upload_csv};
 pub use manage::{Manage, Managed, invitations_to_manage, manage};
 pub use plan::{Plan, Planned, Request};
 pub use queue::{Invited, Queue, invite};
-pub use read::{Listing, invitation, list_page, list_window};
+pub use read::{
+    Batch, Listing, Progress, batch_progress, delivery, invitation, list_page, list_window,
+};
 
 pub use crate::db::invitations::{Details, Row};
 

@@ -14,12 +14,13 @@ use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
+use crate::domain::delivery::Delivery;
 use crate::domain::invitation::{Outcome, Status, parse_csv, split_addresses};
 use crate::domain::local_path::LocalPath;
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
-use crate::invitations::{self as invite, Closed, Details, Error, Request, Row};
+use crate::invitations::{self as invite, Batch, Closed, Details, Error, Progress, Request, Row};
 use crate::state::AppState;
 
 pub use crate::invitations::MAX_TYPED;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
             get(show_csv_preview).post(confirm_csv),
         )
         .route("/orgs/{slug}/invitations/{id}/delivery", get(show_delivery))
+        .route("/orgs/{slug}/invitations/progress", get(show_progress))
         .route("/invitations/{token}", get(show_invitation))
         .route("/invitations/{token}/accept", post(accept_invitation))
         .route(
@@ -64,9 +66,7 @@ struct InvitationView {
     expires: String,
     expires_exact: String,
     expires_iso: String,
-    delivery: &'static str,
-    delivery_key: &'static str,
-    delivery_error: Option<String>,
+    delivery: DeliveryView,
     /// How a settled (accepted, declined, revoked) invitation ended: "by ada@example.com"
     /// (empty when nobody with an account is known), then when.
     ended_by: String,
@@ -75,17 +75,65 @@ struct InvitationView {
     ended_iso: String,
 }
 
-/// The delivery state of an invitation's latest email: (label, key).
-pub fn delivery_of(row: &Row) -> (&'static str, &'static str) {
-    match (
-        row.outbox_id,
-        row.sent_at,
-        row.gave_up_at.is_some() || row.last_error.is_some(),
-    ) {
-        (None, _, _) => ("link shown", "link"),
-        (Some(_), Some(_), _) => ("sent", "sent"),
-        (Some(_), None, true) => ("failed", "failed"),
-        (Some(_), None, false) => ("queued", "queued"),
+/// The delivery state of an invitation's latest email as its cell shows it.
+struct DeliveryView {
+    label: &'static str,
+    key: &'static str,
+    /// Which attempt failed or is under way, when past the first.
+    attempt: Option<i64>,
+    /// Why the last attempt failed, in plain words.
+    reason: Option<&'static str>,
+    /// When the next attempt is due: (relative, exact, ISO).
+    next_try: Option<(String, String, String)>,
+    /// The transport's own error, for Owners and Admins (on hover; it names hosts).
+    error: Option<String>,
+    /// Seconds until htmx asks again; None once the state is final.
+    poll_secs: Option<i64>,
+}
+
+impl DeliveryView {
+    fn new(row: &Row, now: i64, show_errors: bool) -> DeliveryView {
+        let Some(delivery) = invite::delivery(row, now) else {
+            return DeliveryView {
+                label: "link shown",
+                key: "link",
+                attempt: None,
+                reason: None,
+                next_try: None,
+                error: None,
+                poll_secs: None,
+            };
+        };
+        let (attempt, reason, next_try) = match delivery {
+            Delivery::Sending { attempt } => (Some(attempt).filter(|&a| a > 1), None, None),
+            Delivery::Retrying {
+                attempt,
+                next_at,
+                reason,
+            } => {
+                let when = if next_at - now < 45 {
+                    "in under a minute".to_string()
+                } else {
+                    clock::relative(now, next_at)
+                };
+                let next = (when, clock::exact(next_at), clock::iso(next_at));
+                (Some(attempt), Some(reason.describe()), Some(next))
+            }
+            Delivery::Failed { reason } => (None, Some(reason.describe()), None),
+            Delivery::Queued | Delivery::Delivered { .. } => (None, None, None),
+        };
+        DeliveryView {
+            label: delivery.label(),
+            key: delivery.key(),
+            attempt,
+            reason,
+            next_try,
+            error: row
+                .last_error
+                .clone()
+                .filter(|_| show_errors && reason.is_some()),
+            poll_secs: delivery.poll_secs(now),
+        }
     }
 }
 
@@ -98,7 +146,7 @@ impl InvitationView {
             && role.is_some_and(|role| {
                 permissions::allows(viewer.role, Action::ManageInvitation { role, own })
             });
-        let (delivery, delivery_key) = delivery_of(&row);
+        let delivery = DeliveryView::new(&row, now, show_errors);
         let ended_at = row.ended_at.unwrap_or(row.last_sent_at);
         InvitationView {
             id: row.id,
@@ -113,12 +161,6 @@ impl InvitationView {
             expires_exact: clock::exact(row.expires_at),
             expires_iso: clock::iso(row.expires_at),
             delivery,
-            delivery_key,
-            delivery_error: if show_errors && delivery == "failed" {
-                row.last_error
-            } else {
-                None
-            },
             ended_by: row
                 .ended_by_email
                 .map(|email| format!("by {email}"))
@@ -161,7 +203,16 @@ async fn report_created(
         .into_response());
     }
     member.current.flashes.add("success", summary(&created));
-    Ok(Redirect::to(&format!("/orgs/{}/invitations", member.org.slug)).into_response())
+    Ok(Redirect::to(&invitations_following(&member.org.slug, &created)).into_response())
+}
+
+/// The Invitations page, following the progress of `created`'s emails when they are
+/// several.
+fn invitations_following(slug: &str, created: &[invite::Created]) -> String {
+    match Batch::of(created) {
+        Some(batch) => format!("/orgs/{slug}/invitations?batch={batch}"),
+        None => format!("/orgs/{slug}/invitations"),
+    }
 }
 
 /// The invite form as typed.
@@ -200,6 +251,8 @@ struct InvitationsPage {
     total: i64,
     page: i64,
     pages: i64,
+    /// The bulk send whose progress the page shows, with how its emails stand.
+    batch: Option<(Batch, Progress)>,
 }
 
 impl InvitationsPage {
@@ -229,13 +282,27 @@ struct InvitationLinksPage {
 struct ListQuery {
     status: Option<String>,
     page: Option<i64>,
+    /// A bulk send to follow (`Batch`); a malformed one is ignored.
+    batch: Option<String>,
+}
+
+/// Which part of the list the Invitations page shows: a status, a page of it, and the
+/// bulk send to follow, if any.
+#[derive(Clone, Copy)]
+struct Shown {
+    status: Status,
+    page: i64,
+    batch: Option<Batch>,
 }
 
 async fn invitations_page(
     state: &AppState,
     member: &OrgMember,
-    status: Status,
-    page: i64,
+    Shown {
+        status,
+        page,
+        batch,
+    }: Shown,
 ) -> Result<InvitationsPage> {
     let settings = &member.settings;
     let now = state.clock.now();
@@ -245,6 +312,7 @@ async fn invitations_page(
         total,
         page,
         pages,
+        progress,
     } = invite::list_page(
         state,
         member.org.id,
@@ -252,6 +320,7 @@ async fn invitations_page(
         page,
         PAGE_SIZE,
         member.counts.1,
+        batch,
     )
     .await?;
     let invitations: Vec<InvitationView> = rows
@@ -283,6 +352,7 @@ async fn invitations_page(
         total,
         page,
         pages,
+        batch: batch.zip(progress).filter(|(_, p)| p.total > 0),
     })
 }
 
@@ -296,7 +366,16 @@ async fn list_invitations(
         .as_deref()
         .and_then(Status::parse)
         .unwrap_or(Status::Pending);
-    invitations_page(&state, &member, status, q.page.unwrap_or(1)).await
+    invitations_page(
+        &state,
+        &member,
+        Shown {
+            status,
+            page: q.page.unwrap_or(1),
+            batch: q.batch.as_deref().and_then(Batch::parse),
+        },
+    )
+    .await
 }
 
 /// The invite forms (typed addresses, a CSV file): a page of their own, or a dialog
@@ -438,8 +517,8 @@ async fn create_invitations(
         Err(e) => return Err(e.into()),
     };
     let summary = |created: &[invite::Created]| match created {
-        [one] => format!("Invitation sent to {}.", one.email),
-        all => format!("{} invitations sent.", all.len()),
+        [one] => format!("Invitation to {} queued; delivery below.", one.email),
+        all => format!("{} invitations queued; delivery below.", all.len()),
     };
     report_created(&state, &member, created, summary).await
 }
@@ -811,7 +890,7 @@ async fn manage_invitations(
     } else {
         format!("/orgs/{}/invitations", member.org.slug)
     };
-    let back = LocalPath::at_or(&form.return_to, &page)
+    let mut back = LocalPath::at_or(&form.return_to, &page)
         .as_str()
         .to_string();
     let (action, ids) = match (&form.row_action, &form.bulk_action) {
@@ -905,10 +984,18 @@ async fn manage_invitations(
         .into_response());
     }
     let text = match action {
-        invite::Manage::Resend => format!("Resent {n} {plural}. Earlier links no longer work."),
+        invite::Manage::Resend if from_members => {
+            format!("Resent {n} {plural}; the emails are queued. Earlier links no longer work.")
+        }
+        invite::Manage::Resend => {
+            format!("Resent {n} {plural}; queued, delivery below. Earlier links no longer work.")
+        }
         invite::Manage::Revoke => format!("Revoked {n} {plural}."),
     };
     member.current.flashes.add("success", text);
+    if action == invite::Manage::Resend && !from_members {
+        back = invitations_following(&member.org.slug, &links);
+    }
     Ok(Redirect::to(&back).into_response())
 }
 
@@ -931,6 +1018,36 @@ async fn show_delivery(
         slug: member.org.slug.clone(),
         i,
     })
+}
+
+/// How a bulk send's emails stand; htmx polls it in place until the worker is done.
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/batch_progress.html")]
+struct BatchProgress {
+    progress: Progress,
+}
+
+#[derive(Deserialize)]
+struct ProgressQuery {
+    batch: String,
+}
+
+/// htmx stops polling an element when its answer has this status (and still swaps it).
+const STOP_POLLING: u16 = 286;
+
+async fn show_progress(
+    State(state): State<AppState>,
+    member: OrgMember,
+    Query(q): Query<ProgressQuery>,
+) -> Result<Response> {
+    let batch = Batch::parse(&q.batch).ok_or(AppError::NotFound)?;
+    let progress = invite::batch_progress(&state, member.org.id, batch).await?;
+    let status = if progress.is_done() {
+        StatusCode::from_u16(STOP_POLLING).expect("a valid status")
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, BatchProgress { progress }).into_response())
 }
 
 /// One row of the CSV preview.
@@ -1070,7 +1187,7 @@ async fn confirm_csv(
     let summary = move |created: &[invite::Created]| {
         let (sent, skipped) = (created.len(), rows - created.len());
         format!(
-            "{sent} {} sent from the CSV file; {skipped} {} skipped.",
+            "{sent} {} queued from the CSV file; {skipped} {} skipped. Delivery below.",
             if sent == 1 {
                 "invitation"
             } else {

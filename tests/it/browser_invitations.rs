@@ -487,7 +487,7 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
     browser.click("Resend 1 invitation").await;
 
     browser
-        .wait_for_text("Resent 1 invitation. Earlier links no longer work.")
+        .wait_for_text("Resent 1 invitation; queued, delivery below. Earlier links no longer work.")
         .await;
     let mails = wait_for_mails_to(&sink, "slow@example.com", 2).await;
     let (old_link, new_link) = (link_in(&first), link_in(&mails[1]));
@@ -631,6 +631,161 @@ async fn select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection(backen
     browser.close().await;
 }
 
+async fn delivery_states_and_a_bulk_sends_progress_update_in_place(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_up().await;
+    sink.wait_for(1).await;
+    sink.stop().await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    browser.goto(&invitations_path()).await;
+
+    browser
+        .fill("Email addresses", "one@example.com two@example.com")
+        .await;
+    browser.click("Send invitations").await;
+    browser
+        .wait_for_text("2 invitations queued; delivery below.")
+        .await;
+    // Marks this page: a reload would lose the mark.
+    browser
+        .client()
+        .execute("window.notReloaded = true;", vec![])
+        .await
+        .unwrap();
+    browser
+        .wait_until(
+            "both emails retrying, with the attempt and a plain reason",
+            "document.querySelector('#batch-progress').textContent.includes('2 retrying') \
+             && document.querySelectorAll('.delivery-retrying').length === 2 \
+             && document.querySelector('.delivery-why').textContent.includes('failed. The mail server did not answer. Next try')",
+        )
+        .await;
+    sink.restart().await;
+
+    browser
+        .wait_until(
+            "both delivered, on the same page",
+            "document.querySelector('#batch-progress').textContent.trim() === 'All 2 emails delivered.' \
+             && document.querySelectorAll('.delivery-sent').length === 2 && window.notReloaded === true",
+        )
+        .await;
+    assert_eq!(
+        rows(&browser)
+            .await
+            .iter()
+            .filter(|r| r.contains("delivered"))
+            .count(),
+        2
+    );
+    browser.close().await;
+}
+
+/// Clicks the Copy button of the secret `copy_id` and waits for its status to say
+/// "Copied".
+async fn copy(browser: &Browser, copy_id: &str) {
+    let button = browser
+        .client()
+        .find(Locator::Css(&format!("button[data-copy=\"{copy_id}\"]")))
+        .await
+        .unwrap();
+    assert!(
+        button.is_displayed().await.unwrap(),
+        "Copy is shown with JavaScript"
+    );
+    button.click().await.unwrap();
+    browser
+        .wait_until(
+            "the Copied announcement",
+            &format!("document.getElementById('{copy_id}-copied').textContent === 'Copied'"),
+        )
+        .await;
+}
+
+/// Empties the field labelled `label` and pastes into it with Ctrl+V; returns what it
+/// then holds.
+async fn paste_into(browser: &Browser, label: &str) -> String {
+    browser.fill(label, "").await;
+    browser.field(label).await.click().await.unwrap();
+    let paste = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Control.into(),
+        })
+        .then(KeyAction::Down { value: 'v' })
+        .then(KeyAction::Up { value: 'v' })
+        .then(KeyAction::Up {
+            value: Key::Control.into(),
+        });
+    browser.client().perform_actions(paste).await.unwrap();
+    browser.value(label).await
+}
+
+async fn secrets_shown_once_have_a_copy_button_that_says_copied(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let without_js = app
+        .post_form(
+            &invitations_path(),
+            &[
+                ("emails", "one@example.com two@example.com"),
+                ("role", "member"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+
+    browser.goto(&invitations_path()).await;
+    browser
+        .fill("Email addresses", "three@example.com four@example.com")
+        .await;
+    browser.click("Send invitations").await;
+    browser.wait_for_text("Copy the invitation links").await;
+    let links = links_shown(&browser).await;
+    copy(&browser, "link-2").await;
+    browser.goto("/account").await;
+    let pasted_link = paste_into(&browser, "Token name").await;
+    browser.fill("Token name", "deploy").await;
+    browser.click("Create token").await;
+    browser.wait_for_text("Your new token").await;
+    let token = browser.value("Token").await;
+    copy(&browser, "new-token").await;
+    let pasted_token = paste_into(&browser, "Token name").await;
+
+    assert_eq!(
+        attrs(&without_js, "button[data-copy]", "hidden"),
+        ["", ""],
+        "without JavaScript the buttons stay hidden"
+    );
+    assert_eq!(
+        attrs(&without_js, "button[data-copy]", "aria-label"),
+        [
+            "Copy the link for one@example.com",
+            "Copy the link for two@example.com"
+        ]
+    );
+    assert_eq!(pasted_link, links[1].1, "the second link was copied");
+    assert_eq!(pasted_token, token);
+    browser.close().await;
+}
+
 crate::on_both_backends!(
     select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection,
     a_bad_address_is_named_under_the_field_and_once_fixed_the_links_are_shown,
@@ -638,4 +793,6 @@ crate::on_both_backends!(
     bulk_revoke_asks_in_a_dialog_that_escape_cancels_by_keyboard_and_mouse,
     resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_old,
     bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_ticks,
+    delivery_states_and_a_bulk_sends_progress_update_in_place,
+    secrets_shown_once_have_a_copy_button_that_says_copied,
 );

@@ -365,4 +365,93 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-crate::on_both_backends!(every_page_fits_a_laptop_and_a_phone,);
+/// Email delivery as it goes (retrying with its reason, failed for good, a bulk send's
+/// progress) and secrets with their Copy button, at both sizes.
+async fn delivery_states_and_new_secrets_fit_a_laptop_and_a_phone(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "60"],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_up().await;
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    let refused = format!("nobody@{}", crate::smtp_sink::REFUSED_DOMAIN);
+    app.post_form(&invitations, &[("emails", &refused), ("role", "member")])
+        .await;
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.sign_in_as_admin().await;
+    browser.goto(&invitations).await;
+    browser.wait_for_text("failed for good").await;
+    sink.stop().await;
+    browser
+        .fill("Email addresses", &format!("dee@example.com {LONG_EMAIL}"))
+        .await;
+    browser.click("Send invitations").await;
+    browser
+        .wait_until(
+            "retrying emails",
+            "document.querySelectorAll('.delivery-retrying').length === 2",
+        )
+        .await;
+    let batch_page = browser.path().await;
+    let mut problems = Vec::new();
+    for (size, width, height) in SIZES {
+        browser
+            .client()
+            .set_window_size(width, height)
+            .await
+            .unwrap();
+        browser.goto(&batch_page).await;
+        check_page(&browser, size, "invitations-delivery", &mut problems).await;
+        browser.goto("/account").await;
+        browser
+            .fill("Token name", &format!("deploy from a {size}"))
+            .await;
+        browser.click("Create token").await;
+        browser.wait_for_text("Copy it now").await;
+        check_page(&browser, size, "account-new-token", &mut problems).await;
+        // The secret, its Copy button, and the token table below them.
+        browser
+            .client()
+            .execute(
+                "document.getElementById('new-token').scrollIntoView({block: 'start'});",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let outside = outside_viewport(&browser, "#new-token, button[data-copy]").await;
+        if !outside.is_empty() {
+            problems.push(format!("{size} new token: off-screen: {outside:?}"));
+        }
+        screenshot(&browser, &format!("{size}-account-new-token-copy")).await;
+        // Every column of the token table in view, "Expires" included, without scrolling.
+        let scrolled = browser
+            .client()
+            .execute(
+                "return [...document.querySelectorAll('.table-wrap')]
+                   .filter(w => w.scrollWidth > w.clientWidth + 1)
+                   .map(w => w.getAttribute('aria-label') || w.textContent.trim().slice(0, 40));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if scrolled.as_array().is_some_and(|a| !a.is_empty()) {
+            problems.push(format!(
+                "{size} account: tables scroll sideways: {scrolled}"
+            ));
+        }
+    }
+    browser.close().await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+crate::on_both_backends!(
+    every_page_fits_a_laptop_and_a_phone,
+    delivery_states_and_new_secrets_fit_a_laptop_and_a_phone,
+);

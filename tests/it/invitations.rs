@@ -57,7 +57,7 @@ async fn an_invitee_gets_the_email_signs_up_and_becomes_a_member(backend: Backen
     let (_, page) = app.get_html(&invitations_path()).await;
     assert!(
         texts(&page, ".flash-success")
-            .contains(&"Invitation sent to New.Person@Example.com.".to_string())
+            .contains(&"Invitation to New.Person@Example.com queued; delivery below.".to_string())
     );
     let row = texts(&page, "tbody tr").remove(0);
     assert!(

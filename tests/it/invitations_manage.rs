@@ -317,6 +317,21 @@ crate::on_both_backends!(
     finished_invitations_cannot_be_revoked,
 );
 
+/// GETs `path` (every 100 ms, up to 15 s) until its body contains `text`; returns the
+/// last answer's status and body.
+async fn poll_until(app: &TestApp, path: &str, text: &str) -> (u16, String) {
+    let mut last = (0, String::new());
+    for _ in 0..150 {
+        let response = app.get(path).await;
+        last = (response.status().as_u16(), response.text().await.unwrap());
+        if last.1.contains(text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    last
+}
+
 async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(backend: Backend) {
     let mut sink = SmtpSink::start().await;
     let Some(app) = TestApp::spawn_with(
@@ -337,41 +352,40 @@ async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(bac
     let id = id_of(&app, "bounce@example.com").await;
     let cell = format!("/orgs/{ORG_SLUG}/invitations/{id}/delivery");
 
-    let mut failed = String::new();
-    for _ in 0..100 {
-        failed = app.get_html(&cell).await.1;
-        if failed.contains("failed") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let (_, retrying) = poll_until(&app, &cell, ">retrying<").await;
     let (_, viewer_cell) = viewer.get_html(&cell).await;
     sink.restart().await;
     sink.wait_for_mail_to("bounce@example.com").await;
     // The sink has the message a moment before the worker records the delivery.
-    let mut sent = String::new();
-    for _ in 0..100 {
-        sent = app.get_html(&cell).await.1;
-        if sent.contains(">sent<") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (_, delivered) = poll_until(&app, &cell, ">delivered<").await;
     let outbox = scalar_i64(&app.state.db, "SELECT outbox_id FROM invitations").await;
-    exec_sql(&app.state.db, &format!("UPDATE outbox SET sent_at = NULL, last_error = NULL, next_attempt_at = 99999999999 WHERE id = {outbox}")).await;
+    exec_sql(&app.state.db, &format!("UPDATE outbox SET sent_at = NULL, last_error = NULL, attempts = 0, next_attempt_at = 99999999999 WHERE id = {outbox}")).await;
     let (_, queued) = app.get_html(&cell).await;
 
+    let why = texts(&retrying, ".delivery-why").join(" ");
     assert!(
-        failed.contains(">failed<") && failed.contains("<span class=\"muted small\">"),
-        "{failed}"
+        why.starts_with("Attempt ")
+            && why.contains(" failed. The mail server did not answer. Next try "),
+        "{retrying}"
     );
     assert!(
-        viewer_cell.contains(">failed<") && !viewer_cell.contains("muted small"),
+        retrying.contains("data-hx-trigger=\"every "),
+        "a retrying cell keeps asking: {retrying}"
+    );
+    let raw = attrs(&retrying, "span.delivery", "title");
+    assert!(
+        raw.len() == 1 && !raw[0].is_empty() && !why.contains(&raw[0]),
+        "the SMTP error only on hover: {retrying}"
+    );
+    assert!(
+        viewer_cell.contains(">retrying<")
+            && viewer_cell.contains("The mail server did not answer.")
+            && attrs(&viewer_cell, "span.delivery", "title").is_empty(),
         "no SMTP error for a Viewer: {viewer_cell}"
     );
     assert!(
-        sent.contains(">sent<") && !sent.contains("data-hx-trigger"),
-        "{sent}"
+        delivered.contains(">delivered<") && !delivered.contains("data-hx-trigger"),
+        "{delivered}"
     );
     assert!(
         queued.contains(">queued<") && queued.contains(r#"data-hx-trigger="every 2s""#),
@@ -385,7 +399,184 @@ async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(bac
     );
 }
 
-crate::on_both_backends!(the_delivery_state_follows_the_email_and_errors_show_to_admins_only);
+async fn an_address_the_server_refuses_fails_for_good_and_stops_polling(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    let address = format!("nobody@{}", crate::smtp_sink::REFUSED_DOMAIN);
+    invite(&app, &address, "member").await;
+    let id = id_of(&app, &address).await;
+    let cell = format!("/orgs/{ORG_SLUG}/invitations/{id}/delivery");
+
+    let (status, failed) = poll_until(&app, &cell, "failed for good").await;
+
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&failed, ".delivery-why"),
+        vec!["The mail server refused the address.".to_string()],
+        "{failed}"
+    );
+    assert!(!failed.contains("data-hx-trigger"), "{failed}");
+    assert!(
+        attrs(&failed, "span.delivery", "title")[0].contains("550"),
+        "{failed}"
+    );
+    let attempts = scalar_i64(
+        &app.state.db,
+        &format!("SELECT attempts FROM outbox WHERE recipient = '{address}'"),
+    )
+    .await;
+    assert_eq!(attempts, 1, "a permanent refusal is not tried again");
+}
+
+async fn a_bulk_send_shows_its_progress_until_every_email_is_delivered(backend: Backend) {
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
+    )
+    .await
+    else {
+        return;
+    };
+    app.set_up().await;
+    sink.wait_for(1).await;
+    sink.stop().await;
+
+    let response = invite(&app, "a@example.com b@example.com c@example.com", "member").await;
+
+    let page_path = location(&response);
+    assert!(page_path.contains("/invitations?batch="), "{page_path}");
+    let (_, page) = app.get_html(&page_path).await;
+    assert_eq!(
+        texts(&page, ".flash-success"),
+        vec!["3 invitations queued; delivery below.".to_string()]
+    );
+    let progress_path = attrs(&page, "#batch-progress", "data-hx-get").remove(0);
+    assert_eq!(attrs(&page, "#batch-progress", "aria-live"), vec!["polite"]);
+    let (status, retrying) = poll_until(&app, &progress_path, "3 retrying").await;
+    assert_eq!(
+        (status, retrying.trim()),
+        (
+            200,
+            "0 of 3 emails delivered, 3 retrying; the rest are on their way."
+        )
+    );
+    sink.restart().await;
+    let (status, done) = poll_until(&app, &progress_path, "All 3").await;
+    assert_eq!(
+        (status, done.trim()),
+        (286, "All 3 emails delivered."),
+        "286 tells htmx to stop polling"
+    );
+    let (_, reloaded) = app.get_html(&page_path).await;
+    assert_eq!(
+        texts(&reloaded, "#batch-progress"),
+        vec!["All 3 emails delivered.".to_string()],
+        "right on reload, without JavaScript"
+    );
+    assert!(attrs(&reloaded, "#batch-progress", "data-hx-get").is_empty());
+}
+
+async fn a_bulk_resend_is_queued_and_followed_like_a_bulk_send(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    invite(&app, "a@example.com b@example.com", "member").await;
+    sink.wait_for(3).await;
+    let (a, b) = (
+        id_of(&app, "a@example.com").await,
+        id_of(&app, "b@example.com").await,
+    );
+
+    let resent = app
+        .post_form(
+            &manage_path(),
+            &[
+                ("bulk_action", "resend"),
+                ("ids", &a),
+                ("ids", &b),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+
+    let page_path = location(&resent);
+    assert!(page_path.contains("/invitations?batch="), "{page_path}");
+    let (_, page) = app.get_html(&page_path).await;
+    assert_eq!(
+        texts(&page, ".flash-success"),
+        vec![
+            "Resent 2 invitations; queued, delivery below. Earlier links no longer work."
+                .to_string()
+        ]
+    );
+    sink.wait_for(5).await;
+    let progress_path = format!(
+        "/orgs/{ORG_SLUG}/invitations/progress?{}",
+        page_path.split_once('?').unwrap().1
+    );
+    let (status, done) = poll_until(&app, &progress_path, "All 2").await;
+    assert_eq!((status, done.trim()), (286, "All 2 emails delivered."));
+}
+
+async fn a_batch_is_counted_within_the_askers_organization_only(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(backend, &["--smtp-url", &sink.url()]).await else {
+        return;
+    };
+    app.set_up().await;
+    let response = invite(&app, "a@example.com b@example.com", "member").await;
+    let batch = location(&response)
+        .split_once("batch=")
+        .unwrap()
+        .1
+        .to_string();
+    let mut tx = app.state.db.begin().await.unwrap();
+    let other = db::orgs::insert(&mut tx, "Other", app.state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    app.add_member(&other.slug, "olga@example.com", "Olga", Role::Owner)
+        .await;
+    let olga = app.browser_for("olga@example.com").await;
+
+    let in_her_org = olga
+        .get(&format!(
+            "/orgs/{}/invitations/progress?batch={batch}",
+            other.slug
+        ))
+        .await;
+    let in_ours = olga
+        .get(&format!(
+            "/orgs/{ORG_SLUG}/invitations/progress?batch={batch}"
+        ))
+        .await;
+    let malformed = app
+        .get(&format!("/orgs/{ORG_SLUG}/invitations/progress?batch=9-1"))
+        .await;
+
+    assert_eq!(in_her_org.status(), 286);
+    assert_eq!(
+        in_her_org.text().await.unwrap().trim(),
+        "",
+        "nothing of ours"
+    );
+    assert_eq!(in_ours.status(), 404);
+    assert_eq!(malformed.status(), 404);
+}
+
+crate::on_both_backends!(
+    the_delivery_state_follows_the_email_and_errors_show_to_admins_only,
+    an_address_the_server_refuses_fails_for_good_and_stops_polling,
+    a_bulk_send_shows_its_progress_until_every_email_is_delivered,
+    a_batch_is_counted_within_the_askers_organization_only,
+    a_bulk_resend_is_queued_and_followed_like_a_bulk_send,
+);
 
 async fn htmx_asks_for_confirmation_in_a_dialog(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

@@ -988,3 +988,74 @@ async fn every_page_passes_axe(backend: Backend) {
 }
 
 crate::on_both_backends!(every_page_is_valid_html, every_page_passes_axe);
+
+/// The Invitations page while emails are being retried, one has failed for good, and a
+/// bulk send's progress is shown, as the Owner signed in to `browser` sees it.
+async fn invitations_with_delivery_states(
+    app: &TestApp,
+    sink: &mut SmtpSink,
+    browser: &Browser,
+) -> String {
+    let invitations = format!("/orgs/{ORG_SLUG}/invitations");
+    let refused = format!("nobody@{}", crate::smtp_sink::REFUSED_DOMAIN);
+    browser.goto(&invitations).await;
+    browser.fill("Email addresses", &refused).await;
+    browser.click("Send invitations").await;
+    browser.wait_for_text("failed for good").await;
+    sink.stop().await;
+    browser
+        .fill("Email addresses", "a@example.com b@example.com")
+        .await;
+    browser.click("Send invitations").await;
+    browser
+        .wait_until(
+            "retrying emails and the progress",
+            "document.querySelectorAll('.delivery-retrying').length === 2 \
+             && document.querySelector('#batch-progress').textContent.includes('2 retrying')",
+        )
+        .await;
+    let path = browser.path().await;
+    app.get_html(&path).await.1
+}
+
+async fn delivery_states_are_valid_and_accessible(backend: Backend) {
+    let (Some(jar), Some(script)) = (
+        tool("vnu-jar/build/dist/vnu.jar"),
+        tool("axe-core/axe.min.js"),
+    ) else {
+        return;
+    };
+    let mut sink = SmtpSink::start().await;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "60"],
+    )
+    .await
+    else {
+        return;
+    };
+    let Some(browser) = Browser::start(&app).await else {
+        return;
+    };
+    browser.set_up(&app).await;
+    app.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let page = invitations_with_delivery_states(&app, &mut sink, &browser).await;
+    let violations = axe(
+        &browser,
+        &std::fs::read_to_string(script).unwrap(),
+        "invitations with delivery states",
+    )
+    .await;
+    browser.close().await;
+    let problems = if java_runs() {
+        nu_html_checker(&jar, &[("invitations-delivery-states", page)]).await
+    } else {
+        Vec::new()
+    };
+
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+crate::on_both_backends!(delivery_states_are_valid_and_accessible);

@@ -2,7 +2,7 @@
 //! `mailin`'s, the socket is tokio's. It can be stopped (closing every connection) and
 //! started again on the same port. It can also be slow to acknowledge messages, which
 //! it keeps as soon as their data ends, before it answers (as a server that crashes
-//! between storing a message and saying so).
+//! between storing a message and saying so). It refuses addresses on `REFUSED_DOMAIN`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -37,7 +37,21 @@ struct Collector {
     data: Vec<u8>,
 }
 
+/// Addresses on this domain are refused for good (550), as a server refuses a mailbox
+/// that does not exist.
+pub const REFUSED_DOMAIN: &str = "refused.example";
+
 impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to
+            .trim_end_matches('>')
+            .ends_with(&format!("@{REFUSED_DOMAIN}"))
+        {
+            return response::NO_MAILBOX;
+        }
+        response::OK
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.data.clear();

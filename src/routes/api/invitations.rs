@@ -13,9 +13,9 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
+use crate::domain::delivery::Delivery;
 use crate::domain::invitation::Status;
 use crate::invitations::{self as invite, Error, MAX_TYPED, Manage, Request, Row};
-use crate::routes::invitations::delivery_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -42,14 +42,15 @@ pub struct Invitation {
     last_sent_at: String,
     /// RFC 3339.
     expires_at: String,
-    /// The latest email: `queued`, `sent`, `failed`, or `link` when email is off.
+    /// The latest email: `queued`, `sending`, `retrying` (an attempt failed; another
+    /// will follow), `sent`, `failed` (given up), or `link` when email is off.
     #[schema(example = "sent")]
     delivery: &'static str,
 }
 
 impl Invitation {
     fn from_row(row: Row, now: i64) -> ApiResult<Invitation> {
-        let (_, delivery) = delivery_of(&row);
+        let delivery = invite::delivery(&row, now).map_or("link", Delivery::key);
         Ok(Invitation {
             id: row.id,
             role: RoleName::parse(&row.role)?,
