@@ -235,8 +235,9 @@
 // Bulk actions: a select-all box (shown, with its label, only with this file, as only
 // it can tick the others) ticks every box named by its data-select-all in its form; a group with
 // data-needs-selection="NAME" marks its buttons aria-disabled while no box of that name
-// is ticked, and stops their clicks (before htmx sees them). Without this file the
-// buttons stay usable and the server answers "Select at least one … first".
+// is ticked. A click on one still goes to the server, whose "Select at least one …
+// first" appears beside the buttons and is announced: a silent button would leave a
+// screen reader's user guessing.
 (function () {
   "use strict";
   function boxes(form, name) {
@@ -274,13 +275,6 @@
       sync(document);
     }
   });
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest('[data-needs-selection] button[aria-disabled="true"]');
-    if (button) {
-      event.preventDefault();
-      event.stopPropagation();
-    }
-  }, true);
   document.addEventListener("DOMContentLoaded", function () {
     sync(document);
   });

@@ -1071,14 +1071,14 @@ async fn export_members(
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
     let (listing, _) = q.listing()?;
-    let view: Vec<String> = q.filter_pairs().map(|(k, v)| format!("{k}: {v}")).collect();
+    let view = view_in_words(&listing.filter);
     let export = members::export(
         &state,
         &member.acting(),
         listing.filter,
         listing.sort,
         listing.descending,
-        &view.join(", "),
+        &view,
     )
     .await
     .map_err(page_error)?;
@@ -1089,4 +1089,25 @@ async fn export_members(
         export.finished,
         export_fields,
     ))
+}
+
+/// The search and filters of an export as the audit log keeps them ("q: ada, role:
+/// admin"), from what was parsed: a value nobody could filter by is not written.
+fn view_in_words(filter: &Filter) -> String {
+    let mut parts = Vec::new();
+    if let Some(search) = &filter.search {
+        parts.push(format!("q: {search}"));
+    }
+    if let Some(role) = filter.role {
+        parts.push(format!("role: {}", role.as_str()));
+    }
+    match filter.status {
+        Some(StatusFilter::Member(status)) => parts.push(format!("status: {}", status.as_str())),
+        Some(StatusFilter::Invited) => parts.push("status: invited".into()),
+        Some(StatusFilter::Members) | None => {}
+    }
+    if let Some(on) = filter.two_factor {
+        parts.push(format!("two_factor: {}", if on { "on" } else { "off" }));
+    }
+    parts.join(", ")
 }

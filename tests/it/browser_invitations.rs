@@ -547,7 +547,16 @@ async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_tic
         .await
         .unwrap();
     open_row_menu(&browser, "a@example.com").await;
-    browser.click("Revoke invitation…").await;
+    browser
+        .client()
+        .find(Locator::XPath(
+            "//details[@open]//button[normalize-space()='Revoke invitation…']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     browser.open_dialog().await;
     browser.click("Revoke 1 invitation").await;
     browser.wait_for_text("Revoked 1 invitation.").await;
@@ -650,6 +659,8 @@ async fn delivery_states_and_a_bulk_sends_progress_update_in_place(backend: Back
     browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
     browser
         .fill("Email addresses", "one@example.com two@example.com")
         .await;
@@ -753,6 +764,8 @@ async fn secrets_shown_once_have_a_copy_button_that_says_copied(backend: Backend
     browser.sign_in_as_admin().await;
 
     browser.goto(&invitations_path()).await;
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
     browser
         .fill("Email addresses", "three@example.com four@example.com")
         .await;

@@ -389,6 +389,8 @@ async fn delivery_states_and_new_secrets_fit_a_laptop_and_a_phone(backend: Backe
     browser.goto(&invitations).await;
     browser.wait_for_text("failed for good").await;
     sink.stop().await;
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
     browser
         .fill("Email addresses", &format!("dee@example.com {LONG_EMAIL}"))
         .await;

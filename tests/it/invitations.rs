@@ -772,8 +772,8 @@ async fn signing_out_of_the_wrong_account_comes_back_to_the_invitation(backend: 
         "signed out, the page offers the invitee's sign-up (or sign-in, with an account)"
     );
     assert_eq!(
-        attrs(&landing, "input#email", "value"),
-        ["invitee@example.com"]
+        texts(&landing, ".fixed-value"),
+        ["Email invitee@example.com"]
     );
     // A `next` off the site is dropped, not followed.
     let again = app.browser_for("other@example.com").await;

@@ -999,10 +999,14 @@ async fn invitations_with_delivery_states(
     let invitations = format!("/orgs/{ORG_SLUG}/invitations");
     let refused = format!("nobody@{}", crate::smtp_sink::REFUSED_DOMAIN);
     browser.goto(&invitations).await;
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
     browser.fill("Email addresses", &refused).await;
     browser.click("Send invitations").await;
     browser.wait_for_text("failed for good").await;
     sink.stop().await;
+    browser.click("Invite people").await;
+    browser.open_dialog().await;
     browser
         .fill("Email addresses", "a@example.com b@example.com")
         .await;
