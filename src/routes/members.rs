@@ -285,6 +285,11 @@ struct Results {
     seats_managed: bool,
     /// Whether the viewer may download the view as CSV.
     exportable: bool,
+    /// This view of the page, for the actions to come back to (`view_href`).
+    view: String,
+    /// `?return_to=…` with the view, for the rows' confirmation links; empty for the
+    /// page's plain view, where they come back anyway (and the page stays as small).
+    return_query: String,
 }
 
 impl Results {
@@ -351,15 +356,6 @@ impl Results {
             "" => format!("/orgs/{}/members", self.slug),
             _ => format!("/orgs/{}/members?{query}", self.slug),
         }
-    }
-
-    /// The link to a row's confirmation, which keeps this view to come back to.
-    fn confirm_href(&self, id: i64, action: &str) -> String {
-        format!(
-            "/orgs/{}/members/{id}/{action}?return_to={}",
-            self.slug,
-            encode(&self.view_href())
-        )
     }
 
     fn last_href(&self) -> String {
@@ -461,7 +457,14 @@ async fn list_members(
         seats,
         seats_managed,
         exportable: permissions::allows(member.role, Action::ExportMembers),
+        view: String::new(),
+        return_query: String::new(),
     };
+    let mut results = results;
+    results.view = results.view_href();
+    if results.view.contains('?') {
+        results.return_query = format!("?return_to={}", encode(&results.view));
+    }
     if target.as_deref() == Some("members-results") {
         return Ok(MembersResults { results }.into_response());
     }

@@ -64,6 +64,21 @@ async fn links_shown(browser: &Browser) -> Vec<(String, String)> {
     links
 }
 
+/// Roster with `emails` invited as Members (without SMTP), and a browser signed in as
+/// its Owner.
+async fn signed_in_with_invitations(backend: Backend, emails: &str) -> Option<(TestApp, Browser)> {
+    let app = TestApp::spawn(backend).await?;
+    app.set_up().await;
+    app.post_form(
+        &invitations_path(),
+        &[("emails", emails), ("role", "member")],
+    )
+    .await;
+    let browser = Browser::start(&app).await?;
+    browser.sign_in_as_admin().await;
+    Some((app, browser))
+}
+
 /// Opens the action menu of `email`'s row.
 async fn open_row_menu(browser: &Browser, email: &str) {
     let name = format!("Actions for {email}");
@@ -508,22 +523,11 @@ async fn resending_a_row_asks_in_a_dialog_then_emails_a_new_link_and_kills_the_o
 async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_ticks(
     backend: Backend,
 ) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser)) =
+        signed_in_with_invitations(backend, "a@example.com b@example.com keep@example.com").await
+    else {
         return;
     };
-    app.set_up().await;
-    app.post_form(
-        &invitations_path(),
-        &[
-            ("emails", "a@example.com b@example.com keep@example.com"),
-            ("role", "member"),
-        ],
-    )
-    .await;
-    let Some(browser) = Browser::start(&app).await else {
-        return;
-    };
-    browser.sign_in_as_admin().await;
     let pending = format!("{}?status=pending", invitations_path());
     browser.goto(&pending).await;
 
@@ -576,22 +580,11 @@ async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_tic
 }
 
 async fn select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some((app, browser)) =
+        signed_in_with_invitations(backend, "a@example.com b@example.com c@example.com").await
+    else {
         return;
     };
-    app.set_up().await;
-    app.post_form(
-        &invitations_path(),
-        &[
-            ("emails", "a@example.com b@example.com c@example.com"),
-            ("role", "member"),
-        ],
-    )
-    .await;
-    let Some(browser) = Browser::start(&app).await else {
-        return;
-    };
-    browser.sign_in_as_admin().await;
     browser.goto(&invitations_path()).await;
 
     // Nothing ticked: the bulk buttons say they are unavailable, and a click does nothing.
@@ -641,18 +634,9 @@ async fn select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection(backen
 }
 
 async fn delivery_states_and_a_bulk_sends_progress_update_in_place(backend: Backend) {
-    let mut sink = SmtpSink::start().await;
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
-    )
-    .await
-    else {
+    let Some((mut sink, app)) = set_up_with_smtp_down(backend).await else {
         return;
     };
-    app.set_up().await;
-    sink.wait_for(1).await;
-    sink.stop().await;
     let Some(browser) = Browser::start(&app).await else {
         return;
     };

@@ -646,3 +646,19 @@ pub async fn csv_download(response: reqwest::Response, file: &str) -> String {
     );
     response.text().await.unwrap()
 }
+
+/// Roster set up with SMTP whose server then goes down (after set-up's own email), so
+/// that what is sent next waits in the outbox, retried every second; the sink can be
+/// started again.
+pub async fn set_up_with_smtp_down(backend: Backend) -> Option<(SmtpSink, TestApp)> {
+    let mut sink = SmtpSink::start().await;
+    let app = TestApp::spawn_with(
+        backend,
+        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
+    )
+    .await?;
+    app.set_up().await;
+    sink.wait_for(1).await;
+    sink.stop().await;
+    Some((sink, app))
+}

@@ -333,18 +333,9 @@ async fn poll_until(app: &TestApp, path: &str, text: &str) -> (u16, String) {
 }
 
 async fn the_delivery_state_follows_the_email_and_errors_show_to_admins_only(backend: Backend) {
-    let mut sink = SmtpSink::start().await;
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
-    )
-    .await
-    else {
+    let Some((mut sink, app)) = set_up_with_smtp_down(backend).await else {
         return;
     };
-    app.set_up().await;
-    sink.wait_for(1).await;
-    sink.stop().await;
     app.add_member(ORG_SLUG, "viewer@example.com", "Vi", Role::Viewer)
         .await;
     let viewer = app.browser_for("viewer@example.com").await;
@@ -432,18 +423,9 @@ async fn an_address_the_server_refuses_fails_for_good_and_stops_polling(backend:
 }
 
 async fn a_bulk_send_shows_its_progress_until_every_email_is_delivered(backend: Backend) {
-    let mut sink = SmtpSink::start().await;
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &["--smtp-url", &sink.url(), "--email-retry-secs", "1"],
-    )
-    .await
-    else {
+    let Some((mut sink, app)) = set_up_with_smtp_down(backend).await else {
         return;
     };
-    app.set_up().await;
-    sink.wait_for(1).await;
-    sink.stop().await;
 
     let response = invite(&app, "a@example.com b@example.com c@example.com", "member").await;
 
