@@ -580,7 +580,7 @@ async fn bulk_feedback_shows_beside_the_buttons_and_a_revoke_keeps_the_other_tic
 }
 
 async fn select_all_ticks_every_row_and_bulk_buttons_wait_for_a_selection(backend: Backend) {
-    let Some((app, browser)) =
+    let Some((_app, browser)) =
         signed_in_with_invitations(backend, "a@example.com b@example.com c@example.com").await
     else {
         return;
