@@ -146,7 +146,7 @@ pub async fn verify(state: &AppState, actor: &Actor, id: i64) -> Result<DomainRo
         tx.commit().await?;
         return Err(Error::NotProven(problem));
     }
-    mark(state, tx, actor, row, "dns", now).await
+    mark(tx, actor, row, "dns", now).await
 }
 
 /// Marks the domain verified without DNS: instance admins only (they run the
@@ -163,16 +163,15 @@ pub async fn mark_verified(state: &AppState, actor: &Actor, id: i64) -> Result<D
     if row.verified_at.is_some() {
         return Ok(row);
     }
-    mark(state, tx, actor, row, "admin", now).await
+    mark(tx, actor, row, "admin", now).await
 }
 
 /// Marks `row` verified in `tx` and commits, unless another organization holds the
 /// domain (checked, and then kept by the unique index if two race).
 async fn mark(
-    state: &AppState,
     mut tx: db::Tx,
     actor: &Actor,
-    row: DomainRow,
+    mut row: DomainRow,
     how: &str,
     now: i64,
 ) -> Result<DomainRow, Error> {
@@ -195,9 +194,11 @@ async fn mark(
         .after(how);
     audit::record(&mut tx, &event, now).await?;
     tx.commit().await?;
-    db::domains::find(&state.db, actor.org.id, row.id)
-        .await?
-        .ok_or(Error::NotFound)
+    row.verified_at = Some(now);
+    row.verified_how = Some(how.to_string());
+    row.last_checked_at = Some(now);
+    row.last_problem = None;
+    Ok(row)
 }
 
 /// The domain, for a confirmation page.

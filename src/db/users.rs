@@ -69,7 +69,8 @@ pub struct InOrg {
     pub member_count: Option<i64>,
     pub pending: Option<i64>,
     /// The organization's active Owners other than the account (see
-    /// `orgs::count_other_owners`), so that its pages can tell a sole Owner.
+    /// `orgs::count_other_owners`), so that its pages can tell a sole Owner; counted
+    /// only when the account is an Owner there (None otherwise).
     pub other_owners: Option<i64>,
     /// The account's organizations, for the switcher: a JSON array of [slug, name].
     pub org_links: String,
@@ -136,9 +137,10 @@ pub async fn find_in_org(
          o.invitation_lifetime_secs, o.max_pending_invitations, o.max_members, \
          o.members_may_invite, o.allowed_email_domains, o.seats, o.require_two_factor, \
          CAST(o.member_count AS BIGINT) AS member_count, CAST({pending} AS BIGINT) AS pending, \
-         (SELECT COUNT(*) FROM memberships om JOIN users ou ON ou.id = om.user_id \
-          WHERE om.org_id = o.id AND om.user_id <> u.id AND om.role = 'owner' \
-          AND om.status = 'active' AND ou.status = 'active') AS other_owners, \
+         CASE WHEN m.role = 'owner' THEN \
+          (SELECT COUNT(*) FROM memberships om JOIN users ou ON ou.id = om.user_id \
+           WHERE om.org_id = o.id AND om.user_id <> u.id AND om.role = 'owner' \
+           AND om.status = 'active' AND ou.status = 'active') END AS other_owners, \
          (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
           FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
           WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links, \

@@ -348,10 +348,18 @@ async fn a_request_in_flight_does_not_bring_an_ended_session_back(backend: Backe
     )
     .await;
     let own: Id = own.parse().unwrap();
-    let mut record = store.load(&own).await.unwrap().unwrap();
+    let mut record = store
+        .load(&own)
+        .await
+        .unwrap()
+        .expect("this browser's record is stored");
     record.data.insert("late".into(), serde_json::json!(true));
     store.save(&record).await.unwrap();
-    let saved = store.load(&own).await.unwrap().unwrap();
+    let saved = store
+        .load(&own)
+        .await
+        .unwrap()
+        .expect("a record still stored is saved, not dropped");
     assert_eq!(saved.data.get("late"), Some(&serde_json::json!(true)));
     assert_eq!(firefox.get("/account").await.status(), 200);
 }
