@@ -40,6 +40,9 @@ pub enum Error {
     /// The same answer for an unknown email, a wrong password and an inactive account.
     #[error("wrong credentials")]
     WrongCredentials,
+    /// The account's organization requires single sign-on, with this provider.
+    #[error("single sign-on required")]
+    SsoRequired(String),
     /// A wrong or already used second factor.
     #[error("wrong second factor")]
     WrongSecondFactor,
@@ -118,6 +121,14 @@ pub async fn sign_in(
         }
     };
     let user = db::users::find_by_email(&state.db, email).await?;
+    // On a domain whose provider requires single sign-on no password is checked (the
+    // answer then tells nothing the domain's sign-in page does not), except an instance
+    // admin's.
+    if let Some(provider) = db::sso::requires_sso(&state.db, email.domain()).await?
+        && !user.as_ref().is_some_and(|u| u.is_instance_admin)
+    {
+        return Err(Error::SsoRequired(provider));
+    }
     let verified = match &user {
         Some(u) => {
             state

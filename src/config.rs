@@ -107,6 +107,20 @@ pub struct Config {
     #[arg(long, env = "ROSTER_DNS_RESOLVER", value_parser = parse_dns_resolver, global = true)]
     pub dns_resolver: Option<std::net::SocketAddr>,
 
+    /// Let Roster call plain-HTTP addresses and private, loopback or link-local ones
+    /// (an identity provider or webhook endpoint on the operator's own network). Off,
+    /// such addresses are refused wherever an Owner types them.
+    #[arg(
+        long,
+        env = "ROSTER_ALLOW_PRIVATE_ADDRESSES",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub allow_private_addresses: bool,
+
     /// Seconds before the first retry of a failed email; it doubles with each attempt.
     #[arg(
         long,

@@ -72,6 +72,22 @@ impl Dns {
     }
 }
 
+impl Dns {
+    /// The addresses `name` resolves to, for the outbound HTTP client.
+    pub async fn ips(&self, name: &str) -> Result<Vec<std::net::IpAddr>, LookupError> {
+        let resolver = self
+            .0
+            .as_ref()
+            .map_err(|e| LookupError::Failed(e.clone()))?;
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match resolver.lookup_ip(fqdn).await {
+            Ok(found) => Ok(found.iter().collect()),
+            Err(e) if e.is_no_records_found() => Err(LookupError::NoRecords),
+            Err(e) => Err(LookupError::Failed(e.to_string())),
+        }
+    }
+}
+
 impl std::fmt::Debug for Dns {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("Dns")

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::db::{self, Db};
 use crate::dns::Dns;
 use crate::email::Mailer;
+use crate::outbound::Outbound;
 
 /// A per-API-token limit on requests, in this process.
 pub type ApiLimiter = DefaultKeyedRateLimiter<i64>;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub cookie_key: Arc<Key>,
     /// The resolver domain verification asks.
     pub dns: Dns,
+    /// The client for addresses an Owner typed (identity providers, webhooks).
+    pub outbound: Outbound,
     /// One value per type, shared by every clone of this state (`extension`).
     extensions: Arc<Mutex<Extensions>>,
 }
@@ -58,9 +61,11 @@ impl AppState {
         let api_limiter = NonZeroU32::new(config.api_rate_limit)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
         let dns = Dns::new(&config);
+        let outbound = Outbound::new(dns.clone(), config.allow_private_addresses)?;
         Ok(AppState {
             db,
             dns,
+            outbound,
             config: Arc::new(config),
             mailer,
             clock,

@@ -3,13 +3,6 @@
 //! (`accounts::finish_sign_in`). These functions own their transactions, audit events
 //! and emails.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use chacha20poly1305::aead::{Aead, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
-use rand::Rng;
-use sha2::{Digest, Sha256};
-
 use crate::auth::passwords::Passwords;
 use crate::auth::throttle;
 use crate::clock;
@@ -17,6 +10,7 @@ use crate::db::{self, Tx, audit, users::User};
 use crate::domain::FieldErrors;
 use crate::domain::two_factor::{RECOVERY_CODES, RecoveryCode, SecondFactor, TotpCode, TotpSecret};
 use crate::email::messages::TwoFactorChanged;
+use crate::sealed::{Purpose, Sealer};
 use crate::state::AppState;
 
 /// What a wrong or reused code is told.
@@ -51,43 +45,6 @@ fn field(name: &'static str, message: impl Into<String>) -> Error {
     let mut errors = FieldErrors::default();
     errors.add(name, message);
     Error::Invalid(errors)
-}
-
-/// Seals TOTP secrets for storage (ChaCha20-Poly1305), with a key derived from the
-/// installation's secret: a copy of the database alone does not give the secrets away.
-struct Sealer(ChaCha20Poly1305);
-
-impl Sealer {
-    fn of(state: &AppState) -> Sealer {
-        let key = Sha256::new()
-            .chain_update(b"roster two-factor secrets v1\0")
-            .chain_update(state.cookie_key.master())
-            .finalize();
-        Sealer(ChaCha20Poly1305::new(Key::from_slice(&key)))
-    }
-
-    fn seal(&self, secret: &TotpSecret) -> anyhow::Result<String> {
-        let mut nonce = [0u8; 12];
-        rand::rng().fill(&mut nonce);
-        let sealed = self
-            .0
-            .encrypt(Nonce::from_slice(&nonce), secret.as_bytes())
-            .map_err(|_| anyhow::anyhow!("sealing a two-factor secret failed"))?;
-        let mut stored = nonce.to_vec();
-        stored.extend(sealed);
-        Ok(STANDARD_NO_PAD.encode(stored))
-    }
-
-    fn open(&self, stored: &str) -> anyhow::Result<TotpSecret> {
-        let bytes = STANDARD_NO_PAD.decode(stored)?;
-        anyhow::ensure!(bytes.len() > 12, "a sealed two-factor secret is too short");
-        let (nonce, sealed) = bytes.split_at(12);
-        let secret = self
-            .0
-            .decrypt(Nonce::from_slice(nonce), sealed)
-            .map_err(|_| anyhow::anyhow!("a two-factor secret could not be opened"))?;
-        Ok(TotpSecret::from_bytes(secret))
-    }
 }
 
 fn actor_of(user: &User, ip: &str) -> audit::Actor {
@@ -173,7 +130,7 @@ pub async fn enable(
     let step = secret
         .matching_step(&code, now)
         .ok_or_else(|| field("code", WRONG_CODE))?;
-    let sealed = Sealer::of(state).seal(secret)?;
+    let sealed = Sealer::new(state, Purpose::TwoFactor).seal(secret.as_bytes())?;
     let (shown, hashes) = new_recovery_codes();
     let mut tx = state.db.begin().await?;
     if !db::two_factor::enable(&mut tx, user.id, &sealed, step, now).await? {
@@ -278,7 +235,8 @@ pub async fn disable(
     let stored = db::two_factor::find(&state.db, user.id)
         .await?
         .ok_or(Error::NotOn)?;
-    let secret = Sealer::of(state).open(&stored.sealed_secret)?;
+    let secret =
+        TotpSecret::from_bytes(Sealer::new(state, Purpose::TwoFactor).open(&stored.sealed_secret)?);
     let step = secret
         .matching_step(&code, now)
         .ok_or_else(|| field("code", WRONG_CODE))?;
@@ -330,7 +288,9 @@ pub(crate) async fn check_at_sign_in(
             let Some(stored) = db::two_factor::find(&state.db, user.id).await? else {
                 return Ok(Checked::Refused);
             };
-            let secret = Sealer::of(state).open(&stored.sealed_secret)?;
+            let secret = TotpSecret::from_bytes(
+                Sealer::new(state, Purpose::TwoFactor).open(&stored.sealed_secret)?,
+            );
             let Some(step) = secret.matching_step(code, now) else {
                 return Ok(Checked::Refused);
             };

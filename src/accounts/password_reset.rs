@@ -67,6 +67,11 @@ pub async fn request_password_reset(
     let Some(user) = user.filter(User::is_active) else {
         return Ok(());
     };
+    // An account that signs in with its organization's provider has no password to
+    // reset; it is told nothing more than anyone else.
+    if crate::sso::password_barred(state, &user).await?.is_some() {
+        return Ok(());
+    }
     match counted {
         // Nothing to succeed at: the request is spent.
         Ok(attempt) => drop(attempt),
@@ -189,10 +194,15 @@ async fn usable_link(state: &AppState, secret: &str) -> Result<User, ResetError>
         return Err(ResetError::LinkUnusable);
     }
     let now = state.clock.now();
-    db::password_resets::find_account(&state.db, &token::hash(secret), now)
+    let user = db::password_resets::find_account(&state.db, &token::hash(secret), now)
         .await?
         .filter(User::is_active)
-        .ok_or(ResetError::LinkUnusable)
+        .ok_or(ResetError::LinkUnusable)?;
+    // A link sent before the organization required single sign-on.
+    if crate::sso::password_barred(state, &user).await?.is_some() {
+        return Err(ResetError::LinkUnusable);
+    }
+    Ok(user)
 }
 
 /// A new password as typed on the reset page: twice.

@@ -52,6 +52,12 @@ pub enum Action {
     DomainAdded,
     DomainVerified,
     DomainRemoved,
+    SsoConfigured,
+    SsoChanged,
+    SsoRemoved,
+    SsoSignedIn,
+    SsoLinked,
+    MemberJoinedSso,
     MembersExported,
 }
 
@@ -103,6 +109,12 @@ impl Action {
             Action::DomainAdded => "domain.added",
             Action::DomainVerified => "domain.verified",
             Action::DomainRemoved => "domain.removed",
+            Action::SsoConfigured => "sso.configured",
+            Action::SsoChanged => "sso.changed",
+            Action::SsoRemoved => "sso.removed",
+            Action::SsoSignedIn => "sso.signed_in",
+            Action::SsoLinked => "sso.linked",
+            Action::MemberJoinedSso => "member.joined_sso",
             Action::MembersExported => "members.exported",
         }
     }

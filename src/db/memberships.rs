@@ -848,6 +848,14 @@ pub enum By {
 
 /// Active Owners of the organization whose accounts are active too (one who cannot sign
 /// in owns nothing in practice), inside a transaction.
+/// Members of the organization, any status.
+pub async fn count_in_org(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar("SELECT COUNT(*) FROM memberships WHERE org_id = $1")
+        .bind(org_id)
+        .fetch_one(&mut *conn)
+        .await)
+}
+
 pub async fn count_active_owners(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
     on_tx!(tx, conn => sqlx::query_scalar(
         "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \

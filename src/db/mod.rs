@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod password_resets;
 pub mod secrets;
 pub mod setup_tokens;
+pub mod sso;
 pub mod throttle;
 pub mod two_factor;
 pub mod users;

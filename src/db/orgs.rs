@@ -75,6 +75,13 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Org>> {
         .await)
 }
 
+pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<Org>> {
+    on_db!(db, pool => sqlx::query_as("SELECT id, name, slug FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+}
+
 /// The organizations in which a user is an active member, by name.
 pub async fn list_for_user(db: &Db, user_id: i64) -> sqlx::Result<Vec<OrgLink>> {
     on_db!(db, pool => sqlx::query_as(

@@ -207,6 +207,16 @@ pub async fn record_sign_in(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> 
     Ok(())
 }
 
+/// How the account signs in, as member lists show it: "password" or "sso".
+pub async fn set_auth_method(tx: &mut Tx, id: i64, method: &str) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE users SET auth_method = $1 WHERE id = $2")
+        .bind(method)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ()))
+}
+
 /// One row of the instance's Users page.
 #[derive(Clone, Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct Listed {

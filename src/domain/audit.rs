@@ -26,6 +26,12 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("domain.added", "Domain added"),
     ("domain.verified", "Domain verified"),
     ("domain.removed", "Domain removed"),
+    ("sso.configured", "Single sign-on set up"),
+    ("sso.changed", "Single sign-on changed"),
+    ("sso.removed", "Single sign-on removed"),
+    ("sso.signed_in", "Signed in with single sign-on"),
+    ("sso.linked", "Account linked to the provider"),
+    ("member.joined_sso", "Joined by single sign-on"),
     ("api_token.created", "API token created"),
     ("api_token.revoked", "API token revoked"),
 ];
@@ -160,6 +166,21 @@ impl Entry<'_> {
                 }
             ),
             "domain.removed" => format!("{actor} removed the domain {}", before.unwrap_or("?")),
+            "sso.configured" => format!("{actor} set up single sign-on"),
+            "sso.changed" => format!("{actor} changed the single sign-on settings"),
+            "sso.removed" => format!("{actor} removed single sign-on"),
+            "sso.signed_in" => format!(
+                "{actor} signed in with {}",
+                after.unwrap_or("single sign-on")
+            ),
+            "sso.linked" => format!(
+                "{actor} linked their account to {}",
+                after.unwrap_or("the identity provider")
+            ),
+            "member.joined_sso" => format!(
+                "{actor} joined as {} by signing in with single sign-on",
+                role(after)
+            ),
             "api_token.created" => {
                 format!("{actor} created the API token {}", after.unwrap_or("?"))
             }
@@ -266,6 +287,8 @@ impl Entry<'_> {
             }),
             "api_token.created" | "api_token.revoked" => ("Token", str::to_string),
             "domain.added" | "domain.removed" => ("Domain", str::to_string),
+            "member.joined_sso" => ("Role", role_label),
+            "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
@@ -320,6 +343,13 @@ fn field_label(key: &str) -> String {
         "allowed_email_domains" => "Allowed email domains".into(),
         "seats" => "Seat limit".into(),
         "require_two_factor" => "Two-factor authentication required".into(),
+        "provider_name" => "Provider".into(),
+        "issuer" => "Issuer".into(),
+        "client_id" => "Client ID".into(),
+        "client_secret" => "Client secret".into(),
+        "jit_enabled" => "Just-in-time membership".into(),
+        "default_role" => "Default role".into(),
+        "require_sso" => "Single sign-on required".into(),
         other => capitalized(&other.replace('_', " ")),
     }
 }
@@ -333,7 +363,7 @@ fn field_value(key: &str, value: &Value) -> String {
             n.as_i64().map_or_else(|| n.to_string(), duration)
         }
         (_, Value::Number(n)) => n.to_string(),
-        ("role", Value::String(s)) => role_label(s),
+        ("role" | "default_role", Value::String(s)) => role_label(s),
         ("status", Value::String(s)) => capitalized(s),
         ("allowed_email_domains", Value::String(s)) if s.trim().is_empty() => "any".into(),
         (_, Value::String(s)) if s.is_empty() => "none".into(),

@@ -43,6 +43,18 @@ pub fn search(input: &str) -> Result<Option<String>, String> {
     optional_line(input, SEARCH_MAX).map_err(|m| format!("The search cannot be used: {m}"))
 }
 
+/// Text from elsewhere (an identity provider's claim or message) made fit for one line:
+/// control characters dropped, trimmed, cut to `max` characters.
+pub fn sanitized(input: &str, max: usize) -> String {
+    input
+        .chars()
+        .filter(|c| !is_control(*c))
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// Checks text from a textarea: at most `max` characters, and of the control
 /// characters only the line breaks and tabs that typing in a textarea makes.
 pub fn check_multi_line(input: &str, max: usize) -> Result<(), String> {

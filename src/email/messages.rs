@@ -50,6 +50,34 @@ impl Email for Welcome {
     }
 }
 
+/// Sent to a person who joined an organization by signing in with its identity
+/// provider (just-in-time membership).
+pub struct JoinedBySso {
+    pub to: String,
+    pub name: String,
+    pub org_name: String,
+    pub role: &'static str,
+    pub provider_name: String,
+    pub org_url: String,
+}
+email_templates!(
+    JoinedBySso,
+    "emails/joined_by_sso.txt",
+    "emails/joined_by_sso.html"
+);
+
+impl Email for JoinedBySso {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("Welcome to {} on Roster", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
 /// Sent by `roster send-test-email` to check the SMTP settings.
 pub struct Test {
     pub to: String,

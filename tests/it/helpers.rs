@@ -140,6 +140,13 @@ pub fn config(database_url: &str, extra: &[&str]) -> Config {
     if !extra.contains(&"--dns-resolver") {
         args.extend_from_slice(&["--dns-resolver", "127.0.0.1:9"]);
     }
+    // The identity provider and webhook receivers the tests start are on loopback.
+    if !extra
+        .iter()
+        .any(|a| a.starts_with("--allow-private-addresses"))
+    {
+        args.push("--allow-private-addresses");
+    }
     args.extend_from_slice(extra);
     <Cli as clap::Parser>::try_parse_from(args).unwrap().config
 }
