@@ -14,6 +14,7 @@ pub mod password;
 pub mod retry;
 pub mod settings;
 pub mod setup;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 
@@ -66,6 +67,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(password::router())
         .merge(members::router())
         .merge(settings::router())
+        .merge(sso::router())
         .merge(invitations::router())
         .merge(account::router())
         .merge(users::router())

@@ -4,6 +4,7 @@
 mod browser_helpers;
 mod dns_server;
 mod helpers;
+mod oidc_provider;
 mod smtp_sink;
 
 mod account;
@@ -44,6 +45,7 @@ mod security;
 mod settings;
 mod setup;
 mod sign_in;
+mod sso;
 mod storage;
 mod tokens_service;
 mod two_factor;
