@@ -120,14 +120,14 @@ async fn show_sign_in(
         return Ok(Redirect::to(LocalPath::or_home(&q.next).as_str()).into_response());
     }
     let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
-    Ok(SignInPage {
+    let page = SignInPage {
         ctx,
         step: "email",
         email: q.email,
         next: local_next(&q.next),
         error: None,
-    }
-    .into_response())
+    };
+    Ok(with_sign_in_csp(&state, page))
 }
 
 async fn sign_in(
@@ -337,7 +337,7 @@ async fn continue_with_email(
             next: local_next(&form.next),
             error: None,
         };
-        return Ok(page.into_response());
+        return Ok(with_sign_in_csp(state, page));
     };
     match sso::begin(state, &provider, email, &local_next(&form.next)).await {
         Ok((url, pending)) => {
@@ -379,7 +379,17 @@ async fn refused(
         next: local_next(&form.next),
         error: Some(message),
     };
-    Ok((status, page).into_response())
+    Ok(with_sign_in_csp(state, (status, page)))
+}
+
+/// A sign-in page with the policy that lets its form lead to an identity provider.
+fn with_sign_in_csp(state: &AppState, page: impl IntoResponse) -> Response {
+    let mut response = page.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        super::sign_in_csp(state.config.allow_private_addresses),
+    );
+    response
 }
 
 /// Where signing out leads: `next` (a local path only), else the sign-in form — e.g.

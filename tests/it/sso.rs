@@ -139,6 +139,15 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
     scalar_i64(&app.state.db, sql).await
 }
 
+/// How many accounts have the address `email` (0 or 1).
+async fn accounts_of(app: &TestApp, email: &str) -> i64 {
+    count(
+        app,
+        &format!("SELECT COUNT(*) FROM users WHERE email_normalized = '{email}'"),
+    )
+    .await
+}
+
 async fn a_colleague_joins_by_signing_in(backend: Backend) {
     let sink = SmtpSink::start().await;
     let Some((app, provider)) =
@@ -203,14 +212,7 @@ async fn a_colleague_joins_by_signing_in(backend: Backend) {
     let again = app.new_browser();
     let back = sign_in_through(&again, &provider, GRACE, GRACE).await;
     assert_eq!(back.status(), 303);
-    assert_eq!(
-        count(
-            &app,
-            &format!("SELECT COUNT(*) FROM users WHERE email_normalized = '{GRACE}'")
-        )
-        .await,
-        1
-    );
+    assert_eq!(accounts_of(&app, GRACE).await, 1);
 }
 
 async fn without_jit_a_stranger_needs_an_invitation(backend: Backend) {
@@ -226,11 +228,7 @@ async fn without_jit_a_stranger_needs_an_invitation(backend: Backend) {
     assert!(page.contains("Ask an Owner of"), "{page}");
     assert!(page.contains("for an invitation"), "{page}");
     assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM users WHERE email_normalized = 'grace@acme.test'"
-        )
-        .await,
+        accounts_of(&app, GRACE).await,
         0,
         "no account is left behind"
     );
@@ -389,14 +387,7 @@ async fn tampered_and_replayed_callbacks_are_refused(backend: Backend) {
     // The pending sign-in was used up: the genuine answer now finds none either.
     let late = grace.client.get(&back).send().await.unwrap();
     assert_eq!(late.status(), 400);
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM users WHERE email_normalized = 'grace@acme.test'"
-        )
-        .await,
-        0
-    );
+    assert_eq!(accounts_of(&app, GRACE).await, 0);
 
     // A replayed code: in the browser that used it, and in another whose own sign-in
     // is waiting (its state, another's code).
@@ -453,14 +444,7 @@ async fn tokens_for_another_client_or_nonce_are_refused(backend: Backend) {
     assert_eq!(refused.status(), 403);
     let page = refused.text().await.unwrap();
     assert!(page.contains("ID token did not pass the checks"), "{page}");
-    assert_eq!(
-        count(
-            &app,
-            "SELECT COUNT(*) FROM users WHERE email_normalized = 'grace@acme.test'"
-        )
-        .await,
-        0
-    );
+    assert_eq!(accounts_of(&app, GRACE).await, 0);
 }
 
 async fn addresses_the_provider_has_not_verified_or_that_are_elsewhere_are_refused(
@@ -493,11 +477,7 @@ async fn addresses_the_provider_has_not_verified_or_that_are_elsewhere_are_refus
             "SELECT COUNT(*) FROM users WHERE email_normalized LIKE '%@evil.test'"
         )
         .await
-            + count(
-                &app,
-                "SELECT COUNT(*) FROM users WHERE email_normalized = 'una@acme.test'"
-            )
-            .await,
+            + accounts_of(&app, "una@acme.test").await,
         0
     );
 }
@@ -644,9 +624,55 @@ async fn addresses_roster_must_not_call_are_refused(backend: Backend) {
         assert!(page.contains("id=\"issuer-error\""), "{issuer}");
     }
     assert_eq!(count(&app, "SELECT COUNT(*) FROM org_sso").await, 0);
+    // The sign-in page's form may lead to a provider over HTTPS only; other pages'
+    // forms stay on Roster.
+    let csp = |response: &reqwest::Response| {
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let sign_in = csp(&app.new_browser().get("/sign-in").await);
+    assert!(sign_in.contains("form-action 'self' https:;"), "{sign_in}");
+    let settings = csp(&app.get(&sso_settings()).await);
+    assert!(settings.contains("form-action 'self';"), "{settings}");
+}
+
+async fn parallel_joins_respect_the_member_limit(backend: Backend) {
+    let Some((app, provider)) = connected(backend, &[], true, false, &[]).await else {
+        return;
+    };
+    // Room for one more member.
+    exec_sql(&app.state.db, "UPDATE organizations SET max_members = 2").await;
+    let (grace, hal) = (app.new_browser(), app.new_browser());
+    let mut backs = Vec::new();
+    for (browser, email) in [(&grace, GRACE), (&hal, "hal@acme.test")] {
+        let started = email_step(browser, email, "").await;
+        backs.push(provider.sign_in(&location(&started), email).await);
+    }
+
+    let (a, b) = tokio::join!(
+        grace.client.get(&backs[0]).send(),
+        hal.client.get(&backs[1]).send()
+    );
+
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [303, 403],
+        "one joins, the other is told there is no room"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM memberships").await, 2);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM users").await,
+        2,
+        "the refused one leaves no account behind"
+    );
 }
 
 crate::on_both_backends!(
+    parallel_joins_respect_the_member_limit,
     a_colleague_joins_by_signing_in,
     without_jit_a_stranger_needs_an_invitation,
     a_password_account_is_linked_at_its_first_sso_sign_in,
