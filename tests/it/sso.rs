@@ -45,7 +45,7 @@ async fn verify_domain(app: &TestApp) {
 }
 
 /// The provider form's fields.
-fn provider_fields<'a>(issuer: &'a str, jit: bool, require: bool) -> Vec<(&'a str, &'a str)> {
+fn provider_fields(issuer: &str, jit: bool, require: bool) -> Vec<(&str, &str)> {
     let mut fields = vec![
         ("provider_name", PROVIDER),
         ("issuer", issuer),
