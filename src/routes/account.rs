@@ -70,6 +70,9 @@ struct AccountPage {
     created: Option<tokens::Created>,
     revoke_base: &'static str,
     two_factor: two_factor::Status,
+    /// False for an account made by signing in with an identity provider: it has no
+    /// password to change or to confirm with.
+    has_password: bool,
 }
 
 impl AccountPage {
@@ -77,6 +80,7 @@ impl AccountPage {
         let ctx = PageCtx::for_user(state, current, "account").await?;
         Ok(AccountPage {
             ctx,
+            has_password: !current.user.password_hash.is_empty(),
             email: current.user.email.clone(),
             name: current.user.name.clone(),
             errors: FieldErrors::default(),
