@@ -167,6 +167,14 @@ pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
     on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
+/// The email of the account `id`, if it still exists, inside a transaction.
+pub async fn email_of(tx: &mut Tx, id: i64) -> sqlx::Result<Option<String>> {
+    on_tx!(tx, conn => sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await)
+}
+
 pub async fn find_by_email(db: &Db, email: &Email) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email_normalized = $1");
     on_db!(db, pool => sqlx::query_as(&sql).bind(email.normalized()).fetch_optional(pool).await)

@@ -83,6 +83,8 @@ pub enum Outcome {
     OverLimit,
     /// A CSV row's role column names no role.
     UnknownRole(String),
+    /// A CSV row's `access_until` column is not a day from today on (why, in words).
+    BadAccessUntil(String),
 }
 
 impl Outcome {
@@ -102,6 +104,7 @@ impl Outcome {
             Outcome::RoleNotAllowed(_) => "role_not_allowed",
             Outcome::OverLimit => "over_limit",
             Outcome::UnknownRole(_) => "unknown_role",
+            Outcome::BadAccessUntil(_) => "invalid_access_until",
         }
     }
 
@@ -124,6 +127,7 @@ impl Outcome {
                     Role::accepted_names()
                 )
             }
+            Outcome::BadAccessUntil(why) => format!("access until: {why}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::actor::Actor;
 use crate::db::{self, Tx, audit, invitations::NewInvitation};
+use crate::domain::access::AccessUntil;
 use crate::domain::settings::OrgSettings;
 use crate::domain::{Email, token};
 use crate::email::messages;
@@ -104,6 +105,7 @@ pub(super) async fn create_all(
                 now,
                 expires_at: expiry[w.plan].0,
                 outbox_id,
+                access_until: w.row.access_until.map(AccessUntil::stored),
             })
             .collect();
         // An expired invitation to the same address is renewed in place.

@@ -14,6 +14,7 @@ use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
+use crate::domain::access::AccessUntil;
 use crate::domain::delivery::Delivery;
 use crate::domain::invitation::{Outcome, Status, parse_csv, split_addresses};
 use crate::domain::local_path::LocalPath;
@@ -222,6 +223,9 @@ struct InviteForm {
     emails: String,
     #[serde(default)]
     role: String,
+    /// The last day of access of the memberships, `YYYY-MM-DD`; empty for no end.
+    #[serde(default)]
+    access_until: String,
 }
 
 /// A tab of the status filter.
@@ -487,11 +491,23 @@ async fn create_invitations(
             format!("Enter at most {MAX_TYPED} addresses at once, or upload a CSV file."),
         );
     }
-    let refuse = |errors, problems| invite_page(&member, form.clone(), errors, problems);
+    let access_until = AccessUntil::parse(&form.access_until, state.clock.now())
+        .map_err(|m| errors.add("access_until", m))
+        .ok()
+        .flatten();
+    // What was typed is shown again, without what cannot be shown.
+    let shown = InviteForm {
+        access_until: text::sanitized(&form.access_until, 40),
+        ..form.clone()
+    };
+    let refuse = |errors, problems| invite_page(&member, shown.clone(), errors, problems);
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return refuse(errors, Vec::new()).await;
     };
-    let requests: Vec<Request> = addresses.iter().map(|a| Request::new(a, role)).collect();
+    let requests: Vec<Request> = addresses
+        .iter()
+        .map(|a| Request::new(a, role).until(access_until))
+        .collect();
     let created = match invite::invite(&state, &acting, requests, false).await {
         Ok(invited) => invited.created,
         Err(Error::Refused(plan)) => {
