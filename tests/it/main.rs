@@ -35,6 +35,7 @@ mod members;
 mod members_export;
 mod members_manage;
 mod members_service;
+mod membership_expiry;
 mod orgs_service;
 mod password_reset;
 mod quality;
