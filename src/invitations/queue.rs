@@ -13,7 +13,7 @@ use crate::domain::settings::OrgSettings;
 use crate::state::AppState;
 
 use super::create::{Created, PlanToWrite, create_all};
-use super::csv::csv_requests;
+use super::csv::{StoredRow, csv_requests};
 use super::plan::{OrgStanding, Plan, Request, normalized, plan_against};
 use super::{Error, MAX_TYPED, may_invite};
 
@@ -208,8 +208,8 @@ async fn write_batch(
             let user_id = queued.actor.user.id;
             match db::csv_imports::take(&mut tx, import_id, org_id, user_id).await? {
                 Some(rows_json) => {
-                    let pairs: Vec<(String, String)> = serde_json::from_str(&rows_json)?;
-                    queued.requests = csv_requests(&pairs, Role::Member);
+                    let rows: Vec<StoredRow> = serde_json::from_str(&rows_json)?;
+                    queued.requests = csv_requests(&rows, Role::Member, now);
                 }
                 None => refused[i] = Some(Error::NotFound),
             }

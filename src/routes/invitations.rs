@@ -1176,7 +1176,14 @@ async fn show_csv_preview(
                 planned.role.label().to_string()
             },
             invite: planned.outcome.is_invite(),
-            what: planned.outcome.describe(),
+            what: match planned.access_until {
+                Some(day) if planned.outcome.is_invite() => format!(
+                    "{}, with access until {}",
+                    planned.outcome.describe(),
+                    day.long()
+                ),
+                _ => planned.outcome.describe(),
+            },
         })
         .collect::<Vec<_>>();
     let ctx = PageCtx::for_org(&member, "invitations").await?;

@@ -428,7 +428,61 @@ async fn an_invitation_carries_its_end_to_the_membership(backend: Backend) {
     assert_eq!(texts(&page, "#emails"), ["other@example.com"]);
 }
 
+async fn a_csv_column_gives_each_row_its_end(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.set_up().await;
+    let day = day_in(&app, 14);
+    let csv = format!(
+        "email,role,access_until\ntemp@example.com,viewer,{}\nlate@example.com,,2001-01-01\nlasting@example.com\n",
+        day.iso()
+    );
+    let token = app.csrf_token().await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.into_bytes())
+                .file_name("people.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        )
+        .text("role", "member");
+    let uploaded = app
+        .client
+        .post(app.url(&org(&format!("/invitations/csv?csrf_token={token}"))))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (_, preview) = app.get_html(&location(&uploaded)).await;
+
+    assert_eq!(
+        texts(&preview, "tbody tr"),
+        [
+            format!("2 temp@example.com Viewer will be invited, with access until {}", day.long()),
+            format!(
+                "3 late@example.com Member access until: That date is in the past. Choose today ({}) or a later day.",
+                &roster::clock::iso(app.clock().now())[..10]
+            ),
+            "4 lasting@example.com Member will be invited".to_string(),
+        ]
+    );
+    let action = attrs(&preview, "form.actions", "action")[0].clone();
+    app.post_form(&action, &[]).await;
+    let stored = |email: &str| {
+        format!("SELECT COALESCE(access_until, -1) FROM invitations WHERE email = '{email}'")
+    };
+    assert_eq!(scalar_i64(&app.state.db, &stored("temp@example.com")).await, day.stored());
+    assert_eq!(scalar_i64(&app.state.db, &stored("lasting@example.com")).await, -1);
+    assert_eq!(
+        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM invitations WHERE email = 'late@example.com'").await,
+        0
+    );
+}
+
 on_both_backends!(
+    a_csv_column_gives_each_row_its_end,
     a_member_is_warned_once_then_deactivated_with_their_tokens,
     two_processes_warn_and_deactivate_once,
     the_last_owner_without_an_end_keeps_having_none,
