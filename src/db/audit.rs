@@ -61,6 +61,9 @@ pub enum Action {
     MembersExported,
     MemberAccessUntilChanged,
     MemberAccessEnded,
+    AccessRequested,
+    AccessRequestApproved,
+    AccessRequestDeclined,
 }
 
 impl Action {
@@ -120,6 +123,9 @@ impl Action {
             Action::MembersExported => "members.exported",
             Action::MemberAccessUntilChanged => "member.access_until_changed",
             Action::MemberAccessEnded => "member.access_ended",
+            Action::AccessRequested => "access_request.created",
+            Action::AccessRequestApproved => "access_request.approved",
+            Action::AccessRequestDeclined => "access_request.declined",
         }
     }
 }

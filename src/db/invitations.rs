@@ -21,16 +21,18 @@ pub struct NewInvitation<'a> {
     pub outbox_id: Option<i64>,
     /// The last day of access the membership will have (`AccessUntil::stored`).
     pub access_until: Option<i64>,
+    /// Who asked for it (an approved access request), when not the inviter.
+    pub requested_by: Option<i64>,
 }
 
 /// Writes new invitations, many per statement; returns their ids in the order given.
 pub async fn insert_all(tx: &mut Tx, invitations: &[NewInvitation<'_>]) -> sqlx::Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(invitations.len());
-    for chunk in invitations.chunks(rows_per_statement(11)) {
+    for chunk in invitations.chunks(rows_per_statement(12)) {
         let returned: Vec<(i64, String)> = on_tx!(tx, conn => {
             let mut query = QueryBuilder::new(
                 "INSERT INTO invitations (org_id, email, email_normalized, role, invited_by, created_at, \
-                 expires_at, last_sent_at, token_hash, outbox_id, access_until) ",
+                 expires_at, last_sent_at, token_hash, outbox_id, access_until, requested_by) ",
             );
             query.push_values(chunk, |mut row, n| {
                 row.push_bind(n.org_id)
@@ -43,7 +45,8 @@ pub async fn insert_all(tx: &mut Tx, invitations: &[NewInvitation<'_>]) -> sqlx:
                     .push_bind(n.now)
                     .push_bind(n.token_hash)
                     .push_bind(n.outbox_id)
-                    .push_bind(n.access_until);
+                    .push_bind(n.access_until)
+                    .push_bind(n.requested_by);
             });
             // Matched back by token_hash (unique), as RETURNING promises no order.
             query.push(" RETURNING id, token_hash");
@@ -77,11 +80,11 @@ pub async fn renew(tx: &mut Tx, id: i64, n: &NewInvitation<'_>) -> sqlx::Result<
 /// Renews many open invitations, as `renew` does one, many per statement: each
 /// `(id, fields)` pair names the invitation and what it gets.
 pub async fn renew_all(tx: &mut Tx, renewals: &[(i64, NewInvitation<'_>)]) -> sqlx::Result<()> {
-    for chunk in renewals.chunks(rows_per_statement(8)) {
+    for chunk in renewals.chunks(rows_per_statement(9)) {
         on_tx!(tx, conn => {
             let mut query = QueryBuilder::new(
                 "WITH renewed (id, role, invited_by, token_hash, expires_at, last_sent_at, outbox_id, \
-                 access_until) AS (",
+                 access_until, requested_by) AS (",
             );
             query.push_values(chunk, |mut row, (id, n)| {
                 row.push_bind(*id)
@@ -91,13 +94,15 @@ pub async fn renew_all(tx: &mut Tx, renewals: &[(i64, NewInvitation<'_>)]) -> sq
                     .push_bind(n.expires_at)
                     .push_bind(n.now)
                     .push_bind(n.outbox_id)
-                    .push_bind(n.access_until);
+                    .push_bind(n.access_until)
+                    .push_bind(n.requested_by);
             });
             query.push(
                 ") UPDATE invitations SET role = renewed.role, invited_by = renewed.invited_by, \
                  token_hash = renewed.token_hash, expires_at = renewed.expires_at, \
                  last_sent_at = renewed.last_sent_at, send_count = send_count + 1, \
-                 outbox_id = renewed.outbox_id, access_until = renewed.access_until \
+                 outbox_id = renewed.outbox_id, access_until = renewed.access_until, \
+                 requested_by = renewed.requested_by \
                  FROM renewed WHERE invitations.id = renewed.id AND invitations.state = 'pending'",
             );
             query.build().execute(&mut *conn).await.map(|r| r.rows_affected())
@@ -318,6 +323,8 @@ pub struct Row {
     pub ended_at: Option<i64>,
     /// The address of the account that ended it, when known.
     pub ended_by_email: Option<String>,
+    /// Who asked for it, when an Owner or Admin approved their access request.
+    pub requester_name: Option<String>,
 }
 
 fn status_condition(status: Status) -> &'static str {
@@ -356,9 +363,10 @@ pub async fn list(
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
     i.expires_at, u.name AS inviter_name, i.outbox_id, o.attempts, o.next_attempt_at, o.claimed_until, \
-    o.sent_at, o.gave_up_at, o.last_error, i.ended_at, e.email AS ended_by_email \
+    o.sent_at, o.gave_up_at, o.last_error, i.ended_at, e.email AS ended_by_email, \
+    r.name AS requester_name \
     FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
-    LEFT JOIN users e ON e.id = i.ended_by";
+    LEFT JOIN users e ON e.id = i.ended_by LEFT JOIN users r ON r.id = i.requested_by";
 
 /// One invitation of the organization as the Invitations page shows it.
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Row>> {

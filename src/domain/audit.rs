@@ -17,6 +17,9 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("member.seat_assigned", "Seat assigned"),
     ("member.seat_revoked", "Seat revoked"),
     ("members.exported", "Member list exported"),
+    ("access_request.created", "Invitation requested"),
+    ("access_request.approved", "Invitation request approved"),
+    ("access_request.declined", "Invitation request declined"),
     ("invitation.created", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation revoked"),
@@ -154,6 +157,21 @@ impl Entry<'_> {
             "member.seat_assigned" => format!("{actor} assigned a seat to {whom}"),
             "member.seat_revoked" => format!("{actor} revoked {whose} seat"),
             "members.exported" => format!("{actor} exported the member list"),
+            "access_request.created" => format!(
+                "{actor} asked for an invitation for {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
+            "access_request.approved" => format!(
+                "{actor} approved {whose} request to invite {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
+            "access_request.declined" => format!(
+                "{actor} declined {whose} request to invite {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
             "invitation.created" => format!("{actor} invited {whom} as {}", role(after)),
             "invitation.resent" => format!("{actor} resent {invitation}"),
             "invitation.revoked" => format!("{actor} revoked {invitation}"),
@@ -302,6 +320,10 @@ impl Entry<'_> {
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
             "member.access_until_changed" | "member.access_ended" => ("Access until", str::to_string),
+            // The sentence names the addresses and the role.
+            "access_request.created" | "access_request.approved" | "access_request.declined" => {
+                return Vec::new();
+            }
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
             "user.name_changed" => ("Name", str::to_string),

@@ -539,3 +539,36 @@ impl Email for AccessEnd {
         self.render_parts()
     }
 }
+
+/// Tells a member that an Owner or Admin approved or declined their request for an
+/// invitation.
+pub struct AccessRequestDecided {
+    pub to: String,
+    pub org_name: String,
+    pub decided_by: String,
+    /// The addresses asked for, joined.
+    pub addresses: String,
+    pub role: &'static str,
+    pub approved: bool,
+    /// The decider's note (declines only; may be empty).
+    pub note: String,
+    pub invitations_url: String,
+}
+email_templates!(
+    AccessRequestDecided,
+    "emails/access_request_decided.txt",
+    "emails/access_request_decided.html"
+);
+
+impl Email for AccessRequestDecided {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        let decided = if self.approved { "approved" } else { "declined" };
+        format!("Your invitation request in {} was {decided}", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

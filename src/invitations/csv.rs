@@ -10,7 +10,7 @@ use crate::domain::settings::OrgSettings;
 use crate::state::AppState;
 
 use super::plan::{Plan, Request, plan};
-use super::queue::{Invited, queue};
+use super::queue::{Invited, Taken, queue};
 use super::{Error, may_invite};
 
 /// A stored upload and what would happen to each of its rows now.
@@ -148,5 +148,5 @@ pub async fn confirm_csv(
     actor: &Actor,
     import_id: i64,
 ) -> Result<Invited, Error> {
-    queue(state, actor, Vec::new(), true, Some(import_id)).await
+    queue(state, actor, Vec::new(), true, Taken::CsvImport(import_id)).await
 }

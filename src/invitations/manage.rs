@@ -127,6 +127,7 @@ pub async fn manage(
                     outbox_id,
                     // A resend keeps the invitation's last day of access (`renew` leaves it).
                     access_until: None,
+                    requested_by: None,
                 };
                 db::invitations::renew(&mut tx, target.id, &renewed).await?;
                 let event = audit::Event::new(audit::Action::InvitationResent, &actor.audit)

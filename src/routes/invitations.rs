@@ -154,7 +154,13 @@ impl InvitationView {
             manageable,
             email: row.email,
             role: role.map_or("Unknown", Role::label),
-            inviter: row.inviter_name.unwrap_or_else(|| "a former member".into()),
+            inviter: {
+                let inviter = row.inviter_name.unwrap_or_else(|| "a former member".into());
+                match row.requester_name {
+                    Some(requester) => format!("{inviter}, requested by {requester}"),
+                    None => inviter,
+                }
+            },
             sent: clock::relative(now, row.last_sent_at),
             sent_exact: clock::exact(row.last_sent_at),
             sent_iso: clock::iso(row.last_sent_at),
@@ -243,6 +249,8 @@ struct InvitationsPage {
     org_name: String,
     /// Who may be invited by the viewer (none: no invite button).
     roles: Vec<Role>,
+    /// The viewer may not invite, but may ask for an invitation.
+    may_request: bool,
     /// The only member, with no invitation out: the page invites them to invite.
     alone: bool,
     tabs: Vec<Tab>,
@@ -336,6 +344,8 @@ async fn invitations_page(
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         roles: permissions::invitable_roles(member.role, settings.members_may_invite),
+        may_request: !permissions::requestable_roles(member.role, settings.members_may_invite)
+            .is_empty(),
         alone: member.counts == (1, 0),
         tabs: Status::ALL
             .into_iter()
@@ -441,7 +451,13 @@ async fn new_invitations(
     axum_htmx::HxRequest(is_htmx): axum_htmx::HxRequest,
 ) -> Result<Response> {
     if !invite::may_invite(&member.acting(), &member.settings) {
-        return Err(AppError::Forbidden);
+        let roles = permissions::requestable_roles(member.role, member.settings.members_may_invite);
+        if roles.is_empty() {
+            return Err(AppError::Forbidden);
+        }
+        // Asked for instead of refused.
+        let to = format!("/orgs/{}/access-requests/new", member.org.slug);
+        return Ok(Redirect::to(&to).into_response());
     }
     if !is_htmx {
         return invite_page(
