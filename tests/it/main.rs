@@ -6,6 +6,7 @@ mod dns_server;
 mod helpers;
 mod smtp_sink;
 
+mod access_requests;
 mod account;
 mod account_sessions;
 mod accounts_service;
