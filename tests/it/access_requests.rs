@@ -65,7 +65,7 @@ async fn a_member_asks_and_an_owner_approves(backend: Backend) {
 
     // The Owner sees it counted in the navigation, and listed.
     let (_, members) = app.get_html(&org("/members")).await;
-    assert_eq!(texts(&members, "nav.org-nav a[href$='/access-requests']"), ["Requests 1"]);
+    assert_eq!(texts(&members, "nav.org-nav a[href$='/access-requests']"), ["Requests 1 pending"]);
     let (_, list) = app.get_html(&org("/access-requests")).await;
     assert_eq!(
         texts(&list, &format!("#request-{id} h2")),
