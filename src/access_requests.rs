@@ -169,7 +169,10 @@ async fn decidable(state: &AppState, actor: &Actor, id: i64) -> Result<AccessReq
         .await?
         .filter(|r| r.state == "pending")
         .ok_or(Error::NotFound)?;
-    if !permissions::allows(actor.role, Action::DecideAccessRequest { role: request.role }) {
+    if !permissions::allows(
+        actor.role,
+        Action::DecideAccessRequest { role: request.role },
+    ) {
         return Err(Error::Forbidden);
     }
     Ok(request)
@@ -224,9 +227,16 @@ pub async fn decline(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let decided =
-        db::access_requests::decide(&mut tx, actor.org.id, id, "declined", actor.user.id, note, now)
-            .await?;
+    let decided = db::access_requests::decide(
+        &mut tx,
+        actor.org.id,
+        id,
+        "declined",
+        actor.user.id,
+        note,
+        now,
+    )
+    .await?;
     let Some(request) = decided else {
         return Err(Error::NotFound);
     };
@@ -254,7 +264,11 @@ async fn record_decision(
     let addresses = request.addresses().join(", ");
     let event = audit::Event::new(action, &actor.audit)
         .in_org(actor.org.id)
-        .target("access_request", Some(request.id), Some(&request.requester_email))
+        .target(
+            "access_request",
+            Some(request.id),
+            Some(&request.requester_email),
+        )
         .before(request.role.as_str())
         .after(addresses.clone());
     audit::record(tx, &event, now).await?;
@@ -266,11 +280,7 @@ async fn record_decision(
         role: request.role.label(),
         approved,
         note: note.to_string(),
-        invitations_url: format!(
-            "{}/orgs/{}/invitations",
-            state.public_url(),
-            actor.org.slug
-        ),
+        invitations_url: format!("{}/orgs/{}/invitations", state.public_url(), actor.org.slug),
     };
     state.mailer.queue(tx, &email, now).await?;
     Ok(())

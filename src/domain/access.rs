@@ -152,14 +152,25 @@ mod tests {
             past,
             "That date is in the past. Choose today (2026-12-03) or a later day."
         );
-        for bad in ["12/01/2027", "2027-1-12", "2027-02-30", "2027-13-01", "tomorrow", "2027-01-12\u{0}"] {
+        for bad in [
+            "12/01/2027",
+            "2027-1-12",
+            "2027-02-30",
+            "2027-13-01",
+            "tomorrow",
+            "2027-01-12\u{0}",
+        ] {
             assert!(
-                AccessUntil::parse(bad, NOW).unwrap_err().starts_with("Enter the date"),
+                AccessUntil::parse(bad, NOW)
+                    .unwrap_err()
+                    .starts_with("Enter the date"),
                 "{bad:?}"
             );
         }
-        assert!(AccessUntil::parse("2200-01-01", NOW)
-            .unwrap_err()
-            .starts_with("Choose a date within"));
+        assert!(
+            AccessUntil::parse("2200-01-01", NOW)
+                .unwrap_err()
+                .starts_with("Choose a date within")
+        );
     }
 }

@@ -319,7 +319,9 @@ impl Entry<'_> {
             "member.joined_sso" => ("Role", role_label),
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
-            "member.access_until_changed" | "member.access_ended" => ("Access until", str::to_string),
+            "member.access_until_changed" | "member.access_ended" => {
+                ("Access until", str::to_string)
+            }
             // The sentence names the addresses and the role.
             "access_request.created" | "access_request.approved" | "access_request.declined" => {
                 return Vec::new();

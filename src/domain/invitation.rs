@@ -223,11 +223,17 @@ mod tests {
                 access_until: String::new(),
             }
         );
-        let temporary = parse_csv(b"email,role,access_until
+        let temporary = parse_csv(
+            b"email,role,access_until
 t@example.com,,2027-01-12
-").unwrap();
+",
+        )
+        .unwrap();
         assert_eq!(
-            (temporary[0].role.as_str(), temporary[0].access_until.as_str()),
+            (
+                temporary[0].role.as_str(),
+                temporary[0].access_until.as_str()
+            ),
             ("", "2027-01-12")
         );
         assert_eq!(with_header[1].role, "");

@@ -532,7 +532,10 @@ impl Email for AccessEnd {
         if self.ended {
             format!("{whose} access to {} has ended", self.org_name)
         } else {
-            format!("{whose} access to {} ends after {}", self.org_name, self.last_day)
+            format!(
+                "{whose} access to {} ends after {}",
+                self.org_name, self.last_day
+            )
         }
     }
     fn render(&self) -> askama::Result<(String, String)> {
@@ -565,7 +568,11 @@ impl Email for AccessRequestDecided {
         &self.to
     }
     fn subject(&self) -> String {
-        let decided = if self.approved { "approved" } else { "declined" };
+        let decided = if self.approved {
+            "approved"
+        } else {
+            "declined"
+        };
         format!("Your invitation request in {} was {decided}", self.org_name)
     }
     fn render(&self) -> askama::Result<(String, String)> {

@@ -50,7 +50,9 @@ impl ExpiryWorker {
                     deactivated = done.deactivated,
                     "membership expiry"
                 ),
-                Err(err) => tracing::error!(error = %format!("{err:#}"), "membership expiry failed"),
+                Err(err) => {
+                    tracing::error!(error = %format!("{err:#}"), "membership expiry failed")
+                }
             }
             tokio::select! {
                 _ = tokio::time::sleep(EVERY) => {}
@@ -135,8 +137,7 @@ async fn tell(
     let Some(org) = db::orgs::find(&state.db, ending.org_id).await? else {
         return Ok(());
     };
-    let Some(member) =
-        db::memberships::target_in(tx, ending.org_id, By::Id(ending.id)).await?
+    let Some(member) = db::memberships::target_in(tx, ending.org_id, By::Id(ending.id)).await?
     else {
         return Ok(());
     };
@@ -149,7 +150,8 @@ async fn tell(
         _ => db::memberships::owner_emails(tx, ending.org_id).await?,
     };
     // As the membership holds it now (the worker's first read may be older).
-    let last_day = AccessUntil::from_stored(member.access_until.unwrap_or(ending.access_until)).long();
+    let last_day =
+        AccessUntil::from_stored(member.access_until.unwrap_or(ending.access_until)).long();
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
     let member_copy = std::iter::once((member.email.clone(), true));
     let other_copies = others

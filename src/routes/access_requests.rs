@@ -4,11 +4,11 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Router;
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use serde::Deserialize;
 
 use super::pages::PageCtx;
@@ -80,11 +80,7 @@ async fn request_page(
     if roles.is_empty() {
         return Err(AppError::Forbidden);
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(&errors);
     let page = AccessRequestPage {
         ctx: PageCtx::for_org(member, "invitations").await?,
         slug: member.org.slug.clone(),

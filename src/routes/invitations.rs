@@ -423,11 +423,7 @@ async fn invite_page(
     errors: FieldErrors,
     problems: Vec<(String, String)>,
 ) -> Result<Response> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(&errors);
     let page = InvitePage {
         ctx: PageCtx::for_org(member, "invitations").await?,
         slug: member.org.slug.clone(),
@@ -696,11 +692,7 @@ async fn landing(
         clock::exact(details.expires_at)
     );
     page.email = details.email;
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(&page.errors);
     Ok((status, page).into_response())
 }
 

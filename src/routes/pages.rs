@@ -40,6 +40,15 @@ pub struct PageCtx {
     pub flashes: Vec<Flash>,
 }
 
+/// The status of a form page: 200, or 422 when it shows mistakes.
+pub fn form_status(errors: &crate::domain::FieldErrors) -> axum::http::StatusCode {
+    if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
 impl PageCtx {
     /// Context for a page seen by `user` (if signed in) outside any organization.
     pub async fn load(

@@ -65,7 +65,10 @@ async fn a_member_asks_and_an_owner_approves(backend: Backend) {
 
     // The Owner sees it counted in the navigation, and listed.
     let (_, members) = app.get_html(&org("/members")).await;
-    assert_eq!(texts(&members, "nav.org-nav a[href$='/access-requests']"), ["Requests 1 pending"]);
+    assert_eq!(
+        texts(&members, "nav.org-nav a[href$='/access-requests']"),
+        ["Requests 1 pending"]
+    );
     let (_, list) = app.get_html(&org("/access-requests")).await;
     assert_eq!(
         texts(&list, &format!("#request-{id} h2")),
@@ -115,7 +118,10 @@ async fn a_member_asks_and_an_owner_approves(backend: Backend) {
         assert!(audit.contains(sentence), "{sentence}");
     }
     let (_, members) = app.get_html(&org("/members")).await;
-    assert_eq!(texts(&members, "nav.org-nav a[href$='/access-requests']"), ["Requests"]);
+    assert_eq!(
+        texts(&members, "nav.org-nav a[href$='/access-requests']"),
+        ["Requests"]
+    );
     // Approving again finds nothing pending, and invites nobody else.
     let again = app
         .post_form(&org(&format!("/access-requests/{id}/approve")), &[])
@@ -146,7 +152,11 @@ async fn an_admin_declines_with_a_note(backend: Backend) {
         assert!(texts(&page, &format!("#note-{id}-error"))[0].starts_with(words));
     }
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM access_requests WHERE state = 'pending'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM access_requests WHERE state = 'pending'"
+        )
+        .await,
         1
     );
 
@@ -159,7 +169,11 @@ async fn an_admin_declines_with_a_note(backend: Backend) {
         .wait_for_subject("Your invitation request in Analytical Engines was declined")
         .await;
     assert_eq!(told.to, ["grace@example.com"]);
-    assert!(told.text.contains("We hire contractors through IT."), "{}", told.text);
+    assert!(
+        told.text.contains("We hire contractors through IT."),
+        "{}",
+        told.text
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM invitations").await, 0);
     assert_eq!(
         count(
@@ -172,7 +186,11 @@ async fn an_admin_declines_with_a_note(backend: Backend) {
     let approve = adele
         .post_form(&org(&format!("/access-requests/{id}/approve")), &[])
         .await;
-    assert_eq!(approve.status(), 303, "no longer pending: said in a message");
+    assert_eq!(
+        approve.status(),
+        303,
+        "no longer pending: said in a message"
+    );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM invitations").await, 0);
 }
 
@@ -195,18 +213,34 @@ async fn who_may_ask_and_who_may_decide(backend: Backend) {
     // A Viewer may not ask.
     let vic = app.browser_for("vic@example.com").await;
     assert_eq!(vic.get(&org("/access-requests/new")).await.status(), 403);
-    assert_eq!(vic.post_form(&org("/access-requests"), &ask).await.status(), 403);
+    assert_eq!(
+        vic.post_form(&org("/access-requests"), &ask).await.status(),
+        403
+    );
     // A Billing manager may, up to Member.
     let bill = app.browser_for("bill@example.com").await;
-    assert_eq!(bill.post_form(&org("/access-requests"), &ask).await.status(), 303);
+    assert_eq!(
+        bill.post_form(&org("/access-requests"), &ask)
+            .await
+            .status(),
+        303
+    );
     let grace = app.browser_for("grace@example.com").await;
     let admin_role = grace
         .post_form(
             &org("/access-requests"),
-            &[("emails", "d@example.com"), ("role", "admin"), ("reason", "x")],
+            &[
+                ("emails", "d@example.com"),
+                ("role", "admin"),
+                ("reason", "x"),
+            ],
         )
         .await;
-    assert_eq!(admin_role.status(), 422, "no role above what a Member could invite");
+    assert_eq!(
+        admin_role.status(),
+        422,
+        "no role above what a Member could invite"
+    );
     let id = count(&app, "SELECT MAX(id) FROM access_requests").await;
 
     // A Member may neither list nor decide.
@@ -230,11 +264,25 @@ async fn who_may_ask_and_who_may_decide(backend: Backend) {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM invitations").await, 0);
 
     // Where members may invite, a Member invites instead of asking.
-    exec_sql(&app.state.db, "UPDATE organizations SET members_may_invite = TRUE").await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET members_may_invite = TRUE",
+    )
+    .await;
     assert_eq!(grace.get(&org("/invitations/new")).await.status(), 200);
-    assert_eq!(grace.post_form(&org("/access-requests"), &ask).await.status(), 403);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM access_requests WHERE state = 'pending'").await,
+        grace
+            .post_form(&org("/access-requests"), &ask)
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM access_requests WHERE state = 'pending'"
+        )
+        .await,
         1
     );
 }
@@ -246,13 +294,38 @@ async fn hostile_requests_are_refused_in_words(backend: Backend) {
     let grace = app.browser_for("grace@example.com").await;
     let many: String = (0..21).map(|i| format!("p{i}@example.com ")).collect();
     let cases = [
-        ("e@example.com", "a\u{1}b", "reason", "Remove the control characters"),
-        ("e@example.com", &*"y".repeat(1_001), "reason", "Use at most 1000 characters."),
+        (
+            "e@example.com",
+            "a\u{1}b",
+            "reason",
+            "Remove the control characters",
+        ),
+        (
+            "e@example.com",
+            &*"y".repeat(1_001),
+            "reason",
+            "Use at most 1000 characters.",
+        ),
         ("e@example.com", "  ", "reason", "Say why they need access"),
-        ("e@example.com\u{0}", "ok", "emails", "Remove the control characters"),
+        (
+            "e@example.com\u{0}",
+            "ok",
+            "emails",
+            "Remove the control characters",
+        ),
         (&*"z".repeat(50_000), "ok", "emails", "Use at most"),
-        (&*many, "ok", "emails", "Ask for at most 20 addresses at once."),
-        ("not-an-address", "ok", "emails", "These are not email addresses: not-an-address."),
+        (
+            &*many,
+            "ok",
+            "emails",
+            "Ask for at most 20 addresses at once.",
+        ),
+        (
+            "not-an-address",
+            "ok",
+            "emails",
+            "These are not email addresses: not-an-address.",
+        ),
     ];
     for (emails, reason, field, words) in cases {
         let response = grace

@@ -195,9 +195,15 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     assert_eq!(app.turn_seats_on("10").await.status(), 303);
     // A pending access request, and an end to Cleo's access, for their pages.
     let ask = [
-        ("emails", "fay@example.com gus.long-address-for-testing@example.org"),
+        (
+            "emails",
+            "fay@example.com gus.long-address-for-testing@example.org",
+        ),
         ("role", "member"),
-        ("reason", "Two contractors for the migration, until the end of the first quarter."),
+        (
+            "reason",
+            "Two contractors for the migration, until the end of the first quarter.",
+        ),
     ];
     let cleo_browser = app.browser_for("cleo@example.com").await;
     let requested = cleo_browser
@@ -225,7 +231,10 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             format!("{invitations}?status=revoked"),
         ),
         ("invite-page", format!("{invitations}/new")),
-        ("access-requests", format!("/orgs/{ORG_SLUG}/access-requests")),
+        (
+            "access-requests",
+            format!("/orgs/{ORG_SLUG}/access-requests"),
+        ),
         (
             "access-end-page",
             format!("/orgs/{ORG_SLUG}/members/{cleo}/access"),

@@ -107,8 +107,12 @@ async fn a_member_is_warned_once_then_deactivated_with_their_tokens(backend: Bac
     let ended = format!("Your access to {ORG_NAME} has ended");
     assert_eq!(queued(&app, "grace@example.com", &ended).await, 1);
     assert_eq!(
-        queued(&app, ADMIN_EMAIL, "grace@example.com's access to Analytical Engines has ended")
-            .await,
+        queued(
+            &app,
+            ADMIN_EMAIL,
+            "grace@example.com's access to Analytical Engines has ended"
+        )
+        .await,
         1
     );
     let audited = scalar_text(
@@ -213,10 +217,16 @@ async fn the_last_owner_without_an_end_keeps_having_none(backend: Backend) {
     let ada = app.membership_id(ADMIN_EMAIL).await;
     let bea = app.acting("bea@example.com").await;
     let demoted = members::change(&app.state, &bea, ada, &Change::Role(Role::Admin)).await;
-    assert!(matches!(demoted, Err(Error::LastOwner { .. })), "{demoted:?}");
+    assert!(
+        matches!(demoted, Err(Error::LastOwner { .. })),
+        "{demoted:?}"
+    );
     let ada_acting = app.acting(ADMIN_EMAIL).await;
     let left = members::leave(&app.state, &ada_acting).await;
-    assert!(matches!(left, Err(Error::LastOwnerLeaving { .. })), "{left:?}");
+    assert!(
+        matches!(left, Err(Error::LastOwnerLeaving { .. })),
+        "{left:?}"
+    );
     // An Owner with an end may still be demoted: a lasting Owner remains.
     let bea_id = app.membership_id("bea@example.com").await;
     members::change(&app.state, &ada_acting, bea_id, &Change::Role(Role::Admin))
@@ -280,7 +290,12 @@ async fn bad_dates_and_forbidden_setters_are_refused(backend: Backend) {
         (&*"9".repeat(10_000), "Enter the date as YYYY-MM-DD"),
     ] {
         let (status, body) = app
-            .api(Method::POST, &owner_token, &path, Some(json!({ "access_until": typed })))
+            .api(
+                Method::POST,
+                &owner_token,
+                &path,
+                Some(json!({ "access_until": typed })),
+            )
             .await;
         assert_eq!(status, 422, "{body}");
         assert!(body["message"].as_str().unwrap().contains(words), "{body}");
@@ -298,7 +313,7 @@ async fn bad_dates_and_forbidden_setters_are_refused(backend: Backend) {
             &roster::clock::iso(app.clock().now())[..10]
         )]
     );
-    assert_eq!(attrs(&page, "#access-until", "value"), [yesterday.clone()]);
+    assert_eq!(attrs(&page, "#access-until", "value"), [yesterday.as_str()]);
 
     // A Member may not set an end; an Admin may not set an Owner's; nobody their own.
     let member_token = app
@@ -308,19 +323,38 @@ async fn bad_dates_and_forbidden_setters_are_refused(backend: Backend) {
         .await;
     let day = day_in(&app, 20).iso();
     let (status, _) = app
-        .api(Method::POST, &member_token, &path, Some(json!({ "access_until": day })))
+        .api(
+            Method::POST,
+            &member_token,
+            &path,
+            Some(json!({ "access_until": day })),
+        )
         .await;
     assert_eq!(status, 403);
     let alan = app.browser_for("alan@example.com").await;
     let response = alan.post_form(&path, &[("access_until", &day)]).await;
     assert_eq!(response.status(), 403);
-    let by_admin = set_until(&app, "adele@example.com", ADMIN_EMAIL, Some(day_in(&app, 20))).await;
+    let by_admin = set_until(
+        &app,
+        "adele@example.com",
+        ADMIN_EMAIL,
+        Some(day_in(&app, 20)),
+    )
+    .await;
     assert!(matches!(by_admin, Err(Error::Forbidden)), "{by_admin:?}");
     let own = org(&format!("/members/{ada}/access"));
     let (status, body) = app
-        .api(Method::POST, &owner_token, &own, Some(json!({ "access_until": day })))
+        .api(
+            Method::POST,
+            &owner_token,
+            &own,
+            Some(json!({ "access_until": day })),
+        )
         .await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("own_membership")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("own_membership"))
+    );
     assert_eq!(
         scalar_i64(
             &app.state.db,
@@ -333,9 +367,17 @@ async fn bad_dates_and_forbidden_setters_are_refused(backend: Backend) {
 
     // The Owner's API sets it, shows it, and removes it.
     let (status, body) = app
-        .api(Method::POST, &owner_token, &path, Some(json!({ "access_until": day })))
+        .api(
+            Method::POST,
+            &owner_token,
+            &path,
+            Some(json!({ "access_until": day })),
+        )
         .await;
-    assert_eq!((status, body["access_until"].as_str()), (200, Some(day.as_str())));
+    assert_eq!(
+        (status, body["access_until"].as_str()),
+        (200, Some(day.as_str()))
+    );
     let (_, members_page) = app.get_html(&org("/members")).await;
     let short = day_in(&app, 20).short();
     assert!(
@@ -344,13 +386,25 @@ async fn bad_dates_and_forbidden_setters_are_refused(backend: Backend) {
         "{short}"
     );
     assert_eq!(
-        attrs(&members_page, &format!("#member-{grace} .access-until time"), "datetime"),
-        [day.clone()]
+        attrs(
+            &members_page,
+            &format!("#member-{grace} .access-until time"),
+            "datetime"
+        ),
+        [day.as_str()]
     );
     let (status, body) = app
-        .api(Method::POST, &owner_token, &path, Some(json!({ "access_until": null })))
+        .api(
+            Method::POST,
+            &owner_token,
+            &path,
+            Some(json!({ "access_until": null })),
+        )
         .await;
-    assert_eq!((status, &body["access_until"]), (200, &serde_json::Value::Null));
+    assert_eq!(
+        (status, &body["access_until"]),
+        (200, &serde_json::Value::Null)
+    );
     let events = scalar_i64(
         &app.state.db,
         "SELECT COUNT(*) FROM audit_events WHERE action = 'member.access_until_changed'",
@@ -379,7 +433,10 @@ async fn an_invitation_carries_its_end_to_the_membership(backend: Backend) {
         )
         .await;
     assert_eq!(status, 422, "a past date refuses the batch: {body}");
-    assert_eq!(body["fields"]["invitations[1].access_until"].is_string(), true, "{body}");
+    assert!(
+        body["fields"]["invitations[1].access_until"].is_string(),
+        "{body}"
+    );
 
     let (status, body) = app
         .api(
@@ -460,7 +517,10 @@ async fn a_csv_column_gives_each_row_its_end(backend: Backend) {
     assert_eq!(
         texts(&preview, "tbody tr"),
         [
-            format!("2 temp@example.com Viewer will be invited, with access until {}", day.long()),
+            format!(
+                "2 temp@example.com Viewer will be invited, with access until {}",
+                day.long()
+            ),
             format!(
                 "3 late@example.com Member access until: That date is in the past. Choose today ({}) or a later day.",
                 &roster::clock::iso(app.clock().now())[..10]
@@ -473,10 +533,20 @@ async fn a_csv_column_gives_each_row_its_end(backend: Backend) {
     let stored = |email: &str| {
         format!("SELECT COALESCE(access_until, -1) FROM invitations WHERE email = '{email}'")
     };
-    assert_eq!(scalar_i64(&app.state.db, &stored("temp@example.com")).await, day.stored());
-    assert_eq!(scalar_i64(&app.state.db, &stored("lasting@example.com")).await, -1);
     assert_eq!(
-        scalar_i64(&app.state.db, "SELECT COUNT(*) FROM invitations WHERE email = 'late@example.com'").await,
+        scalar_i64(&app.state.db, &stored("temp@example.com")).await,
+        day.stored()
+    );
+    assert_eq!(
+        scalar_i64(&app.state.db, &stored("lasting@example.com")).await,
+        -1
+    );
+    assert_eq!(
+        scalar_i64(
+            &app.state.db,
+            "SELECT COUNT(*) FROM invitations WHERE email = 'late@example.com'"
+        )
+        .await,
         0
     );
 }

@@ -477,7 +477,11 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
 /// mistakes), the Owner's list empty and with a request (and a refused note), and the
 /// Members page with an end to a member's access.
 async fn access_request_pages(app: &TestApp) -> Vec<(&'static str, String)> {
-    exec_sql(&app.state.db, "UPDATE organizations SET members_may_invite = FALSE").await;
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET members_may_invite = FALSE",
+    )
+    .await;
     let requests = format!("/orgs/{ORG_SLUG}/access-requests");
     let mut pages = vec![(
         "access-requests-empty",
@@ -488,7 +492,11 @@ async fn access_request_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         "access-request-new",
         html(cleo.get(&format!("{requests}/new")).await, 200).await,
     ));
-    let bad = [("emails", "x@example.com nope"), ("role", "member"), ("reason", "")];
+    let bad = [
+        ("emails", "x@example.com nope"),
+        ("role", "member"),
+        ("reason", ""),
+    ];
     pages.push((
         "access-request-errors",
         html(cleo.post_form(&requests, &bad).await, 422).await,

@@ -206,9 +206,8 @@ async fn create_invitations(
         .map(|(i, r)| {
             let role = r.role.map_or(crate::domain::Role::Member, RoleName::role);
             let typed = r.access_until.as_deref().unwrap_or("");
-            let until = AccessUntil::parse(typed, now).map_err(|m| {
-                ApiError::invalid(&format!("invitations[{i}].access_until"), m)
-            })?;
+            let until = AccessUntil::parse(typed, now)
+                .map_err(|m| ApiError::invalid(&format!("invitations[{i}].access_until"), m))?;
             Ok(Request::new(r.email.trim(), role).until(until))
         })
         .collect::<ApiResult<_>>()?;

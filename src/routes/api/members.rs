@@ -84,9 +84,7 @@ impl Member {
             joined_at: clock::iso(row.joined_at),
             last_active_at: row.last_active_at.map(clock::iso),
             sign_in_method: row.auth_method,
-            access_until: row
-                .access_until
-                .map(|d| AccessUntil::from_stored(d).iso()),
+            access_until: row.access_until.map(|d| AccessUntil::from_stored(d).iso()),
         })
     }
 }
