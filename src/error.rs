@@ -195,6 +195,7 @@ struct SignedOut {
     can_see_audit: bool,
     can_manage_tokens: bool,
     sole_owner: bool,
+    access_requests: Option<i64>,
     flashes: Vec<NoFlash>,
 }
 

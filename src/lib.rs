@@ -1,5 +1,6 @@
 //! Roster: invite, manage and remove the people of an organization.
 
+pub mod access_requests;
 pub mod accounts;
 pub mod actor;
 pub mod audit_log;

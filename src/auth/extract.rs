@@ -216,6 +216,8 @@ pub struct OrgMember {
     pub role: Role,
     /// Whether the member is the organization's only active Owner (who may not leave).
     pub sole_owner: bool,
+    /// The organization's pending access requests, when the member decides them.
+    pub access_requests: Option<i64>,
 }
 
 impl FromRequestParts<AppState> for OrgMember {
@@ -241,6 +243,7 @@ impl FromRequestParts<AppState> for OrgMember {
         let (current, in_org) = CurrentUser::extract(parts, state, Some(slug)).await?;
         let sole_owner = in_org.as_ref().is_some_and(|o| o.other_owners == Some(0));
         let in_org = in_org.ok_or_else(missing)?;
+        let access_requests = in_org.access_requests;
         let (org, settings) = in_org.org().ok_or_else(missing)?;
         let counts = in_org.counts().ok_or_else(missing)?;
         let orgs = in_org
@@ -278,6 +281,7 @@ impl FromRequestParts<AppState> for OrgMember {
             counts,
             orgs,
             sole_owner: role == Role::Owner && sole_owner,
+            access_requests,
             membership,
             role,
         })

@@ -59,6 +59,11 @@ pub enum Action {
     SsoLinked,
     MemberJoinedSso,
     MembersExported,
+    MemberAccessUntilChanged,
+    MemberAccessEnded,
+    AccessRequested,
+    AccessRequestApproved,
+    AccessRequestDeclined,
 }
 
 impl Action {
@@ -116,6 +121,11 @@ impl Action {
             Action::SsoLinked => "sso.linked",
             Action::MemberJoinedSso => "member.joined_sso",
             Action::MembersExported => "members.exported",
+            Action::MemberAccessUntilChanged => "member.access_until_changed",
+            Action::MemberAccessEnded => "member.access_ended",
+            Action::AccessRequested => "access_request.created",
+            Action::AccessRequestApproved => "access_request.approved",
+            Action::AccessRequestDeclined => "access_request.declined",
         }
     }
 }
@@ -127,6 +137,20 @@ pub struct Actor {
     pub email: Option<String>,
     pub ip: Option<String>,
 }
+
+impl Actor {
+    /// Roster itself (its workers): no account, and "system" where an address would be.
+    pub fn system() -> Actor {
+        Actor {
+            user_id: None,
+            email: Some(SYSTEM.into()),
+            ip: None,
+        }
+    }
+}
+
+/// The actor email of what Roster's workers do on their own.
+pub const SYSTEM: &str = "system";
 
 /// One event: `actor` did `action` to a target, in an organization or instance-wide.
 #[derive(Clone, Debug)]

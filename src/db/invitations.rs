@@ -19,16 +19,20 @@ pub struct NewInvitation<'a> {
     pub expires_at: i64,
     /// The email about it, queued first so that the row is written once.
     pub outbox_id: Option<i64>,
+    /// The last day of access the membership will have (`AccessUntil::stored`).
+    pub access_until: Option<i64>,
+    /// Who asked for it (an approved access request), when not the inviter.
+    pub requested_by: Option<i64>,
 }
 
 /// Writes new invitations, many per statement; returns their ids in the order given.
 pub async fn insert_all(tx: &mut Tx, invitations: &[NewInvitation<'_>]) -> sqlx::Result<Vec<i64>> {
     let mut ids = Vec::with_capacity(invitations.len());
-    for chunk in invitations.chunks(rows_per_statement(10)) {
+    for chunk in invitations.chunks(rows_per_statement(12)) {
         let returned: Vec<(i64, String)> = on_tx!(tx, conn => {
             let mut query = QueryBuilder::new(
                 "INSERT INTO invitations (org_id, email, email_normalized, role, invited_by, created_at, \
-                 expires_at, last_sent_at, token_hash, outbox_id) ",
+                 expires_at, last_sent_at, token_hash, outbox_id, access_until, requested_by) ",
             );
             query.push_values(chunk, |mut row, n| {
                 row.push_bind(n.org_id)
@@ -40,7 +44,9 @@ pub async fn insert_all(tx: &mut Tx, invitations: &[NewInvitation<'_>]) -> sqlx:
                     .push_bind(n.expires_at)
                     .push_bind(n.now)
                     .push_bind(n.token_hash)
-                    .push_bind(n.outbox_id);
+                    .push_bind(n.outbox_id)
+                    .push_bind(n.access_until)
+                    .push_bind(n.requested_by);
             });
             // Matched back by token_hash (unique), as RETURNING promises no order.
             query.push(" RETURNING id, token_hash");
@@ -74,10 +80,11 @@ pub async fn renew(tx: &mut Tx, id: i64, n: &NewInvitation<'_>) -> sqlx::Result<
 /// Renews many open invitations, as `renew` does one, many per statement: each
 /// `(id, fields)` pair names the invitation and what it gets.
 pub async fn renew_all(tx: &mut Tx, renewals: &[(i64, NewInvitation<'_>)]) -> sqlx::Result<()> {
-    for chunk in renewals.chunks(rows_per_statement(7)) {
+    for chunk in renewals.chunks(rows_per_statement(9)) {
         on_tx!(tx, conn => {
             let mut query = QueryBuilder::new(
-                "WITH renewed (id, role, invited_by, token_hash, expires_at, last_sent_at, outbox_id) AS (",
+                "WITH renewed (id, role, invited_by, token_hash, expires_at, last_sent_at, outbox_id, \
+                 access_until, requested_by) AS (",
             );
             query.push_values(chunk, |mut row, (id, n)| {
                 row.push_bind(*id)
@@ -86,13 +93,16 @@ pub async fn renew_all(tx: &mut Tx, renewals: &[(i64, NewInvitation<'_>)]) -> sq
                     .push_bind(n.token_hash)
                     .push_bind(n.expires_at)
                     .push_bind(n.now)
-                    .push_bind(n.outbox_id);
+                    .push_bind(n.outbox_id)
+                    .push_bind(n.access_until)
+                    .push_bind(n.requested_by);
             });
             query.push(
                 ") UPDATE invitations SET role = renewed.role, invited_by = renewed.invited_by, \
                  token_hash = renewed.token_hash, expires_at = renewed.expires_at, \
                  last_sent_at = renewed.last_sent_at, send_count = send_count + 1, \
-                 outbox_id = renewed.outbox_id \
+                 outbox_id = renewed.outbox_id, access_until = renewed.access_until, \
+                 requested_by = renewed.requested_by \
                  FROM renewed WHERE invitations.id = renewed.id AND invitations.state = 'pending'",
             );
             query.build().execute(&mut *conn).await.map(|r| r.rows_affected())
@@ -274,13 +284,15 @@ pub struct Details {
     pub invited_by: Option<i64>,
     pub inviter_name: Option<String>,
     pub inviter_email: Option<String>,
+    /// The last day of access the membership will have, if it ends.
+    pub access_until: Option<i64>,
 }
 
 pub async fn find_by_token_hash(db: &Db, token_hash: &str) -> sqlx::Result<Option<Details>> {
     on_db!(db, pool => sqlx::query_as(
         "SELECT i.id, i.org_id, o.name AS org_name, o.slug AS org_slug, i.email, i.email_normalized, i.role, \
-         i.state, i.expires_at, i.invited_by, u.name AS inviter_name, u.email AS inviter_email \
-         FROM invitations i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
+         i.state, i.expires_at, i.invited_by, u.name AS inviter_name, u.email AS inviter_email, \
+         i.access_until FROM invitations i JOIN organizations o ON o.id = i.org_id LEFT JOIN users u ON u.id = i.invited_by \
          WHERE i.token_hash = $1",
     )
     .bind(token_hash)
@@ -311,6 +323,8 @@ pub struct Row {
     pub ended_at: Option<i64>,
     /// The address of the account that ended it, when known.
     pub ended_by_email: Option<String>,
+    /// Who asked for it, when an Owner or Admin approved their access request.
+    pub requester_name: Option<String>,
 }
 
 fn status_condition(status: Status) -> &'static str {
@@ -349,9 +363,10 @@ pub async fn list(
 
 const ROW_SELECT: &str = "SELECT i.id, i.invited_by, i.email, i.role, i.state, i.created_at, i.last_sent_at, \
     i.expires_at, u.name AS inviter_name, i.outbox_id, o.attempts, o.next_attempt_at, o.claimed_until, \
-    o.sent_at, o.gave_up_at, o.last_error, i.ended_at, e.email AS ended_by_email \
+    o.sent_at, o.gave_up_at, o.last_error, i.ended_at, e.email AS ended_by_email, \
+    r.name AS requester_name \
     FROM invitations i LEFT JOIN users u ON u.id = i.invited_by LEFT JOIN outbox o ON o.id = i.outbox_id \
-    LEFT JOIN users e ON e.id = i.ended_by";
+    LEFT JOIN users e ON e.id = i.ended_by LEFT JOIN users r ON r.id = i.requested_by";
 
 /// One invitation of the organization as the Invitations page shows it.
 pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<Row>> {

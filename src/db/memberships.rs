@@ -24,6 +24,8 @@ pub struct Target {
     #[sqlx(try_from = "String")]
     pub status: MemberStatus,
     pub has_seat: bool,
+    /// The last day of access (`domain::access::AccessUntil`), if it ends.
+    pub access_until: Option<i64>,
 }
 
 /// One row of the Members page: a member or a pending invitation.
@@ -53,6 +55,8 @@ pub struct MemberRow {
     /// account whatever its memberships say (true for an invitation).
     #[serde(deserialize_with = "super::json_bool")]
     pub account_active: bool,
+    /// A member's last day of access, if it ends (None for an invitation).
+    pub access_until: Option<i64>,
     /// The row's key in the order it was listed in, as text (None: no key).
     #[sqlx(default)]
     #[serde(default)]
@@ -614,11 +618,13 @@ pub async fn list(
     let (member_columns, no_member_columns, page_columns, m, join) = if wide {
         (
             ", m.user_id AS user_id, m.role AS role, m.status AS status, m.joined_at AS joined_at, \
-             m.last_active_at AS last_active_at, m.has_seat AS has_seat",
+             m.last_active_at AS last_active_at, m.has_seat AS has_seat, \
+             m.access_until AS access_until",
             ", CAST(NULL AS BIGINT) AS user_id, CAST(NULL AS TEXT) AS role, \
              CAST(NULL AS TEXT) AS status, CAST(NULL AS BIGINT) AS joined_at, \
-             CAST(NULL AS BIGINT) AS last_active_at, CAST(NULL AS BOOLEAN) AS has_seat",
-            ", user_id, role, status, joined_at, last_active_at, has_seat",
+             CAST(NULL AS BIGINT) AS last_active_at, CAST(NULL AS BOOLEAN) AS has_seat, \
+             CAST(NULL AS BIGINT) AS access_until",
+            ", user_id, role, status, joined_at, last_active_at, has_seat, access_until",
             "p",
             "",
         )
@@ -666,7 +672,7 @@ pub async fn list(
            COALESCE({m}.has_seat, FALSE) AS has_seat, \
            (u.two_factor_enabled_at IS NOT NULL) AS two_factor, \
            COALESCE(u.status = 'active', TRUE) AS account_active, \
-           CAST(p.k AS TEXT) AS sort_key, p.matching, \
+           {m}.access_until AS access_until, CAST(p.k AS TEXT) AS sort_key, p.matching, \
            CAST($2 AS BIGINT) AS now \
          FROM page p {join} \
          LEFT JOIN users u ON u.id = {m}.user_id \
@@ -789,6 +795,19 @@ pub async fn insert(
     invited_by: Option<i64>,
     now: i64,
 ) -> sqlx::Result<i64> {
+    insert_until(tx, org_id, user_id, role, invited_by, None, now).await
+}
+
+/// `insert`, with the last day of access an invitation carried (None: no end).
+pub async fn insert_until(
+    tx: &mut Tx,
+    org_id: i64,
+    user_id: i64,
+    role: Role,
+    invited_by: Option<i64>,
+    access_until: Option<i64>,
+    now: i64,
+) -> sqlx::Result<i64> {
     let (email, name): (String, String) = on_tx!(tx, conn => sqlx::query_as(
         "SELECT email_normalized, name FROM users WHERE id = $1",
     )
@@ -796,8 +815,8 @@ pub async fn insert(
     .fetch_one(&mut *conn)
     .await)?;
     on_tx!(tx, conn => sqlx::query_scalar(
-        "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by, sort_email, sort_name) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by, sort_email, sort_name, \
+         access_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(org_id)
     .bind(user_id)
@@ -806,6 +825,7 @@ pub async fn insert(
     .bind(invited_by)
     .bind(&email)
     .bind(name.to_lowercase())
+    .bind(access_until)
     .fetch_one(&mut *conn)
     .await)
 }
@@ -825,7 +845,8 @@ pub async fn touch(db: &Db, id: i64, now: i64) -> sqlx::Result<()> {
     super::touch(db, "memberships", "last_active_at", id, now).await
 }
 
-const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status, m.has_seat \
+const TARGET: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status, m.has_seat, \
+                      m.access_until \
                       FROM memberships m JOIN users u ON u.id = m.user_id";
 
 /// A membership of the organization by its id; another organization's id finds nothing.
@@ -868,6 +889,101 @@ pub async fn count_active_owners(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> 
     )
     .bind(org_id)
     .fetch_one(&mut *conn)
+    .await)
+}
+
+/// Active Owners with active accounts and no end to their access: the ones the
+/// organization can count on keeping. An expiry is refused where it would leave none.
+pub async fn count_lasting_owners(tx: &mut Tx, org_id: i64) -> sqlx::Result<i64> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.status = 'active' \
+         AND m.access_until IS NULL",
+    )
+    .bind(org_id)
+    .fetch_one(&mut *conn)
+    .await)
+}
+
+/// Sets (or, with None, clears) the last day of access; a new date is warned about anew.
+pub async fn set_access_until(tx: &mut Tx, id: i64, access_until: Option<i64>) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE memberships SET access_until = $1, access_warned_at = NULL WHERE id = $2",
+    )
+    .bind(access_until)
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A membership whose access is about to end, or has ended, as the expiry worker needs it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Ending {
+    pub id: i64,
+    pub org_id: i64,
+    pub access_until: i64,
+    pub invited_by: Option<i64>,
+}
+
+/// Claims, in the caller's transaction, up to `limit` active memberships whose warning
+/// is due at `now` (access ends within `warning_secs`, and has not ended) and that were
+/// not warned yet: marks them warned and returns them. The caller queues the emails in
+/// the same transaction, so a warning is sent once even with several Roster processes:
+/// PostgreSQL skips rows another worker has locked (and sees them warned once it
+/// commits); SQLite serializes writers.
+pub async fn claim_warnings(
+    tx: &mut Tx,
+    now: i64,
+    warning_secs: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<Ending>> {
+    // Stored is the last day's midnight: access ends a day later.
+    let due = "SELECT id FROM memberships WHERE access_until IS NOT NULL AND status = 'active' \
+               AND access_warned_at IS NULL AND access_until + 86400 - $2 <= $1 \
+               AND access_until + 86400 > $1 ORDER BY access_until, id LIMIT $3";
+    let lock = match tx {
+        Tx::Sqlite(..) => "",
+        Tx::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    let sql = format!(
+        "UPDATE memberships SET access_warned_at = $1 WHERE id IN ({due}{lock}) \
+         RETURNING id, org_id, access_until, invited_by"
+    );
+    on_tx!(tx, conn => sqlx::query_as(&sql)
+        .bind(now)
+        .bind(warning_secs)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await)
+}
+
+/// Up to `limit` active memberships whose access has ended at `now`, earliest first.
+/// The worker deactivates each under its organization's member lock, reading it again
+/// there, so one deactivated by another process meanwhile is left alone.
+pub async fn ended(db: &Db, now: i64, limit: i64) -> sqlx::Result<Vec<Ending>> {
+    on_db!(db, pool => sqlx::query_as(
+        "SELECT id, org_id, access_until, invited_by FROM memberships \
+         WHERE access_until IS NOT NULL AND status = 'active' AND access_until + 86400 <= $1 \
+         ORDER BY access_until, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)
+}
+
+/// The emails of the organization's active Owners with active accounts: whom to tell
+/// when a member's inviter is unknown.
+pub async fn owner_emails(tx: &mut Tx, org_id: i64) -> sqlx::Result<Vec<String>> {
+    on_tx!(tx, conn => sqlx::query_scalar(
+        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND m.role = 'owner' AND m.status = 'active' AND u.status = 'active' \
+         ORDER BY u.email_normalized",
+    )
+    .bind(org_id)
+    .fetch_all(&mut *conn)
     .await)
 }
 
@@ -987,7 +1103,8 @@ pub async fn row(db: &Db, org_id: i64, id: i64) -> sqlx::Result<Option<MemberRow
     on_db!(db, pool => sqlx::query_as(
         "SELECT m.id, u.email, u.name, m.role, m.status, m.joined_at, \
          m.last_active_at, u.auth_method, m.invited_by, m.has_seat, \
-         (u.two_factor_enabled_at IS NOT NULL) AS two_factor, (u.status = 'active') AS account_active \
+         (u.two_factor_enabled_at IS NOT NULL) AS two_factor, (u.status = 'active') AS account_active, \
+         m.access_until \
          FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 AND m.id = $2",
     )
     .bind(org_id)

@@ -2,6 +2,7 @@
 //! either backend's own sqlx driver; the `on_db!` and `on_tx!` macros compile each body
 //! once per backend. Branch explicitly only where the dialects differ.
 
+pub mod access_requests;
 pub mod account_sessions;
 pub mod api_tokens;
 pub mod audit;

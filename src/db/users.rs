@@ -72,6 +72,9 @@ pub struct InOrg {
     /// `orgs::count_other_owners`), so that its pages can tell a sole Owner; counted
     /// only when the account is an Owner there (None otherwise).
     pub other_owners: Option<i64>,
+    /// The organization's pending access requests, for the navigation; counted only
+    /// when the account is an Owner or Admin there, who decide them (None otherwise).
+    pub access_requests: Option<i64>,
     /// The account's organizations, for the switcher: a JSON array of [slug, name].
     pub org_links: String,
     /// The stored record of the session asked for with it, while that session lasts:
@@ -141,6 +144,9 @@ pub async fn find_in_org(
           (SELECT COUNT(*) FROM memberships om JOIN users ou ON ou.id = om.user_id \
            WHERE om.org_id = o.id AND om.user_id <> u.id AND om.role = 'owner' \
            AND om.status = 'active' AND ou.status = 'active') END AS other_owners, \
+         CASE WHEN m.role IN ('owner', 'admin') THEN \
+          (SELECT COUNT(*) FROM access_requests ar WHERE ar.org_id = o.id AND ar.state = 'pending') \
+         END AS access_requests, \
          (SELECT COALESCE(CAST({array}({pair}(so.slug, so.name) ORDER BY so.name, so.id) AS TEXT), '[]') \
           FROM memberships sm JOIN organizations so ON so.id = sm.org_id \
           WHERE sm.user_id = u.id AND sm.status = 'active') AS org_links, \
@@ -165,6 +171,14 @@ pub async fn find_in_org(
 pub async fn find(db: &Db, id: i64) -> sqlx::Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     on_db!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+/// The email of the account `id`, if it still exists, inside a transaction.
+pub async fn email_of(tx: &mut Tx, id: i64) -> sqlx::Result<Option<String>> {
+    on_tx!(tx, conn => sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await)
 }
 
 pub async fn find_by_email(db: &Db, email: &Email) -> sqlx::Result<Option<User>> {

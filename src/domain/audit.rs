@@ -12,9 +12,14 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("member.activated", "Member activated"),
     ("member.removed", "Member removed"),
     ("member.left", "Member left"),
+    ("member.access_until_changed", "Access end date changed"),
+    ("member.access_ended", "Access ended"),
     ("member.seat_assigned", "Seat assigned"),
     ("member.seat_revoked", "Seat revoked"),
     ("members.exported", "Member list exported"),
+    ("access_request.created", "Invitation requested"),
+    ("access_request.approved", "Invitation request approved"),
+    ("access_request.declined", "Invitation request declined"),
     ("invitation.created", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation revoked"),
@@ -140,9 +145,33 @@ impl Entry<'_> {
             "member.activated" => format!("{actor} activated {whom}"),
             "member.removed" => format!("{actor} removed {whom} ({})", role(before)),
             "member.left" => format!("{actor} left the organization ({})", role(before)),
+            "member.access_until_changed" => match after {
+                Some(day) => format!("{actor} set {whose} access to end after {}", long_day(day)),
+                None => format!("{actor} removed the end date of {whose} access"),
+            },
+            // Done by the expiry worker, not by a person: the sentence names Roster.
+            "member.access_ended" => format!(
+                "Roster deactivated {target}: their access ended after {}",
+                long_day(before.unwrap_or("?"))
+            ),
             "member.seat_assigned" => format!("{actor} assigned a seat to {whom}"),
             "member.seat_revoked" => format!("{actor} revoked {whose} seat"),
             "members.exported" => format!("{actor} exported the member list"),
+            "access_request.created" => format!(
+                "{actor} asked for an invitation for {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
+            "access_request.approved" => format!(
+                "{actor} approved {whose} request to invite {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
+            "access_request.declined" => format!(
+                "{actor} declined {whose} request to invite {} as {}",
+                after.unwrap_or("?"),
+                role(before)
+            ),
             "invitation.created" => format!("{actor} invited {whom} as {}", role(after)),
             "invitation.resent" => format!("{actor} resent {invitation}"),
             "invitation.revoked" => format!("{actor} revoked {invitation}"),
@@ -290,6 +319,13 @@ impl Entry<'_> {
             "member.joined_sso" => ("Role", role_label),
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
+            "member.access_until_changed" | "member.access_ended" => {
+                ("Access until", str::to_string)
+            }
+            // The sentence names the addresses and the role.
+            "access_request.created" | "access_request.approved" | "access_request.declined" => {
+                return Vec::new();
+            }
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
             "user.name_changed" => ("Name", str::to_string),
@@ -315,6 +351,11 @@ fn line(label: &str, before: Option<String>, after: Option<String>) -> String {
         (None, Some(a)) => format!("{label}: {a}"),
         (None, None) => format!("{label}: none"),
     }
+}
+
+/// A stored `2027-01-12` as "12 January 2027"; anything else as it is.
+fn long_day(stored: &str) -> String {
+    super::access::AccessUntil::from_iso(stored).map_or_else(|| stored.to_string(), |d| d.long())
 }
 
 fn capitalized(s: &str) -> String {

@@ -83,6 +83,8 @@ pub enum Outcome {
     OverLimit,
     /// A CSV row's role column names no role.
     UnknownRole(String),
+    /// A CSV row's `access_until` column is not a day from today on (why, in words).
+    BadAccessUntil(String),
 }
 
 impl Outcome {
@@ -102,6 +104,7 @@ impl Outcome {
             Outcome::RoleNotAllowed(_) => "role_not_allowed",
             Outcome::OverLimit => "over_limit",
             Outcome::UnknownRole(_) => "unknown_role",
+            Outcome::BadAccessUntil(_) => "invalid_access_until",
         }
     }
 
@@ -124,6 +127,7 @@ impl Outcome {
                     Role::accepted_names()
                 )
             }
+            Outcome::BadAccessUntil(why) => format!("access until: {why}"),
         }
     }
 }
@@ -139,10 +143,12 @@ pub struct CsvRow {
     pub email: String,
     /// The role column as written; empty when absent.
     pub role: String,
+    /// The third column, the last day of access (`YYYY-MM-DD`); empty when absent.
+    pub access_until: String,
 }
 
-/// Reads a CSV file of invitations: a column of emails and an optional role column, with
-/// or without a header row. Blank rows are skipped.
+/// Reads a CSV file of invitations: a column of emails, an optional role column and an
+/// optional `access_until` column, with or without a header row. Blank rows are skipped.
 pub fn parse_csv(data: &[u8]) -> Result<Vec<CsvRow>, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -158,6 +164,7 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<CsvRow>, String> {
             .trim_start_matches('\u{feff}')
             .to_string();
         let role = record.get(1).unwrap_or_default().to_string();
+        let access_until = record.get(2).unwrap_or_default().to_string();
         if index == 0
             && matches!(
                 email.to_lowercase().as_str(),
@@ -166,7 +173,7 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<CsvRow>, String> {
         {
             continue;
         }
-        if email.is_empty() && role.is_empty() {
+        if email.is_empty() && role.is_empty() && access_until.is_empty() {
             continue;
         }
         if rows.len() == MAX_CSV_ROWS {
@@ -175,7 +182,12 @@ pub fn parse_csv(data: &[u8]) -> Result<Vec<CsvRow>, String> {
             ));
         }
         let line = record.position().map_or(index as u64 + 1, |p| p.line());
-        rows.push(CsvRow { line, email, role });
+        rows.push(CsvRow {
+            line,
+            email,
+            role,
+            access_until,
+        });
     }
     if rows.is_empty() {
         return Err("The file has no email addresses.".into());
@@ -207,8 +219,22 @@ mod tests {
             CsvRow {
                 line: 2,
                 email: "a@example.com".into(),
-                role: "admin".into()
+                role: "admin".into(),
+                access_until: String::new(),
             }
+        );
+        let temporary = parse_csv(
+            b"email,role,access_until
+t@example.com,,2027-01-12
+",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                temporary[0].role.as_str(),
+                temporary[0].access_until.as_str()
+            ),
+            ("", "2027-01-12")
         );
         assert_eq!(with_header[1].role, "");
         let bare = parse_csv(b"\xef\xbb\xbfc@example.com\n").unwrap();

@@ -1,6 +1,7 @@
 //! Pure types and rules: parsed values that cannot be invalid past the edge, and the
 //! permission table.
 
+pub mod access;
 pub mod account;
 pub mod audit;
 pub mod delivery;

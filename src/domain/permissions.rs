@@ -12,6 +12,17 @@ pub enum Action {
         role: Role,
         members_may_invite: bool,
     },
+    /// Ask the Owners and Admins to invite someone with `role`, where the organization
+    /// does not let members invite (`members_may_invite` false): a Member or Billing
+    /// manager, for what a Member could invite if it did.
+    RequestInvitation {
+        role: Role,
+        members_may_invite: bool,
+    },
+    /// See the pending access requests, and approve (inviting with `role`) or decline one.
+    DecideAccessRequest {
+        role: Role,
+    },
     /// Resend or revoke an invitation of `role`, which `own` says the actor sent.
     ManageInvitation {
         role: Role,
@@ -51,6 +62,30 @@ pub fn allows(actor: Role, action: Action) -> bool {
             Member => members_may_invite && matches!(role, Member | Viewer),
             Billing | Viewer => false,
         },
+        Action::RequestInvitation {
+            role,
+            members_may_invite,
+        } => {
+            !members_may_invite
+                && matches!(actor, Member | Billing)
+                && allows(
+                    Member,
+                    Action::Invite {
+                        role,
+                        members_may_invite: true,
+                    },
+                )
+        }
+        Action::DecideAccessRequest { role } => {
+            matches!(actor, Owner | Admin)
+                && allows(
+                    actor,
+                    Action::Invite {
+                        role,
+                        members_may_invite: false,
+                    },
+                )
+        }
         Action::ManageInvitation { role, own } => match actor {
             Owner => true,
             Admin => role != Owner,
@@ -89,10 +124,43 @@ pub fn invitable_roles(actor: Role, members_may_invite: bool) -> Vec<Role> {
         .collect()
 }
 
+/// The roles `actor` may ask an invitation for (empty: they may not ask).
+pub fn requestable_roles(actor: Role, members_may_invite: bool) -> Vec<Role> {
+    Role::ALL
+        .into_iter()
+        .filter(|&role| {
+            allows(
+                actor,
+                Action::RequestInvitation {
+                    role,
+                    members_may_invite,
+                },
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use Role::*;
+
+    #[test]
+    fn access_requests_follow_the_table() {
+        assert_eq!(requestable_roles(Member, false), vec![Member, Viewer]);
+        assert_eq!(requestable_roles(Billing, false), vec![Member, Viewer]);
+        for actor in [Owner, Admin, Viewer] {
+            assert_eq!(requestable_roles(actor, false), vec![], "{actor:?}");
+        }
+        // Where members may invite, a Member invites instead.
+        assert_eq!(requestable_roles(Member, true), vec![]);
+        assert!(allows(Admin, Action::DecideAccessRequest { role: Member }));
+        assert!(!allows(Admin, Action::DecideAccessRequest { role: Owner }));
+        assert!(allows(Owner, Action::DecideAccessRequest { role: Owner }));
+        for actor in [Billing, Member, Viewer] {
+            assert!(!allows(actor, Action::DecideAccessRequest { role: Viewer }));
+        }
+    }
 
     #[test]
     fn everyone_sees_members_and_may_leave() {

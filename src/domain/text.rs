@@ -55,6 +55,18 @@ pub fn sanitized(input: &str, max: usize) -> String {
         .to_string()
 }
 
+/// Text typed in a textarea, shown again after a refusal: as `sanitized`, but keeping
+/// the line breaks and tabs a textarea makes.
+pub fn sanitized_multi_line(input: &str, max: usize) -> String {
+    input
+        .chars()
+        .filter(|c| !is_control(*c) || matches!(c, '\n' | '\r' | '\t'))
+        .take(max)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// Checks text from a textarea: at most `max` characters, and of the control
 /// characters only the line breaks and tabs that typing in a textarea makes.
 pub fn check_multi_line(input: &str, max: usize) -> Result<(), String> {

@@ -502,3 +502,80 @@ impl Email for EmailChanged {
         self.render_parts()
     }
 }
+
+/// Tells a member, or the person who invited them (or the Owners), that the member's
+/// access to an organization ends soon (`ended` false, seven days before) or has ended.
+pub struct AccessEnd {
+    pub to: String,
+    pub org_name: String,
+    /// The member whose access ends, by email.
+    pub member: String,
+    /// Whether this copy goes to the member themselves.
+    pub to_member: bool,
+    /// The last day of access, in words: "12 January 2027".
+    pub last_day: String,
+    pub ended: bool,
+    pub members_url: String,
+}
+email_templates!(AccessEnd, "emails/access_end.txt", "emails/access_end.html");
+
+impl Email for AccessEnd {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        let whose = if self.to_member {
+            "Your".to_string()
+        } else {
+            format!("{}'s", self.member)
+        };
+        if self.ended {
+            format!("{whose} access to {} has ended", self.org_name)
+        } else {
+            format!(
+                "{whose} access to {} ends after {}",
+                self.org_name, self.last_day
+            )
+        }
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
+/// Tells a member that an Owner or Admin approved or declined their request for an
+/// invitation.
+pub struct AccessRequestDecided {
+    pub to: String,
+    pub org_name: String,
+    pub decided_by: String,
+    /// The addresses asked for, joined.
+    pub addresses: String,
+    pub role: &'static str,
+    pub approved: bool,
+    /// The decider's note (declines only; may be empty).
+    pub note: String,
+    pub invitations_url: String,
+}
+email_templates!(
+    AccessRequestDecided,
+    "emails/access_request_decided.txt",
+    "emails/access_request_decided.html"
+);
+
+impl Email for AccessRequestDecided {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        let decided = if self.approved {
+            "approved"
+        } else {
+            "declined"
+        };
+        format!("Your invitation request in {} was {decided}", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

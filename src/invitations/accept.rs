@@ -226,12 +226,13 @@ async fn join(
         return Ok(false);
     }
     let role = invitation.role;
-    match db::memberships::insert(
+    match db::memberships::insert_until(
         tx,
         invitation.org_id,
         user_id,
         role,
         invitation.invited_by,
+        invitation.access_until,
         now,
     )
     .await

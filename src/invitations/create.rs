@@ -2,6 +2,7 @@
 
 use crate::actor::Actor;
 use crate::db::{self, Tx, audit, invitations::NewInvitation};
+use crate::domain::access::AccessUntil;
 use crate::domain::settings::OrgSettings;
 use crate::domain::{Email, token};
 use crate::email::messages;
@@ -23,6 +24,8 @@ pub(super) struct PlanToWrite<'a> {
     pub actor: &'a Actor,
     pub settings: &'a OrgSettings,
     pub plan: &'a Plan,
+    /// Who asked for these invitations, when an Owner or Admin approved their request.
+    pub requested_by: Option<i64>,
 }
 
 /// An invitation about to be written: its plan (an index into the plans to write), its
@@ -104,6 +107,8 @@ pub(super) async fn create_all(
                 now,
                 expires_at: expiry[w.plan].0,
                 outbox_id,
+                access_until: w.row.access_until.map(AccessUntil::stored),
+                requested_by: plans[w.plan].requested_by,
             })
             .collect();
         // An expired invitation to the same address is renewed in place.

@@ -4,12 +4,13 @@
 use crate::actor::Actor;
 use crate::db::{self, Reader};
 use crate::domain::Role;
+use crate::domain::access::AccessUntil;
 use crate::domain::invitation::CsvRow;
 use crate::domain::settings::OrgSettings;
 use crate::state::AppState;
 
 use super::plan::{Plan, Request, plan};
-use super::queue::{Invited, queue};
+use super::queue::{Invited, Taken, queue};
 use super::{Error, may_invite};
 
 /// A stored upload and what would happen to each of its rows now.
@@ -22,18 +23,27 @@ pub struct CsvPreview {
     pub plan: Plan,
 }
 
-/// The requests of CSV rows: the role column, or `default_role` where it is empty.
-pub(super) fn csv_requests(rows: &[(String, String)], default_role: Role) -> Vec<Request> {
+/// A stored row of an upload: email, role and, when the file had one, the last day of
+/// access (uploads stored before that column have two cells).
+pub(super) type StoredRow = Vec<String>;
+
+/// The requests of CSV rows: the role column, or `default_role` where it is empty, and
+/// the last day of access (a past or malformed one refuses the row, in words).
+pub(super) fn csv_requests(rows: &[StoredRow], default_role: Role, now: i64) -> Vec<Request> {
     rows.iter()
-        .map(|(email, role)| {
+        .map(|row| {
+            let cell = |i: usize| row.get(i).map_or("", String::as_str);
+            let (email, role) = (cell(0), cell(1));
             let parsed = if role.is_empty() {
                 Some(default_role)
             } else {
                 Role::parse_name(role)
             };
+            let until = AccessUntil::parse(cell(2), now);
             Request {
-                bad_role: parsed.is_none().then(|| role.clone()),
-                ..Request::new(email, parsed.unwrap_or(default_role))
+                bad_role: parsed.is_none().then(|| role.to_string()),
+                bad_access_until: until.as_ref().err().cloned(),
+                ..Request::new(email, parsed.unwrap_or(default_role)).until(until.ok().flatten())
             }
         })
         .collect()
@@ -52,7 +62,7 @@ pub async fn upload_csv(
     if !may_invite(actor, settings) {
         return Err(Error::Forbidden);
     }
-    let pairs: Vec<(&str, &str)> = rows
+    let stored: Vec<Vec<&str>> = rows
         .iter()
         .map(|r| {
             let role = if r.role.is_empty() {
@@ -60,11 +70,15 @@ pub async fn upload_csv(
             } else {
                 r.role.as_str()
             };
-            (r.email.as_str(), role)
+            let mut row = vec![r.email.as_str(), role];
+            if !r.access_until.is_empty() {
+                row.push(r.access_until.as_str());
+            }
+            row
         })
         .collect();
     let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
-    let rows_json = serde_json::to_string(&pairs).map_err(anyhow::Error::from)?;
+    let rows_json = serde_json::to_string(&stored).map_err(anyhow::Error::from)?;
     let lines_json = serde_json::to_string(&lines).map_err(anyhow::Error::from)?;
     let upload = db::csv_imports::Upload {
         org_id: actor.org.id,
@@ -92,27 +106,31 @@ pub async fn csv_preview(
         db::csv_imports::find(&state.db, import_id, actor.org.id, actor.user.id)
             .await?
             .ok_or(Error::NotFound)?;
-    let pairs: Vec<(String, String)> =
-        serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
+    let stored: Vec<StoredRow> = serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
     let lines: Vec<u64> = serde_json::from_str(&lines_json).map_err(anyhow::Error::from)?;
+    let now = state.clock.now();
     let plan = plan(
         Reader::Pool(&state.db),
         actor.org.id,
         settings,
         actor.role,
         // Every stored row has a role; the default only stands in for unknown ones.
-        &csv_requests(&pairs, Role::Member),
-        state.clock.now(),
+        &csv_requests(&stored, Role::Member, now),
+        now,
     )
     .await?;
-    let rows = pairs
+    let rows = stored
         .into_iter()
         .enumerate()
-        .map(|(i, (email, role))| CsvRow {
-            // Uploads stored before lines were kept count their rows from the header.
-            line: lines.get(i).copied().unwrap_or(i as u64 + 2),
-            email,
-            role,
+        .map(|(i, row)| {
+            let mut cells = row.into_iter();
+            CsvRow {
+                // Uploads stored before lines were kept count their rows from the header.
+                line: lines.get(i).copied().unwrap_or(i as u64 + 2),
+                email: cells.next().unwrap_or_default(),
+                role: cells.next().unwrap_or_default(),
+                access_until: cells.next().unwrap_or_default(),
+            }
         })
         .collect();
     Ok(CsvPreview {
@@ -130,5 +148,5 @@ pub async fn confirm_csv(
     actor: &Actor,
     import_id: i64,
 ) -> Result<Invited, Error> {
-    queue(state, actor, Vec::new(), true, Some(import_id)).await
+    queue(state, actor, Vec::new(), true, Taken::CsvImport(import_id)).await
 }

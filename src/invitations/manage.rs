@@ -125,6 +125,9 @@ pub async fn manage(
                     now,
                     expires_at,
                     outbox_id,
+                    // A resend keeps the invitation's last day of access (`renew` leaves it).
+                    access_until: None,
+                    requested_by: None,
                 };
                 db::invitations::renew(&mut tx, target.id, &renewed).await?;
                 let event = audit::Event::new(audit::Action::InvitationResent, &actor.audit)

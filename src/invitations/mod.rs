@@ -16,7 +16,7 @@ pub use create::Created;
 pub use csv::{CsvPreview, confirm_csv, csv_preview, upload_csv};
 pub use manage::{Manage, Managed, invitations_to_manage, manage};
 pub use plan::{Plan, Planned, Request};
-pub use queue::{Invited, Queue, invite};
+pub use queue::{Invited, Queue, invite, invite_requested};
 pub use read::{
     Batch, Listing, Progress, batch_progress, delivery, invitation, list_page, list_window,
 };

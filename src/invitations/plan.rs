@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::db::{self, Reader};
+use crate::domain::access::AccessUntil;
 use crate::domain::invitation::Outcome;
 use crate::domain::permissions::{self, Action};
 use crate::domain::settings::OrgSettings;
@@ -18,6 +19,10 @@ pub struct Request {
     pub role: Role,
     /// A role name that matched no role (CSV files); the row is then refused.
     pub bad_role: Option<String>,
+    /// The last day of access the membership will have, if it ends.
+    pub access_until: Option<AccessUntil>,
+    /// Why the typed last day of access was refused (CSV files); the row is then refused.
+    pub bad_access_until: Option<String>,
 }
 
 impl Request {
@@ -27,6 +32,16 @@ impl Request {
             email: Email::parse(raw),
             role,
             bad_role: None,
+            access_until: None,
+            bad_access_until: None,
+        }
+    }
+
+    /// The same request, with a last day of access.
+    pub fn until(self, access_until: Option<AccessUntil>) -> Request {
+        Request {
+            access_until,
+            ..self
         }
     }
 }
@@ -37,6 +52,7 @@ pub struct Planned {
     pub raw: String,
     pub email: Option<Email>,
     pub role: Role,
+    pub access_until: Option<AccessUntil>,
     pub outcome: Outcome,
     /// An expired invitation to the same address that a new one replaces.
     pub(super) replaces: Option<i64>,
@@ -157,6 +173,9 @@ pub(super) fn plan_against(
             _ if request.bad_role.is_some() => {
                 Outcome::UnknownRole(request.bad_role.clone().unwrap_or_default())
             }
+            _ if request.bad_access_until.is_some() => {
+                Outcome::BadAccessUntil(request.bad_access_until.clone().unwrap_or_default())
+            }
             Err(reason) => Outcome::Invalid(reason),
             Ok(e) if !seen.insert(e.normalized().to_string()) => Outcome::Duplicate,
             Ok(_)
@@ -189,6 +208,7 @@ pub(super) fn plan_against(
             raw: request.raw.clone(),
             email: request.email.clone().ok(),
             role: request.role,
+            access_until: request.access_until,
             outcome,
             replaces,
         });

@@ -13,7 +13,7 @@ use crate::domain::settings::OrgSettings;
 use crate::state::AppState;
 
 use super::create::{Created, PlanToWrite, create_all};
-use super::csv::csv_requests;
+use super::csv::{StoredRow, csv_requests};
 use super::plan::{OrgStanding, Plan, Request, normalized, plan_against};
 use super::{Error, MAX_TYPED, may_invite};
 
@@ -46,7 +46,27 @@ pub async fn invite(
         }
         return Err(Error::AddressCount);
     }
-    queue(state, actor, requests, partial, None).await
+    queue(state, actor, requests, partial, Taken::None).await
+}
+
+/// Invites the addresses of the pending access request `id`, approved by `actor`, as
+/// `actor`'s invitations crediting the requester: those that can be invited are (the
+/// plan says what happened to the others). `Error::NotFound` when the request is no
+/// longer pending (another approval or a decline came first).
+pub async fn invite_requested(state: &AppState, actor: &Actor, id: i64) -> Result<Invited, Error> {
+    queue(state, actor, Vec::new(), true, Taken::AccessRequest(id)).await
+}
+
+/// What a queued request takes inside the batch's transaction, so that it is used once,
+/// and only if its invitations are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Taken {
+    None,
+    /// A previewed CSV upload, whose rows are the requests.
+    CsvImport(i64),
+    /// A pending access request, approved by the actor: its addresses are the requests,
+    /// and its requester is credited on the invitations.
+    AccessRequest(i64),
 }
 
 /// Queues one request's invitations (or a CSV upload's, `csv_import`) and waits for
@@ -56,14 +76,15 @@ pub(super) async fn queue(
     actor: &Actor,
     requests: Vec<Request>,
     partial: bool,
-    csv_import: Option<i64>,
+    taken: Taken,
 ) -> Result<Invited, Error> {
     let (reply, answer) = oneshot::channel();
     let queued = QueuedInvitations {
         actor: actor.clone(),
         requests,
         partial,
-        csv_import,
+        taken,
+        requested_by: None,
         reply,
     };
     if state.extension::<Queue>().push(queued) {
@@ -92,9 +113,10 @@ struct QueuedInvitations {
     actor: Actor,
     requests: Vec<Request>,
     partial: bool,
-    /// A previewed CSV upload whose rows are the requests, taken inside the batch's
-    /// transaction so that the upload is used once, and only if its invitations are.
-    csv_import: Option<i64>,
+    /// A CSV upload or an access request whose addresses are the requests.
+    taken: Taken,
+    /// Who asked for these invitations (an approved access request's requester).
+    requested_by: Option<i64>,
     reply: oneshot::Sender<Answer>,
 }
 
@@ -102,10 +124,10 @@ impl QueuedInvitations {
     /// The addresses it counts for in a batch; a CSV upload's are not known before it is
     /// taken, and it goes alone.
     fn addresses(&self) -> usize {
-        if self.csv_import.is_some() {
-            BATCH_ADDRESSES
-        } else {
-            self.requests.len()
+        match self.taken {
+            Taken::CsvImport(_) => BATCH_ADDRESSES,
+            // Its addresses are few (`access_requests::MAX_ADDRESSES`).
+            Taken::AccessRequest(_) | Taken::None => self.requests.len().max(1),
         }
     }
 }
@@ -202,16 +224,29 @@ async fn write_batch(
                 refused[i] = Some(Error::Forbidden);
                 continue;
             }
-            let Some(import_id) = queued.csv_import else {
-                continue;
-            };
             let user_id = queued.actor.user.id;
-            match db::csv_imports::take(&mut tx, import_id, org_id, user_id).await? {
-                Some(rows_json) => {
-                    let pairs: Vec<(String, String)> = serde_json::from_str(&rows_json)?;
-                    queued.requests = csv_requests(&pairs, Role::Member);
+            match queued.taken {
+                Taken::None => {}
+                Taken::CsvImport(import_id) => {
+                    match db::csv_imports::take(&mut tx, import_id, org_id, user_id).await? {
+                        Some(rows_json) => {
+                            let rows: Vec<StoredRow> = serde_json::from_str(&rows_json)?;
+                            queued.requests = csv_requests(&rows, Role::Member, now);
+                        }
+                        None => refused[i] = Some(Error::NotFound),
+                    }
                 }
-                None => refused[i] = Some(Error::NotFound),
+                Taken::AccessRequest(id) => {
+                    match crate::access_requests::approve_in(state, &mut tx, &queued.actor, id, now)
+                        .await?
+                    {
+                        Some((requests, requested_by)) => {
+                            queued.requests = requests;
+                            queued.requested_by = requested_by;
+                        }
+                        None => refused[i] = Some(Error::NotFound),
+                    }
+                }
             }
         }
         let planning: Vec<usize> = group
@@ -256,6 +291,7 @@ async fn write_batch(
                 actor: &batch[i].actor,
                 settings: &settings[&org_ids[i]],
                 plan: plans[i].as_ref()?,
+                requested_by: batch[i].requested_by,
             })
         })
         .collect();
@@ -313,7 +349,8 @@ mod tests {
             actor,
             requests: vec![request; addresses],
             partial: false,
-            csv_import: None,
+            taken: Taken::None,
+            requested_by: None,
             reply,
         };
         (queued, answer)
@@ -354,7 +391,7 @@ mod tests {
         let queue = Queue::default();
         let (first, _a) = queued(1);
         let (mut csv, _b) = queued(0);
-        csv.csv_import = Some(7);
+        csv.taken = Taken::CsvImport(7);
         let (last, _c) = queued(1);
         for q in [first, csv, last] {
             queue.push(q);
@@ -363,11 +400,11 @@ mod tests {
         let imports = |queue: &Queue| {
             queue
                 .next_batch()
-                .map(|batch| batch.iter().map(|q| q.csv_import).collect::<Vec<_>>())
+                .map(|batch| batch.iter().map(|q| q.taken).collect::<Vec<_>>())
         };
 
-        assert_eq!(imports(&queue), Some(vec![None]));
-        assert_eq!(imports(&queue), Some(vec![Some(7)]));
-        assert_eq!(imports(&queue), Some(vec![None]));
+        assert_eq!(imports(&queue), Some(vec![Taken::None]));
+        assert_eq!(imports(&queue), Some(vec![Taken::CsvImport(7)]));
+        assert_eq!(imports(&queue), Some(vec![Taken::None]));
     }
 }

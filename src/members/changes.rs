@@ -3,6 +3,7 @@
 use super::{Error, Target, begin_as};
 use crate::actor::Actor;
 use crate::db::{self, Tx, audit};
+use crate::domain::access::AccessUntil;
 use crate::domain::permissions::{self, Action};
 use crate::domain::{MemberStatus, Role};
 use crate::email::messages;
@@ -18,6 +19,8 @@ pub enum Change {
     Remove {
         typed_email: String,
     },
+    /// Sets the member's last day of access, or (None) lets it last.
+    AccessUntil(Option<AccessUntil>),
 }
 
 /// Makes `change` to the member `id` of the actor's organization, all or nothing, and
@@ -52,8 +55,15 @@ pub async fn change(
     }
     let active = target.status.is_active();
     let email = || target.email.clone();
+    let until = target.access_until.map(AccessUntil::from_stored);
     match change {
         Change::Role(_) if !active => return Err(Error::NotActive { email: email() }),
+        Change::AccessUntil(_) if !active => {
+            return Err(Error::NotActiveAccess { email: email() });
+        }
+        Change::AccessUntil(to) if *to == until => {
+            return Err(Error::Unchanged { email: email() });
+        }
         Change::Role(to) if *to == from => return Err(Error::Unchanged { email: email() }),
         Change::Deactivate if !active => return Err(Error::Unchanged { email: email() }),
         Change::Activate if active => return Err(Error::Unchanged { email: email() }),
@@ -70,13 +80,42 @@ pub async fn change(
             change,
             Change::Role(_) | Change::Deactivate | Change::Remove { .. }
         );
-    if loses_owner && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1 {
+    if loses_owner && last_owner(&mut tx, org.id, &target).await? {
         return Err(Error::LastOwner { email: email() });
+    }
+    // An end date on the last Owner without one would, in time, leave the organization
+    // with no Owner at all (two Owners given dates at once are serialized by the lock).
+    let ends_owner = from == Role::Owner
+        && active
+        && until.is_none()
+        && matches!(change, Change::AccessUntil(Some(_)));
+    if ends_owner && db::memberships::count_lasting_owners(&mut tx, org.id).await? <= 1 {
+        return Err(Error::LastLastingOwner { email: email() });
     }
     apply(state, &mut tx, actor, &target, change, now).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(target)
+}
+
+/// Whether the organization would be left without an active Owner, now or once every
+/// end date passes, if the active Owner `owner` stopped being one: an Owner without an
+/// end date counts against the others without one, an Owner with one against all.
+async fn last_owner(tx: &mut Tx, org_id: i64, owner: &Target) -> sqlx::Result<bool> {
+    let others = if owner.access_until.is_none() {
+        db::memberships::count_lasting_owners(tx, org_id).await?
+    } else {
+        db::memberships::count_active_owners(tx, org_id).await?
+    };
+    Ok(others <= 1)
+}
+
+/// Deactivates a membership as every deactivation does, whoever asks: its status, and
+/// its API tokens end with it.
+pub(super) async fn deactivate(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    db::memberships::set_status(tx, id, MemberStatus::Inactive).await?;
+    db::api_tokens::delete_of_membership(tx, id).await?;
+    Ok(())
 }
 
 /// Writes the change, its audit event and the member's email.
@@ -125,9 +164,17 @@ async fn apply(
                 let action = audit::Action::MemberDeactivated;
                 (action, MemberStatus::Active, MemberStatus::Inactive)
             };
-            db::memberships::set_status(tx, target.id, after).await?;
-            if !after.is_active() {
-                db::api_tokens::delete_of_membership(tx, target.id).await?;
+            if after.is_active() {
+                db::memberships::set_status(tx, target.id, after).await?;
+                // An end date that has passed would deactivate them again at once.
+                let ended = target
+                    .access_until
+                    .is_some_and(|d| AccessUntil::from_stored(d).ends_at() <= now);
+                if ended {
+                    db::memberships::set_access_until(tx, target.id, None).await?;
+                }
+            } else {
+                deactivate(tx, target.id).await?;
             }
             let event = event(action).before(before.as_str()).after(after.as_str());
             audit::record(tx, &event, now).await?;
@@ -139,6 +186,17 @@ async fn apply(
                 members_url,
             };
             state.mailer.queue(tx, &email, now).await?;
+        }
+        Change::AccessUntil(to) => {
+            db::memberships::set_access_until(tx, target.id, to.map(AccessUntil::stored)).await?;
+            let mut event = event(audit::Action::MemberAccessUntilChanged);
+            if let Some(before) = target.access_until {
+                event = event.before(AccessUntil::from_stored(before).iso());
+            }
+            if let Some(to) = to {
+                event = event.after(to.iso());
+            }
+            audit::record(tx, &event, now).await?;
         }
         Change::Remove { .. } => {
             // Its API tokens go with it (a foreign key cascade).
@@ -164,7 +222,7 @@ pub async fn leave(state: &AppState, member: &Actor) -> Result<(), Error> {
     let Some(me) = me else {
         return Err(Error::NotFound);
     };
-    if me.role == Role::Owner && db::memberships::count_active_owners(&mut tx, org.id).await? <= 1 {
+    if me.role == Role::Owner && last_owner(&mut tx, org.id, &me).await? {
         return Err(Error::LastOwnerLeaving {
             org_name: org.name.clone(),
         });

@@ -5,10 +5,12 @@
 //! each other at the same moment cannot leave the organization without an active Owner.
 
 mod changes;
+mod expiry;
 mod reads;
 mod seats;
 
 pub use changes::{Change, change, leave};
+pub use expiry::{ExpiryWorker, expire_due};
 pub use reads::{
     Asking, Export, PAGE_SIZE, Page, PageQuery, confirmation_target, export, find, list,
     list_by_offset,
@@ -50,6 +52,14 @@ pub enum Error {
     /// Roles change only for active members.
     #[error("{email} is inactive. Activate them before changing their role.")]
     NotActive { email: String },
+    /// An end date, on a member who is inactive.
+    #[error("{email} is inactive. Activate them before setting when their access ends.")]
+    NotActiveAccess { email: String },
+    /// An end date on the last active Owner without one: in time, no Owner would be left.
+    #[error(
+        "{email} is the organization's last Owner whose access does not end. Make someone else Owner, with no end date, first."
+    )]
+    LastLastingOwner { email: String },
     /// It would leave the organization without an active Owner.
     #[error("{email} is the organization's last active Owner. Make someone else Owner first.")]
     LastOwner { email: String },

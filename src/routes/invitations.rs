@@ -14,6 +14,7 @@ use super::pages::PageCtx;
 use crate::auth::flash::Flashes;
 use crate::auth::{ClientIp, CurrentUser, OrgMember, session};
 use crate::clock;
+use crate::domain::access::AccessUntil;
 use crate::domain::delivery::Delivery;
 use crate::domain::invitation::{Outcome, Status, parse_csv, split_addresses};
 use crate::domain::local_path::LocalPath;
@@ -153,7 +154,13 @@ impl InvitationView {
             manageable,
             email: row.email,
             role: role.map_or("Unknown", Role::label),
-            inviter: row.inviter_name.unwrap_or_else(|| "a former member".into()),
+            inviter: {
+                let inviter = row.inviter_name.unwrap_or_else(|| "a former member".into());
+                match row.requester_name {
+                    Some(requester) => format!("{inviter}, requested by {requester}"),
+                    None => inviter,
+                }
+            },
             sent: clock::relative(now, row.last_sent_at),
             sent_exact: clock::exact(row.last_sent_at),
             sent_iso: clock::iso(row.last_sent_at),
@@ -222,6 +229,9 @@ struct InviteForm {
     emails: String,
     #[serde(default)]
     role: String,
+    /// The last day of access of the memberships, `YYYY-MM-DD`; empty for no end.
+    #[serde(default)]
+    access_until: String,
 }
 
 /// A tab of the status filter.
@@ -239,6 +249,8 @@ struct InvitationsPage {
     org_name: String,
     /// Who may be invited by the viewer (none: no invite button).
     roles: Vec<Role>,
+    /// The viewer may not invite, but may ask for an invitation.
+    may_request: bool,
     /// The only member, with no invitation out: the page invites them to invite.
     alone: bool,
     tabs: Vec<Tab>,
@@ -332,6 +344,8 @@ async fn invitations_page(
         slug: member.org.slug.clone(),
         org_name: member.org.name.clone(),
         roles: permissions::invitable_roles(member.role, settings.members_may_invite),
+        may_request: !permissions::requestable_roles(member.role, settings.members_may_invite)
+            .is_empty(),
         alone: member.counts == (1, 0),
         tabs: Status::ALL
             .into_iter()
@@ -409,11 +423,7 @@ async fn invite_page(
     errors: FieldErrors,
     problems: Vec<(String, String)>,
 ) -> Result<Response> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(&errors);
     let page = InvitePage {
         ctx: PageCtx::for_org(member, "invitations").await?,
         slug: member.org.slug.clone(),
@@ -437,7 +447,13 @@ async fn new_invitations(
     axum_htmx::HxRequest(is_htmx): axum_htmx::HxRequest,
 ) -> Result<Response> {
     if !invite::may_invite(&member.acting(), &member.settings) {
-        return Err(AppError::Forbidden);
+        let roles = permissions::requestable_roles(member.role, member.settings.members_may_invite);
+        if roles.is_empty() {
+            return Err(AppError::Forbidden);
+        }
+        // Asked for instead of refused.
+        let to = format!("/orgs/{}/access-requests/new", member.org.slug);
+        return Ok(Redirect::to(&to).into_response());
     }
     if !is_htmx {
         return invite_page(
@@ -487,11 +503,23 @@ async fn create_invitations(
             format!("Enter at most {MAX_TYPED} addresses at once, or upload a CSV file."),
         );
     }
-    let refuse = |errors, problems| invite_page(&member, form.clone(), errors, problems);
+    let access_until = AccessUntil::parse(&form.access_until, state.clock.now())
+        .map_err(|m| errors.add("access_until", m))
+        .ok()
+        .flatten();
+    // What was typed is shown again, without what cannot be shown.
+    let shown = InviteForm {
+        access_until: text::sanitized(&form.access_until, 40),
+        ..form.clone()
+    };
+    let refuse = |errors, problems| invite_page(&member, shown.clone(), errors, problems);
     let Some(role) = role.filter(|_| errors.is_empty()) else {
         return refuse(errors, Vec::new()).await;
     };
-    let requests: Vec<Request> = addresses.iter().map(|a| Request::new(a, role)).collect();
+    let requests: Vec<Request> = addresses
+        .iter()
+        .map(|a| Request::new(a, role).until(access_until))
+        .collect();
     let created = match invite::invite(&state, &acting, requests, false).await {
         Ok(invited) => invited.created,
         Err(Error::Refused(plan)) => {
@@ -664,11 +692,7 @@ async fn landing(
         clock::exact(details.expires_at)
     );
     page.email = details.email;
-    let status = if page.errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::pages::form_status(&page.errors);
     Ok((status, page).into_response())
 }
 
@@ -1160,7 +1184,14 @@ async fn show_csv_preview(
                 planned.role.label().to_string()
             },
             invite: planned.outcome.is_invite(),
-            what: planned.outcome.describe(),
+            what: match planned.access_until {
+                Some(day) if planned.outcome.is_invite() => format!(
+                    "{}, with access until {}",
+                    planned.outcome.describe(),
+                    day.long()
+                ),
+                _ => planned.outcome.describe(),
+            },
         })
         .collect::<Vec<_>>();
     let ctx = PageCtx::for_org(&member, "invitations").await?;

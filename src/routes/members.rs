@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::pages::PageCtx;
 use crate::auth::{OrgMember, session};
 use crate::clock;
+use crate::domain::access::AccessUntil;
 use crate::domain::local_path::LocalPath;
 use crate::domain::permissions::{self, Action};
 use crate::domain::{FieldErrors, MemberStatus, Role, text};
@@ -35,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/orgs/{slug}/members/{id}/{status}",
             get(confirm_set_status).post(set_status),
+        )
+        .route(
+            "/orgs/{slug}/members/{id}/access",
+            get(confirm_set_access).post(set_access),
         )
         .route(
             "/orgs/{slug}/members/{id}/remove",
@@ -67,6 +72,8 @@ struct MemberView {
     manage_invitation: bool,
     is_active: bool,
     has_seat: bool,
+    /// An active member's last day of access: (short, in words, ISO date).
+    access_until: Option<(String, String, String)>,
     /// What the viewer may do with this row's seat, when seats are on.
     seat_action: Option<SeatAction>,
 }
@@ -127,9 +134,15 @@ impl MemberView {
             (true, true) => Some(SeatAction::Revoke),
             (true, false) => is_active.then_some(SeatAction::Assign),
         };
+        let access_until = row
+            .access_until
+            .filter(|_| is_active)
+            .map(AccessUntil::from_stored)
+            .map(|d| (d.short(), d.long(), d.iso()));
         MemberView {
             id: row.id,
             has_seat: row.has_seat,
+            access_until,
             seat_action,
             is_invitation: row.is_invitation(),
             is_you,
@@ -514,6 +527,7 @@ enum ConfirmKind {
     Activate,
     Remove,
     Leave,
+    Access,
 }
 
 impl ConfirmKind {
@@ -525,6 +539,7 @@ impl ConfirmKind {
             ConfirmKind::Activate => "activate",
             ConfirmKind::Remove => "remove",
             ConfirmKind::Leave => "leave",
+            ConfirmKind::Access => "access",
         }
     }
 
@@ -614,9 +629,18 @@ async fn confirmation(
         ConfirmKind::Role => format!("Change the role of {}", target.email),
         ConfirmKind::Deactivate => format!("Deactivate {}?", target.email),
         ConfirmKind::Activate => format!("Activate {}?", target.email),
+        ConfirmKind::Access => format!("When the access of {} ends", target.email),
         ConfirmKind::Remove | ConfirmKind::Leave => {
             format!("Remove {} from {}?", target.email, member.org.name)
         }
+    };
+    // The access form starts from the member's current date.
+    let typed = match kind {
+        ConfirmKind::Access => target
+            .access_until
+            .map(|d| AccessUntil::from_stored(d).iso())
+            .unwrap_or_default(),
+        _ => String::new(),
     };
     Ok(Confirm {
         kind,
@@ -628,7 +652,7 @@ async fn confirmation(
         current_role: Some(target.role),
         target: Some(target),
         errors: FieldErrors::default(),
-        typed: String::new(),
+        typed,
         sole_owner: false,
         return_to: back(member, return_to),
     })
@@ -700,6 +724,12 @@ async fn changed(
             "Removed {} from {}. They were told by email.",
             target.email, member.org.name
         ),
+        Change::AccessUntil(Some(day)) => format!(
+            "The access of {} now ends after {}. They and their inviter are warned by email a week before.",
+            target.email,
+            day.long()
+        ),
+        Change::AccessUntil(None) => format!("The access of {} no longer ends.", target.email),
     };
     done(member, back, "success", text).await
 }
@@ -782,6 +812,53 @@ async fn set_status(
         Ok(target) => changed(&member, &back, &change, &target).await,
         Err(err) => refused(&member, &back, err).await,
     }
+}
+
+async fn confirm_set_access(
+    State(state): State<AppState>,
+    member: OrgMember,
+    htmx: HxRequest,
+    Path((_, id)): Path<(String, i64)>,
+    Query(from): Query<Back>,
+) -> Result<Response> {
+    let confirm = confirmation(&state, &member, id, ConfirmKind::Access, &from.return_to).await?;
+    render_confirm(&member, htmx, StatusCode::OK, confirm).await
+}
+
+#[derive(Deserialize)]
+struct AccessForm {
+    /// The last day of access, `YYYY-MM-DD`; empty for no end.
+    #[serde(default)]
+    access_until: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+async fn set_access(
+    State(state): State<AppState>,
+    member: OrgMember,
+    htmx: HxRequest,
+    Path((_, id)): Path<(String, i64)>,
+    Form(form): Form<AccessForm>,
+) -> Result<Response> {
+    let back = back(&member, &form.return_to);
+    let refusal = match AccessUntil::parse(&form.access_until, state.clock.now()) {
+        Ok(day) => {
+            let change = Change::AccessUntil(day);
+            match members::change(&state, &member.acting(), id, &change).await {
+                Ok(target) => return changed(&member, &back, &change, &target).await,
+                // Said next to the date, which is what to change.
+                Err(refusal @ members::Error::LastLastingOwner { .. }) => refusal.to_string(),
+                Err(err) => return refused(&member, &back, err).await,
+            }
+        }
+        Err(message) => message,
+    };
+    let kind = ConfirmKind::Access;
+    let mut confirm = confirmation(&state, &member, id, kind, &form.return_to).await?;
+    confirm.errors.add("access_until", refusal);
+    confirm.typed = text::sanitized(&form.access_until, 40);
+    render_confirm(&member, htmx, StatusCode::UNPROCESSABLE_ENTITY, confirm).await
 }
 
 async fn confirm_remove_member(

@@ -1,6 +1,7 @@
 //! The HTTP surface: each area owns its router; `app` merges them and adds the layers
 //! every request passes through.
 
+pub mod access_requests;
 pub mod account;
 pub mod api;
 pub mod audit;
@@ -82,6 +83,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(settings::router())
         .merge(sso::router())
         .merge(invitations::router())
+        .merge(access_requests::router())
         .merge(account::router())
         .merge(users::router())
         .merge(audit::router())

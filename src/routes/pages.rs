@@ -35,7 +35,18 @@ pub struct PageCtx {
     pub can_manage_tokens: bool,
     /// The person is the organization's only active Owner: they are not offered Leave.
     pub sole_owner: bool,
+    /// The organization's pending access requests, for an Owner or Admin's navigation.
+    pub access_requests: Option<i64>,
     pub flashes: Vec<Flash>,
+}
+
+/// The status of a form page: 200, or 422 when it shows mistakes.
+pub fn form_status(errors: &crate::domain::FieldErrors) -> axum::http::StatusCode {
+    if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 impl PageCtx {
@@ -86,6 +97,7 @@ impl PageCtx {
         ctx.can_see_audit = permissions::allows(member.role, Action::SeeAuditLog);
         ctx.can_manage_tokens = permissions::allows(member.role, Action::ManageTokens);
         ctx.sole_owner = member.sole_owner;
+        ctx.access_requests = member.access_requests;
         Ok(ctx)
     }
 
@@ -114,6 +126,7 @@ impl PageCtx {
             can_see_audit: false,
             can_manage_tokens: false,
             sole_owner: false,
+            access_requests: None,
             flashes: flashes.take(),
         })
     }

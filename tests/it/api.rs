@@ -41,7 +41,7 @@ fn emails(page: &Value) -> Vec<String> {
 }
 
 /// The operations the API offers (issue: members, invitations, seats, organization).
-const OPERATIONS: [(&str, &str); 14] = [
+const OPERATIONS: [(&str, &str); 15] = [
     ("get", "/orgs/{slug}"),
     ("get", "/orgs/{slug}/members"),
     ("get", "/orgs/{slug}/members.csv"),
@@ -49,6 +49,7 @@ const OPERATIONS: [(&str, &str); 14] = [
     ("post", "/orgs/{slug}/members/{id}/role"),
     ("post", "/orgs/{slug}/members/{id}/deactivate"),
     ("post", "/orgs/{slug}/members/{id}/activate"),
+    ("post", "/orgs/{slug}/members/{id}/access"),
     ("delete", "/orgs/{slug}/members/{id}"),
     ("get", "/orgs/{slug}/invitations"),
     ("post", "/orgs/{slug}/invitations"),

@@ -193,6 +193,31 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     // Before seats: the token's member needs no seat yet.
     app.create_token(ORG_SLUG, "deploy").await;
     assert_eq!(app.turn_seats_on("10").await.status(), 303);
+    // A pending access request, and an end to Cleo's access, for their pages.
+    let ask = [
+        (
+            "emails",
+            "fay@example.com gus.long-address-for-testing@example.org",
+        ),
+        ("role", "member"),
+        (
+            "reason",
+            "Two contractors for the migration, until the end of the first quarter.",
+        ),
+    ];
+    let cleo_browser = app.browser_for("cleo@example.com").await;
+    let requested = cleo_browser
+        .post_form(&format!("/orgs/{ORG_SLUG}/access-requests"), &ask)
+        .await;
+    assert_eq!(requested.status(), 303);
+    exec_sql(
+        &app.state.db,
+        &format!(
+            "UPDATE memberships SET access_until = {} WHERE user_id = (SELECT id FROM users WHERE email = 'cleo@example.com')",
+            app.clock().now() / 86_400 * 86_400 + 30 * 86_400
+        ),
+    )
+    .await;
     let Some(browser) = Browser::start(&app).await else {
         return;
     };
@@ -206,6 +231,14 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             format!("{invitations}?status=revoked"),
         ),
         ("invite-page", format!("{invitations}/new")),
+        (
+            "access-requests",
+            format!("/orgs/{ORG_SLUG}/access-requests"),
+        ),
+        (
+            "access-end-page",
+            format!("/orgs/{ORG_SLUG}/members/{cleo}/access"),
+        ),
         ("invitation-landing", landing.clone()),
         ("new-organization", "/admin/orgs/new".to_string()),
         ("settings", format!("/orgs/{ORG_SLUG}/settings")),

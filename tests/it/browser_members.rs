@@ -75,7 +75,10 @@ async fn the_action_menu_changes_a_role_in_a_dialog_by_mouse(backend: Backend) {
         .wait_for_text("cleo@example.com is now Admin.")
         .await;
 
-    assert_eq!(offered, vec!["Change role…", "Deactivate…", "Remove…"]);
+    assert_eq!(
+        offered,
+        vec!["Change role…", "Deactivate…", "Set access end…", "Remove…"]
+    );
     assert_eq!(heading, "Change the role of cleo@example.com");
     assert!(
         row_of(&browser, "cleo@example.com")

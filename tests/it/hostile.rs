@@ -146,6 +146,29 @@ fn routes() -> Vec<Route> {
         page(M::POST, "/orgs/{slug}/members/{member_id}/role", &["role"]),
         page(M::GET, "/orgs/{slug}/members/{member_id}/{status}", &[]),
         page(M::POST, "/orgs/{slug}/members/{member_id}/{status}", &[]),
+        page(M::GET, "/orgs/{slug}/members/{member_id}/access", &[]),
+        page(
+            M::POST,
+            "/orgs/{slug}/members/{member_id}/access",
+            &["access_until"],
+        ),
+        page(M::GET, "/orgs/{slug}/access-requests", &[]),
+        page(M::GET, "/orgs/{slug}/access-requests/new", &[]),
+        page(
+            M::POST,
+            "/orgs/{slug}/access-requests",
+            &["emails", "role", "reason"],
+        ),
+        page(
+            M::POST,
+            "/orgs/{slug}/access-requests/{request_id}/approve",
+            &[],
+        ),
+        page(
+            M::POST,
+            "/orgs/{slug}/access-requests/{request_id}/decline",
+            &["note"],
+        ),
         page(M::GET, "/orgs/{slug}/members/{member_id}/remove", &[]),
         page(
             M::POST,
@@ -288,6 +311,11 @@ fn routes() -> Vec<Route> {
             &[],
         ),
         api(
+            M::POST,
+            "/api/v1/orgs/{slug}/members/{member_id}/access",
+            &["/access_until"],
+        ),
+        api(
             M::GET,
             "/api/v1/orgs/{slug}/invitations",
             &["status", "page", "per_page"],
@@ -300,6 +328,7 @@ fn routes() -> Vec<Route> {
                 "/invitations/0",
                 "/invitations/0/email",
                 "/invitations/0/role",
+                "/invitations/0/access_until",
                 "/partial",
             ],
         ),
@@ -364,7 +393,7 @@ impl Targets {
             "invitation_id" => self.invitation_id.clone(),
             "token_id" => self.token_id.clone(),
             "token" => self.invitation_token.clone(),
-            "csv_id" => "1".into(),
+            "csv_id" | "request_id" => "1".into(),
             // The walk adds one domain first (`every_route_answers_hostile_input…`).
             "domain_id" => "1".into(),
             "status" => "deactivate".into(),

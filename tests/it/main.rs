@@ -7,6 +7,7 @@ mod helpers;
 mod oidc_provider;
 mod smtp_sink;
 
+mod access_requests;
 mod account;
 mod account_sessions;
 mod accounts_service;
@@ -37,6 +38,7 @@ mod members;
 mod members_export;
 mod members_manage;
 mod members_service;
+mod membership_expiry;
 mod orgs_service;
 mod password_reset;
 mod quality;

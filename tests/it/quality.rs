@@ -430,6 +430,16 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         ("member-role", html(app.get(&member("role")).await, 200).await),
         ("member-deactivate", html(app.get(&member("deactivate")).await, 200).await),
         ("member-remove", html(app.get(&member("remove")).await, 200).await),
+        ("member-access", html(app.get(&member("access")).await, 200).await),
+        (
+            "member-access-past",
+            html(
+                app.post_form(&member("access"), &[("access_until", "2001-01-01")])
+                    .await,
+                422,
+            )
+            .await,
+        ),
         (
             "member-remove-mismatch",
             html(
@@ -479,10 +489,69 @@ async fn member_pages(app: &TestApp) -> Vec<(&'static str, String)> {
         ("member-role-dialog", "role"),
         ("member-deactivate-dialog", "deactivate"),
         ("member-remove-dialog", "remove"),
+        ("member-access-dialog", "access"),
     ] {
         let fragment = html(dialog(what).await.unwrap(), 200).await;
         pages.push((name, with_dialog(&pages[0].1, &fragment)));
     }
+    pages.extend(access_request_pages(app).await);
+    pages
+}
+
+/// Access requests: the form a Member gets where members may not invite (and its
+/// mistakes), the Owner's list empty and with a request (and a refused note), and the
+/// Members page with an end to a member's access.
+async fn access_request_pages(app: &TestApp) -> Vec<(&'static str, String)> {
+    exec_sql(
+        &app.state.db,
+        "UPDATE organizations SET members_may_invite = FALSE",
+    )
+    .await;
+    let requests = format!("/orgs/{ORG_SLUG}/access-requests");
+    let mut pages = vec![(
+        "access-requests-empty",
+        html(app.get(&requests).await, 200).await,
+    )];
+    let cleo = app.browser_for("cleo@example.com").await;
+    pages.push((
+        "access-request-new",
+        html(cleo.get(&format!("{requests}/new")).await, 200).await,
+    ));
+    let bad = [
+        ("emails", "x@example.com nope"),
+        ("role", "member"),
+        ("reason", ""),
+    ];
+    pages.push((
+        "access-request-errors",
+        html(cleo.post_form(&requests, &bad).await, 422).await,
+    ));
+    let ask = [
+        ("emails", "x@example.com y@example.com"),
+        ("role", "member"),
+        ("reason", "Two contractors,\nuntil March."),
+    ];
+    assert_eq!(cleo.post_form(&requests, &ask).await.status(), 303);
+    pages.push(("access-requests", html(app.get(&requests).await, 200).await));
+    let id = scalar_i64(&app.state.db, "SELECT MAX(id) FROM access_requests").await;
+    let decline = format!("{requests}/{id}/decline");
+    pages.push((
+        "access-requests-note-error",
+        html(app.post_form(&decline, &[("note", "a\u{1}")]).await, 422).await,
+    ));
+    let cleo_id = app.membership_id("cleo@example.com").await;
+    exec_sql(
+        &app.state.db,
+        &format!(
+            "UPDATE memberships SET access_until = {} WHERE id = {cleo_id}",
+            app.clock().now() / 86_400 * 86_400 + 30 * 86_400
+        ),
+    )
+    .await;
+    pages.push((
+        "members-with-access-until",
+        html(app.get(&format!("/orgs/{ORG_SLUG}/members")).await, 200).await,
+    ));
     pages
 }
 
@@ -842,6 +911,22 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "remove dialog").await);
     browser.press(fantoccini::key::Key::Escape).await;
     browser.wait_for_no_dialog().await;
+    browser.click("Set access end…").await;
+    browser.open_dialog().await;
+    violations.extend(axe(&browser, &axe_source, "access end dialog").await);
+    browser.press(fantoccini::key::Key::Escape).await;
+    browser.wait_for_no_dialog().await;
+    let cleo = app.browser_for("cleo@example.com").await;
+    let ask = [
+        ("emails", "x@example.com"),
+        ("role", "member"),
+        ("reason", "A contractor"),
+    ];
+    let requests = format!("/orgs/{ORG_SLUG}/access-requests");
+    assert_eq!(cleo.post_form(&requests, &ask).await.status(), 303);
+    browser.goto(&requests).await;
+    browser.click("Decline…").await;
+    violations.extend(axe(&browser, &axe_source, "access requests").await);
     exec_sql(
         &app.state.db,
         &format!("UPDATE organizations SET seats = 5 WHERE slug = '{ORG_SLUG}'"),

@@ -13,6 +13,7 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
+use crate::domain::access::AccessUntil;
 use crate::domain::delivery::Delivery;
 use crate::domain::invitation::Status;
 use crate::invitations::{self as invite, Error, MAX_TYPED, Manage, Request, Row};
@@ -133,6 +134,10 @@ pub struct InvitationRequest {
     email: String,
     /// Default: member.
     role: Option<RoleName>,
+    /// The last day of access of the membership (`YYYY-MM-DD`, UTC, today or later):
+    /// it is deactivated at the end of that day. Default: no end.
+    #[schema(example = "2027-01-12")]
+    access_until: Option<String>,
 }
 
 /// Addresses to invite at once.
@@ -193,14 +198,19 @@ async fn create_invitations(
     member: ApiMember,
     ApiJson(batch): ApiJson<InvitationBatch>,
 ) -> ApiResult<(StatusCode, Json<InvitationBatchResult>)> {
+    let now = state.clock.now();
     let requests: Vec<Request> = batch
         .invitations
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let role = r.role.map_or(crate::domain::Role::Member, RoleName::role);
-            Request::new(r.email.trim(), role)
+            let typed = r.access_until.as_deref().unwrap_or("");
+            let until = AccessUntil::parse(typed, now)
+                .map_err(|m| ApiError::invalid(&format!("invitations[{i}].access_until"), m))?;
+            Ok(Request::new(r.email.trim(), role).until(until))
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     let (plan, created, sent) =
         match invite::invite(&state, &member.acting, requests, batch.partial).await {
             Ok(invited) => (invited.plan, invited.created, true),

@@ -13,6 +13,7 @@ use super::{
     ApiError, ApiJson, ApiMember, ApiPath, ApiQuery, ApiResult, Page, Paging, RoleName, TokenErrors,
 };
 use crate::clock;
+use crate::domain::access::AccessUntil;
 use crate::domain::{AccountStatus, MemberStatus as Status, text};
 use crate::members::{self, Change, Filter, Listing, MemberRow, Sort, Start, StatusFilter};
 use crate::state::AppState;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_role))
         .routes(routes!(deactivate_member))
         .routes(routes!(activate_member))
+        .routes(routes!(set_access_until))
 }
 
 /// A member of the organization.
@@ -55,6 +57,10 @@ pub struct Member {
     /// The identity provider's name, when `sign_in_method` is `sso`.
     #[schema(example = "Okta")]
     sign_in_provider: Option<String>,
+    /// The last day of access (`YYYY-MM-DD`, UTC): the membership is deactivated at the
+    /// end of that day. Null: no end.
+    #[schema(example = "2027-01-12")]
+    access_until: Option<String>,
 }
 
 impl Member {
@@ -83,6 +89,7 @@ impl Member {
             last_active_at: row.last_active_at.map(clock::iso),
             sign_in_method: row.auth_method,
             sign_in_provider: row.sso_provider,
+            access_until: row.access_until.map(|d| AccessUntil::from_stored(d).iso()),
         })
     }
 }
@@ -253,12 +260,13 @@ pub(super) fn refused(err: members::Error) -> ApiError {
         Error::NotFound | Error::SomeNotFound => ApiError::not_found(),
         Error::Forbidden | Error::SeatsForbidden => ApiError::forbidden(message),
         Error::Own => ApiError::new(StatusCode::FORBIDDEN, "own_membership", message),
-        Error::NotActive { .. } | Error::Inactive(_) => {
+        Error::NotActive { .. } | Error::NotActiveAccess { .. } | Error::Inactive(_) => {
             ApiError::conflict("member_inactive", message)
         }
         Error::LastOwner { .. } | Error::LastOwnerLeaving { .. } => {
             ApiError::conflict("last_owner", message)
         }
+        Error::LastLastingOwner { .. } => ApiError::conflict("last_lasting_owner", message),
         Error::Unchanged { .. } => ApiError::conflict("unchanged", message),
         Error::EmailMismatch { .. } => ApiError::invalid("email", message),
         Error::NoneSelected => ApiError::invalid("member_ids", message),
@@ -354,6 +362,48 @@ async fn activate_member(
     ApiPath((_, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<Member>> {
     changed(make(&state, &member, id, Change::Activate).await?)
+}
+
+/// When a member's access ends.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AccessChange {
+    /// The last day of access, `YYYY-MM-DD` (UTC), today or later; null for no end.
+    #[schema(example = "2027-01-12")]
+    access_until: Option<String>,
+}
+
+/// Sets the last day of a member's access, or (null) removes it. Seven days before, the
+/// member and whoever invited them (or the Owners) are emailed; at the end of the day
+/// the membership is deactivated, its API tokens end, and both are emailed. The last
+/// Owner without an end date cannot be given one.
+#[utoipa::path(
+    post,
+    path = "/orgs/{slug}/members/{id}/access",
+    tag = "members",
+    params(
+        ("slug" = String, Path, description = "The organization's slug"),
+        ("id" = i64, Path, description = "The member's id"),
+    ),
+    request_body = AccessChange,
+    responses(
+        (status = 200, description = "The member with the new date", body = Member),
+        (status = 400, description = "Malformed JSON", body = ApiError),
+        (status = 403, description = "Your role does not allow it, or it is your own membership", body = ApiError),
+        (status = 409, description = "last_lasting_owner, member_inactive or unchanged", body = ApiError),
+        (status = 422, description = "Not a date, or a date in the past", body = ApiError),
+        TokenErrors,
+    )
+)]
+async fn set_access_until(
+    State(state): State<AppState>,
+    member: ApiMember,
+    ApiPath((_, id)): ApiPath<(String, i64)>,
+    ApiJson(body): ApiJson<AccessChange>,
+) -> ApiResult<Json<Member>> {
+    let typed = body.access_until.as_deref().unwrap_or("");
+    let day = AccessUntil::parse(typed, state.clock.now())
+        .map_err(|m| ApiError::invalid("access_until", m))?;
+    changed(make(&state, &member, id, Change::AccessUntil(day)).await?)
 }
 
 /// The removal's confirmation: the member's email, as on the page.
