@@ -86,7 +86,8 @@ impl Application {
             state.public_url()
         );
         let (stop_tx, stop_rx) = watch::channel(false);
-        let worker = tokio::spawn(Worker::for_state(&state).run(stop_rx));
+        let worker = tokio::spawn(Worker::for_state(&state).run(stop_rx.clone()));
+        let webhooks = tokio::spawn(crate::webhooks::worker::Worker::for_state(&state).run(stop_rx));
         let cleanup = tokio::spawn(
             store
                 .clone()
@@ -112,6 +113,9 @@ impl Application {
         let _ = stop_tx.send(true);
         if tokio::time::timeout(DRAIN, worker).await.is_err() {
             tracing::warn!("the outbox worker did not stop in time");
+        }
+        if tokio::time::timeout(DRAIN, webhooks).await.is_err() {
+            tracing::warn!("the webhook worker did not stop in time");
         }
         cleanup.abort();
         merge.abort();

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod setup;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -71,6 +72,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(users::router())
         .merge(audit::router())
         .merge(tokens::router())
+        .merge(webhooks::router())
         .nest_service(
             "/static",
             tower::ServiceBuilder::new()
