@@ -5,4 +5,4 @@
 ALTER TABLE invitations ADD COLUMN expiry_announced_for BIGINT;
 UPDATE invitations SET expiry_announced_for = expires_at
  WHERE state = 'pending' AND expires_at <= EXTRACT(EPOCH FROM now())::BIGINT;
-CREATE INDEX invitations_pending_expiry ON invitations (expires_at) WHERE state = 'pending';
+CREATE INDEX invitations_expiry_due ON invitations (expires_at) WHERE state = 'pending';

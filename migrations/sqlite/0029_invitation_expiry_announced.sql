@@ -5,4 +5,4 @@
 ALTER TABLE invitations ADD COLUMN expiry_announced_for INTEGER;
 UPDATE invitations SET expiry_announced_for = expires_at
  WHERE state = 'pending' AND expires_at <= CAST(strftime('%s', 'now') AS INTEGER);
-CREATE INDEX invitations_pending_expiry ON invitations (expires_at) WHERE state = 'pending';
+CREATE INDEX invitations_expiry_due ON invitations (expires_at) WHERE state = 'pending';
