@@ -452,7 +452,7 @@ mod tests {
     #[test]
     fn an_answer_is_cut_and_made_safe() {
         let shown = answer_excerpt(b"ok\r\n\x1b[31mred\xff", 100);
-        assert_eq!(shown, "ok    [31mred\u{fffd}");
+        assert_eq!(shown, "ok   [31mred\u{fffd}");
         assert_eq!(answer_excerpt(&[b'a'; 5000], 300).len(), 300);
     }
 }
