@@ -87,7 +87,8 @@ impl Application {
         );
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = tokio::spawn(Worker::for_state(&state).run(stop_rx.clone()));
-        let webhooks = tokio::spawn(crate::webhooks::worker::Worker::for_state(&state).run(stop_rx));
+        let webhooks =
+            tokio::spawn(crate::webhooks::worker::Worker::for_state(&state).run(stop_rx));
         let cleanup = tokio::spawn(
             store
                 .clone()

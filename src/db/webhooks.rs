@@ -216,12 +216,7 @@ async fn listeners(tx: &mut Tx, org_id: i64) -> sqlx::Result<Vec<(i64, String, S
 /// Writes the webhook events that `changes` (audit events of organization `org_id`)
 /// become, each with a delivery to every enabled endpoint that wants it, in the
 /// caller's transaction: an event exists exactly when its change does.
-pub async fn emit(
-    tx: &mut Tx,
-    org_id: i64,
-    changes: &[Change<'_>],
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn emit(tx: &mut Tx, org_id: i64, changes: &[Change<'_>], now: i64) -> sqlx::Result<()> {
     let events: Vec<_> = changes.iter().flat_map(webhook::events_for).collect();
     if events.is_empty() {
         return Ok(());

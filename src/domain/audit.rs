@@ -202,7 +202,10 @@ impl Entry<'_> {
             ),
             "webhook.changed" => format!("{actor} changed a webhook endpoint"),
             "webhook.enabled" => {
-                format!("{actor} enabled the webhook endpoint {}", before.unwrap_or("?"))
+                format!(
+                    "{actor} enabled the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
             }
             // Roster disables an endpoint that keeps failing; the actor is then nobody.
             "webhook.disabled" if after == Some("failing") => format!(
@@ -210,14 +213,20 @@ impl Entry<'_> {
                 before.unwrap_or("?")
             ),
             "webhook.disabled" => {
-                format!("{actor} disabled the webhook endpoint {}", before.unwrap_or("?"))
+                format!(
+                    "{actor} disabled the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
             }
             "webhook.secret_rotated" => format!(
                 "{actor} rotated the signing secret of the webhook endpoint {}",
                 before.unwrap_or("?")
             ),
             "webhook.deleted" => {
-                format!("{actor} deleted the webhook endpoint {}", before.unwrap_or("?"))
+                format!(
+                    "{actor} deleted the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
             }
             "webhook.test_sent" => format!(
                 "{actor} sent a test event to the webhook endpoint {}",

@@ -121,6 +121,23 @@ impl EndpointForm {
         }
     }
 
+    /// The form as typed, fit to be shown again in single-line inputs: a control
+    /// character (which HTML cannot hold in an attribute) becomes a space, and a huge
+    /// value is cut. The field's message says what was wrong.
+    pub fn as_shown(&self) -> EndpointForm {
+        let fit = |s: &str, max: usize| -> String {
+            s.chars()
+                .take(max)
+                .map(|c| if text::is_control(c) { ' ' } else { c })
+                .collect()
+        };
+        EndpointForm {
+            url: fit(&self.url, URL_MAX + 100),
+            description: fit(&self.description, DESCRIPTION_MAX + 100),
+            ..self.clone()
+        }
+    }
+
     /// Whether the box of `event_type` is checked (the template asks).
     pub fn checked(&self, event_type: &&str) -> bool {
         self.events.iter().any(|e| e == event_type)
@@ -317,7 +334,12 @@ pub fn payload(event_type: &str, timestamp: &str, org: (i64, &str), mut data: Va
 pub fn example(event_type: &str) -> Value {
     let (action, kind, before, after) = match event_type {
         "member.added" => ("invitation.accepted", "invitation", None, Some("member")),
-        "member.role_changed" => ("member.role_changed", "member", Some("member"), Some("admin")),
+        "member.role_changed" => (
+            "member.role_changed",
+            "member",
+            Some("member"),
+            Some("admin"),
+        ),
         "member.removed" => ("member.removed", "member", Some("member"), None),
         "invitation.created" => ("invitation.created", "invitation", None, Some("member")),
         "invitation.revoked" => ("invitation.revoked", "invitation", Some("member"), None),
@@ -359,9 +381,7 @@ mod tests {
     #[test]
     fn the_signature_is_the_standard_webhooks_one() {
         // The example of the Standard Webhooks specification's reference tests.
-        let key = STANDARD
-            .decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-            .unwrap();
+        let key = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
         let signed = signature(
             &[key],
             "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -405,7 +425,13 @@ mod tests {
             all_events: Some("on".into()),
             ..EndpointForm::default()
         };
-        assert!(huge.parse().unwrap_err().get("url").unwrap().contains("at most 2000"));
+        assert!(
+            huge.parse()
+                .unwrap_err()
+                .get("url")
+                .unwrap()
+                .contains("at most 2000")
+        );
     }
 
     #[test]
@@ -444,8 +470,17 @@ mod tests {
         for (event_type, _) in EVENT_TYPES {
             let example = example(event_type);
             assert_eq!(example["type"], *event_type);
-            assert!(example["data"]["organization"]["id"].is_i64(), "{event_type}");
-            assert!(example["data"].get("member").or(example["data"].get("invitation")).is_some(), "{event_type}");
+            assert!(
+                example["data"]["organization"]["id"].is_i64(),
+                "{event_type}"
+            );
+            assert!(
+                example["data"]
+                    .get("member")
+                    .or(example["data"].get("invitation"))
+                    .is_some(),
+                "{event_type}"
+            );
         }
     }
 

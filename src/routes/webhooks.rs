@@ -30,7 +30,10 @@ pub fn router() -> Router<AppState> {
             "/orgs/{slug}/settings/webhooks/{id}",
             get(show_webhook).post(change_webhook),
         )
-        .route("/orgs/{slug}/settings/webhooks/{id}/test", post(test_webhook))
+        .route(
+            "/orgs/{slug}/settings/webhooks/{id}/test",
+            post(test_webhook),
+        )
         .route(
             "/orgs/{slug}/settings/webhooks/{id}/rotate",
             post(rotate_webhook_secret),
@@ -107,7 +110,10 @@ impl DeliveryView {
         let outcome = match (d.delivered_at, d.attempts) {
             (Some(at), _) => format!("Delivered {}", clock::relative(now, at)),
             (None, 0) => "Waiting".into(),
-            (None, _) => format!("Failed; next try {}", clock::relative(now, d.next_attempt_at)),
+            (None, _) => format!(
+                "Failed; next try {}",
+                clock::relative(now, d.next_attempt_at)
+            ),
         };
         DeliveryView {
             event_type: d.event_type,
@@ -192,7 +198,10 @@ async fn webhooks_page(
     Ok(WebhooksPage {
         ctx: PageCtx::for_org(member, "settings").await?,
         slug: member.org.slug.clone(),
-        endpoints: endpoints.iter().map(|e| EndpointView::new(e, now)).collect(),
+        endpoints: endpoints
+            .iter()
+            .map(|e| EndpointView::new(e, now))
+            .collect(),
         form,
         errors,
         created,
@@ -202,7 +211,14 @@ async fn webhooks_page(
 }
 
 async fn list_webhooks(State(state): State<AppState>, member: OrgMember) -> Result<WebhooksPage> {
-    webhooks_page(&state, &member, EndpointForm::default(), FieldErrors::default(), None).await
+    webhooks_page(
+        &state,
+        &member,
+        EndpointForm::default(),
+        FieldErrors::default(),
+        None,
+    )
+    .await
 }
 
 async fn add_webhook(
@@ -227,7 +243,7 @@ async fn add_webhook(
             Ok(not_stored(page))
         }
         Err(webhooks::Error::Fields(errors)) => {
-            let page = webhooks_page(&state, &member, form, errors, None).await?;
+            let page = webhooks_page(&state, &member, form.as_shown(), errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(other) => Err(refusal(other)),
@@ -301,7 +317,8 @@ async fn change_webhook(
             Ok(to_webhook(&member.org.slug, id))
         }
         Err(webhooks::Error::Fields(errors)) => {
-            let page = webhook_page(&state, &member, id, Some(form), errors, None).await?;
+            let page =
+                webhook_page(&state, &member, id, Some(form.as_shown()), errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(other) => Err(refusal(other)),
@@ -333,18 +350,34 @@ async fn rotate_webhook_secret(
     let (_, secret) = webhooks::rotate_secret(&state, &member.acting(), id)
         .await
         .map_err(refusal)?;
-    let page = webhook_page(&state, &member, id, None, FieldErrors::default(), Some(secret)).await?;
+    let page = webhook_page(
+        &state,
+        &member,
+        id,
+        None,
+        FieldErrors::default(),
+        Some(secret),
+    )
+    .await?;
     Ok(not_stored(page))
 }
 
-async fn set_enabled(state: &AppState, member: &OrgMember, id: i64, enabled: bool) -> Result<Response> {
+async fn set_enabled(
+    state: &AppState,
+    member: &OrgMember,
+    id: i64,
+    enabled: bool,
+) -> Result<Response> {
     let endpoint = webhooks::set_enabled(state, &member.acting(), id, enabled)
         .await
         .map_err(refusal)?;
     let message = if enabled {
         format!("Enabled {}: events are sent to it again.", endpoint.url)
     } else {
-        format!("Disabled {}: no events are sent to it until it is enabled.", endpoint.url)
+        format!(
+            "Disabled {}: no events are sent to it until it is enabled.",
+            endpoint.url
+        )
     };
     member.current.flashes.add("success", message);
     Ok(to_webhook(&member.org.slug, id))
@@ -391,7 +424,10 @@ async fn delete_webhook(
         .map_err(refusal)?;
     member.current.flashes.add(
         "success",
-        format!("Deleted the endpoint {}: nothing more is sent to it.", endpoint.url),
+        format!(
+            "Deleted the endpoint {}: nothing more is sent to it.",
+            endpoint.url
+        ),
     );
     Ok(Redirect::to(&format!("/orgs/{}/settings/webhooks", member.org.slug)).into_response())
 }

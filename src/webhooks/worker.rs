@@ -53,7 +53,9 @@ impl Worker {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("webhook worker started");
         while !*shutdown.borrow() {
-            if let Err(err) = webhooks::announce_expired(&self.state.db, self.state.clock.now(), 500).await {
+            if let Err(err) =
+                webhooks::announce_expired(&self.state.db, self.state.clock.now(), 500).await
+            {
                 tracing::error!(error = %err, "webhooks: could not announce expired invitations");
             }
             let attempted = match self.deliver_due().await {
@@ -78,7 +80,8 @@ impl Worker {
 
     /// Claims and sends one batch of due deliveries; returns how many it attempted.
     pub async fn deliver_due(&self) -> sqlx::Result<usize> {
-        let batch = webhooks::claim(&self.state.db, self.state.clock.now(), LEASE_SECS, BATCH).await?;
+        let batch =
+            webhooks::claim(&self.state.db, self.state.clock.now(), LEASE_SECS, BATCH).await?;
         let count = batch.len();
         let mut waiting = batch.into_iter();
         let mut tasks = JoinSet::new();
@@ -93,7 +96,9 @@ impl Worker {
             };
             match result {
                 Ok(Ok(())) => {}
-                Ok(Err(err)) => tracing::error!(error = %err, "webhooks: could not record an attempt"),
+                Ok(Err(err)) => {
+                    tracing::error!(error = %err, "webhooks: could not record an attempt")
+                }
                 Err(err) => tracing::error!(error = %err, "webhooks: a delivery task failed"),
             }
         }
@@ -103,7 +108,8 @@ impl Worker {
     /// Signs and sends one delivery, and records what came back.
     async fn deliver_one(&self, claimed: Claimed) -> anyhow::Result<()> {
         let now = self.state.clock.now();
-        let Some(sealed) = webhooks::secrets(&self.state.db, claimed.endpoint_id, now).await? else {
+        let Some(sealed) = webhooks::secrets(&self.state.db, claimed.endpoint_id, now).await?
+        else {
             return Ok(());
         };
         let sealer = Sealer::new(&self.state, Purpose::WebhookSecret);
@@ -117,7 +123,10 @@ impl Worker {
             .header(http::header::CONTENT_TYPE, "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", now.to_string())
-            .header("webhook-signature", webhook::signature(&keys, &id, now, &body))
+            .header(
+                "webhook-signature",
+                webhook::signature(&keys, &id, now, &body),
+            )
             .body(body);
         let outcome = match request {
             Err(err) => Outcome {
@@ -166,7 +175,9 @@ impl Worker {
             return Ok(());
         };
         let mut tx = state.db.begin().await?;
-        let Some(endpoint) = webhooks::find_for_update(&mut tx, org.id, claimed.endpoint_id).await? else {
+        let Some(endpoint) =
+            webhooks::find_for_update(&mut tx, org.id, claimed.endpoint_id).await?
+        else {
             return Ok(());
         };
         if !webhooks::set_disabled(&mut tx, endpoint.id, Some(("failing", now))).await? {
@@ -199,7 +210,10 @@ impl Worker {
         state.mailer.queue_all(&mut tx, &emails, now).await?;
         tx.commit().await?;
         state.mailer.wake();
-        tracing::warn!(endpoint = endpoint.id, "webhook endpoint disabled after failing for days");
+        tracing::warn!(
+            endpoint = endpoint.id,
+            "webhook endpoint disabled after failing for days"
+        );
         Ok(())
     }
 

@@ -337,8 +337,11 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
         (
             "webhooks-with-errors",
             html(
-                app.post_form(&webhooks, &[("url", "ftp://x\u{1}"), ("description", "a\nb")])
-                    .await,
+                app.post_form(
+                    &webhooks,
+                    &[("url", "ftp://x\u{1}"), ("description", "a\nb")],
+                )
+                .await,
                 422,
             )
             .await,

@@ -39,7 +39,10 @@ struct Seen {
 
 impl Receiver {
     async fn start() -> Receiver {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/webhook_receiver.js");
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/tools/webhook_receiver.js"
+        );
         let mut child = Command::new("node")
             .arg(script)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools"))
@@ -126,7 +129,8 @@ async fn add_endpoint(app: &TestApp, url: &str) -> (i64, String) {
         .await;
     assert_eq!(response.status(), 200, "the endpoint is added");
     assert_eq!(
-        response.headers()["cache-control"], "no-store",
+        response.headers()["cache-control"],
+        "no-store",
         "no cache keeps the secret"
     );
     let html = response.text().await.unwrap();
@@ -206,11 +210,21 @@ async fn events_reach_the_receiver_signed_once_each_across_two_processes(backend
     assert_eq!(ids, in_order, "in the order they happened");
     ids.dedup();
     assert_eq!(ids.len(), expected, "no webhook-id twice");
-    assert!(seen.iter().all(|s| s.verified == [true]), "every signature verifies");
-    let types: Vec<&str> = ok.iter().map(|s| s.event_type.as_deref().unwrap()).collect();
+    assert!(
+        seen.iter().all(|s| s.verified == [true]),
+        "every signature verifies"
+    );
+    let types: Vec<&str> = ok
+        .iter()
+        .map(|s| s.event_type.as_deref().unwrap())
+        .collect();
     assert_eq!(
         types[6..],
-        ["member.role_changed", "member.deactivated", "member.activated"]
+        [
+            "member.role_changed",
+            "member.deactivated",
+            "member.activated"
+        ]
     );
     let role_changed: Value = serde_json::from_str(&ok[6].body).unwrap();
     assert_eq!(role_changed["data"]["member"]["email"], "bea@example.com");
@@ -248,7 +262,9 @@ async fn a_failing_endpoint_is_retried_until_it_answers(backend: Backend) {
     assert!(texts(&html, "td[data-label=Outcome]")[1].starts_with("Delivered"));
     let failing_since = scalar_i64(
         &app.state.db,
-        &format!("SELECT COUNT(*) FROM webhook_endpoints WHERE id = {id} AND failing_since IS NULL"),
+        &format!(
+            "SELECT COUNT(*) FROM webhook_endpoints WHERE id = {id} AND failing_since IS NULL"
+        ),
     )
     .await;
     assert_eq!(failing_since, 1, "a success ends the run of failures");
@@ -272,7 +288,10 @@ async fn a_failure_shows_the_answer_made_safe(backend: Backend) {
 
     assert_eq!(texts(&html, "td[data-label=Status]"), ["500"]);
     let answer = texts(&html, "td[data-label=Answer]").pop().unwrap();
-    assert_eq!(answer, "down [31mfor now", "control characters shown as spaces");
+    assert_eq!(
+        answer, "down [31mfor now",
+        "control characters shown as spaces"
+    );
     assert!(!html.contains('\u{1b}'));
     assert!(texts(&html, "td[data-label=Outcome]")[0].starts_with("Failed; next try"));
 }
@@ -299,7 +318,11 @@ async fn nothing_is_sent_after_the_endpoint_is_deleted(backend: Backend) {
     invite(&app, "hopper@example.com").await;
     tokio::time::sleep(Duration::from_secs(4)).await;
 
-    assert_eq!(receiver.seen().await.len(), before, "nothing after the delete");
+    assert_eq!(
+        receiver.seen().await.len(),
+        before,
+        "nothing after the delete"
+    );
     let waiting = scalar_i64(&app.state.db, "SELECT COUNT(*) FROM webhook_deliveries").await;
     assert_eq!(waiting, 0, "its waiting deliveries went with it");
     let audited = scalar_i64(
@@ -332,7 +355,11 @@ async fn both_secrets_sign_during_a_rotation(backend: Backend) {
     let seen = receiver.wait_for(|seen| !seen.is_empty()).await;
     assert_eq!(seen[0].event_type.as_deref(), Some("webhook.test"));
     assert_eq!(seen[0].signatures, 2);
-    assert_eq!(seen[0].verified, [true, true], "each secret verifies it alone");
+    assert_eq!(
+        seen[0].verified,
+        [true, true],
+        "each secret verifies it alone"
+    );
 
     // After the overlap only the new secret signs.
     receiver.configure(json!({ "secrets": [new, old] })).await;
@@ -364,7 +391,10 @@ async fn an_expired_invitation_and_a_disabled_endpoint(backend: Backend) {
     assert_eq!(response.status(), 303);
     invite(&app, "grace@example.com").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(receiver.seen().await.is_empty(), "a disabled endpoint gets nothing");
+    assert!(
+        receiver.seen().await.is_empty(),
+        "a disabled endpoint gets nothing"
+    );
 
     let response = app
         .post_form(&format!("{}/{id}/enable", webhooks_path()), &[])
@@ -431,8 +461,7 @@ async fn an_endpoint_failing_for_three_days_is_disabled(backend: Backend) {
 }
 
 async fn a_private_address_is_refused_in_its_field_unless_allowed(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, &["--allow-private-addresses=false"]).await
-    else {
+    let Some(app) = TestApp::spawn_with(backend, &["--allow-private-addresses=false"]).await else {
         return;
     };
     app.set_up().await;
@@ -440,7 +469,10 @@ async fn a_private_address_is_refused_in_its_field_unless_allowed(backend: Backe
     for (url, message) in [
         ("http://127.0.0.1/hook", "must start with https://"),
         ("https://127.0.0.1/hook", "127.0.0.1 is a private, loopback"),
-        ("https://[::ffff:10.0.0.1]/hook", "private, loopback or reserved"),
+        (
+            "https://[::ffff:10.0.0.1]/hook",
+            "private, loopback or reserved",
+        ),
         ("ftp://example.com/hook", "is not a web address"),
     ] {
         let response = app
@@ -450,7 +482,11 @@ async fn a_private_address_is_refused_in_its_field_unless_allowed(backend: Backe
         let html = response.text().await.unwrap();
         let error = texts(&html, "#url-error").pop().unwrap_or_default();
         assert!(error.contains(message), "{url}: {error}");
-        assert_eq!(attrs(&html, "#url", "value"), [url], "what was typed is kept");
+        assert_eq!(
+            attrs(&html, "#url", "value"),
+            [url],
+            "what was typed is kept"
+        );
     }
     let endpoints = scalar_i64(&app.state.db, "SELECT COUNT(*) FROM webhook_endpoints").await;
     assert_eq!(endpoints, 0);
@@ -465,7 +501,10 @@ async fn control_characters_and_huge_values_are_refused_in_words(backend: Backen
 
     for (fields, field, message) in [
         (
-            vec![("url", "https://example.com/\u{1}hook"), ("all_events", "on")],
+            vec![
+                ("url", "https://example.com/\u{1}hook"),
+                ("all_events", "on"),
+            ],
             "#url-error",
             "control characters",
         ),
@@ -489,7 +528,10 @@ async fn control_characters_and_huge_values_are_refused_in_words(backend: Backen
             "Choose the events",
         ),
         (
-            vec![("url", "https://example.com/hook"), ("events", "member.hacked")],
+            vec![
+                ("url", "https://example.com/hook"),
+                ("events", "member.hacked"),
+            ],
             "#events-error",
             "not an event Roster sends",
         ),
@@ -521,11 +563,20 @@ async fn only_owners_see_webhooks_and_only_their_organizations(backend: Backend)
         ] {
             let (status, html) = browser.get_html(&path).await;
             assert_eq!(status, 403, "{role:?} GET {path}");
-            assert!(!html.contains("example.com/hook"), "{role:?} sees no endpoint");
+            assert!(
+                !html.contains("example.com/hook"),
+                "{role:?} sees no endpoint"
+            );
         }
         for (path, fields) in [
-            (webhooks_path(), vec![("url", "https://evil.example/"), ("all_events", "on")]),
-            (format!("{}/{id}", webhooks_path()), vec![("url", "https://evil.example/"), ("all_events", "on")]),
+            (
+                webhooks_path(),
+                vec![("url", "https://evil.example/"), ("all_events", "on")],
+            ),
+            (
+                format!("{}/{id}", webhooks_path()),
+                vec![("url", "https://evil.example/"), ("all_events", "on")],
+            ),
             (format!("{}/{id}/rotate", webhooks_path()), vec![]),
             (format!("{}/{id}/disable", webhooks_path()), vec![]),
             (format!("{}/{id}/test", webhooks_path()), vec![]),
@@ -597,7 +648,10 @@ async fn an_endpoint_can_be_changed_and_the_change_is_audited(backend: Backend) 
     );
     let (_, audit) = app.get_html(&format!("/orgs/{ORG_SLUG}/audit")).await;
     assert!(audit.contains("changed a webhook endpoint"));
-    assert!(audit.contains("Events: All events → member.added, member.removed"), "{audit}");
+    assert!(
+        audit.contains("Events: All events → member.added, member.removed"),
+        "{audit}"
+    );
 }
 
 on_both_backends!(
