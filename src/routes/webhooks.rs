@@ -39,16 +39,12 @@ pub fn router() -> Router<AppState> {
             post(rotate_webhook_secret),
         )
         .route(
-            "/orgs/{slug}/settings/webhooks/{id}/disable",
-            post(disable_webhook),
-        )
-        .route(
-            "/orgs/{slug}/settings/webhooks/{id}/enable",
-            post(enable_webhook),
-        )
-        .route(
             "/orgs/{slug}/settings/webhooks/{id}/delete",
             get(confirm_delete_webhook).post(delete_webhook),
+        )
+        .route(
+            "/orgs/{slug}/settings/webhooks/{id}/{what}",
+            post(enable_or_disable_webhook),
         )
 }
 
@@ -383,20 +379,18 @@ async fn set_enabled(
     Ok(to_webhook(&member.org.slug, id))
 }
 
-async fn disable_webhook(
+/// Disable or Enable, by the last part of the path.
+async fn enable_or_disable_webhook(
     State(state): State<AppState>,
     member: OrgMember,
-    Path((_, id)): Path<(String, i64)>,
+    Path((_, id, what)): Path<(String, i64, String)>,
 ) -> Result<Response> {
-    set_enabled(&state, &member, id, false).await
-}
-
-async fn enable_webhook(
-    State(state): State<AppState>,
-    member: OrgMember,
-    Path((_, id)): Path<(String, i64)>,
-) -> Result<Response> {
-    set_enabled(&state, &member, id, true).await
+    let enabled = match what.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(AppError::NotFound),
+    };
+    set_enabled(&state, &member, id, enabled).await
 }
 
 async fn confirm_delete_webhook(

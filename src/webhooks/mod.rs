@@ -136,11 +136,7 @@ pub async fn change(
 ) -> Result<bool, Error> {
     require(actor)?;
     let settings = parse(state, form)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     let stored = settings.events.stored();
     if endpoint.url == settings.url
         && endpoint.description == settings.description
@@ -167,6 +163,39 @@ pub async fn change(
     Ok(true)
 }
 
+/// The endpoint `id` of the actor's organization, locked in a new transaction, for one
+/// of the actions below; and the time.
+async fn begin_on(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<(db::Tx, Endpoint, i64), Error> {
+    require(actor)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((tx, endpoint, now))
+}
+
+/// Audits `action` on `endpoint` (named by its URL) and commits.
+async fn audit_and_commit(
+    mut tx: db::Tx,
+    actor: &Actor,
+    action: audit::Action,
+    endpoint: &Endpoint,
+    now: i64,
+) -> Result<(), Error> {
+    let event = audit::Event::new(action, &actor.audit)
+        .in_org(actor.org.id)
+        .target("webhook", Some(endpoint.id), None)
+        .before(endpoint.url.as_str());
+    audit::record(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Disables or enables the endpoint; returns it as it was. Enabled again, it receives
 /// the events it missed while disabled by failures, in order, then new ones.
 pub async fn set_enabled(
@@ -175,26 +204,17 @@ pub async fn set_enabled(
     id: i64,
     enabled: bool,
 ) -> Result<Endpoint, Error> {
-    require(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     let disabled = (!enabled).then_some(("owner", now));
-    if db::webhooks::set_disabled(&mut tx, id, disabled).await? {
-        let action = if enabled {
-            audit::Action::WebhookEnabled
-        } else {
-            audit::Action::WebhookDisabled
-        };
-        let event = audit::Event::new(action, &actor.audit)
-            .in_org(actor.org.id)
-            .target("webhook", Some(id), None)
-            .before(endpoint.url.as_str());
-        audit::record(&mut tx, &event, now).await?;
+    if !db::webhooks::set_disabled(&mut tx, id, disabled).await? {
+        return Ok(endpoint);
     }
-    tx.commit().await?;
+    let action = if enabled {
+        audit::Action::WebhookEnabled
+    } else {
+        audit::Action::WebhookDisabled
+    };
+    audit_and_commit(tx, actor, action, &endpoint, now).await?;
     Ok(endpoint)
 }
 
@@ -208,58 +228,30 @@ pub async fn rotate_secret(
     require(actor)?;
     let (secret, shown) = webhook::new_secret();
     let sealed = Sealer::new(state, Purpose::WebhookSecret).seal(&secret)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     db::webhooks::rotate_secret(&mut tx, id, &sealed, now + ROTATION_OVERLAP_SECS).await?;
-    let event = audit::Event::new(audit::Action::WebhookSecretRotated, &actor.audit)
-        .in_org(actor.org.id)
-        .target("webhook", Some(id), None)
-        .before(endpoint.url.as_str());
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    let action = audit::Action::WebhookSecretRotated;
+    audit_and_commit(tx, actor, action, &endpoint, now).await?;
     Ok((endpoint, shown))
 }
 
 /// Deletes the endpoint and every delivery waiting for it; returns it as it was.
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<Endpoint, Error> {
-    require(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     db::webhooks::delete(&mut tx, id).await?;
-    let event = audit::Event::new(audit::Action::WebhookDeleted, &actor.audit)
-        .in_org(actor.org.id)
-        .target("webhook", Some(id), None)
-        .before(endpoint.url.as_str());
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    audit_and_commit(tx, actor, audit::Action::WebhookDeleted, &endpoint, now).await?;
     Ok(endpoint)
 }
 
 /// Queues a `webhook.test` event for the endpoint alone, after whatever it is still
 /// waiting for.
 pub async fn send_test(state: &AppState, actor: &Actor, id: i64) -> Result<Endpoint, Error> {
-    require(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let endpoint = db::webhooks::find_for_update(&mut tx, actor.org.id, id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     let data = json!({
         "message": "A test event from Roster.",
         "actor": { "user_id": actor.user.id, "email": actor.user.email },
     });
     db::webhooks::emit_test(&mut tx, &endpoint, &actor.org.slug, data, now).await?;
-    let event = audit::Event::new(audit::Action::WebhookTestSent, &actor.audit)
-        .in_org(actor.org.id)
-        .target("webhook", Some(id), None)
-        .before(endpoint.url.as_str());
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    audit_and_commit(tx, actor, audit::Action::WebhookTestSent, &endpoint, now).await?;
     Ok(endpoint)
 }
