@@ -282,6 +282,18 @@ pub async fn emit_test(
 /// organization's endpoints, in one transaction. The mark is a conditional update, so
 /// two workers never announce the same expiry. Returns how many expired.
 pub async fn announce_expired(db: &Db, now: i64, limit: i64) -> sqlx::Result<usize> {
+    // Read first: the worker asks every second, and a write transaction (SQLite's one
+    // writer) for nothing would hold up every other write.
+    let due: Option<i64> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM invitations WHERE state = 'pending' AND expires_at <= $1 \
+         AND (expiry_announced_for IS NULL OR expiry_announced_for <> expires_at) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(pool)
+    .await)?;
+    if due.is_none() {
+        return Ok(0);
+    }
     let mut tx = db.begin().await?;
     let lock = match &tx {
         Tx::Sqlite(..) => "",
@@ -348,6 +360,17 @@ pub async fn claim(db: &Db, now: i64, lease_secs: i64, limit: i64) -> sqlx::Resu
          ORDER BY d.next_attempt_at, d.id LIMIT $3{lock}) \
          RETURNING id, endpoint_id, event_id, attempts"
     );
+    // Read first, as `announce_expired` does: most seconds nothing is due.
+    let due: Option<i64> = on_db!(db, pool => sqlx::query_scalar(
+        "SELECT id FROM webhook_deliveries WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+         AND (claimed_until IS NULL OR claimed_until <= $1) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(pool)
+    .await)?;
+    if due.is_none() {
+        return Ok(Vec::new());
+    }
     let _turn = db.writer_turn().await?;
     let claimed: Vec<(i64, i64, i64, i64)> = on_db!(db, pool => sqlx::query_as(&sql)
         .bind(now)
