@@ -424,9 +424,17 @@ async fn an_expired_invitation_and_a_disabled_endpoint(backend: Backend) {
 }
 
 async fn an_endpoint_failing_for_three_days_is_disabled(backend: Backend) {
-    let Some((app, receiver, id, _)) = with_endpoint(backend).await else {
+    let sink = SmtpSink::start().await;
+    let smtp = sink.url();
+    let Some(app) =
+        TestApp::spawn_with(backend, &["--webhook-retry-secs", "1", "--smtp-url", &smtp]).await
+    else {
         return;
     };
+    app.set_up().await;
+    let receiver = Receiver::start().await;
+    let (id, secret) = add_endpoint(&app, &receiver.url()).await;
+    receiver.configure(json!({ "secrets": [secret] })).await;
     receiver.configure(json!({ "fail_first": 1000 })).await;
     let long_ago = app.clock().now() - 3 * 86_400 - 60;
     exec_sql(
@@ -455,6 +463,13 @@ async fn an_endpoint_failing_for_three_days_is_disabled(backend: Backend) {
     assert!(
         audit.contains("Roster disabled the webhook endpoint"),
         "audited as done by Roster"
+    );
+    let told = sink
+        .wait_for_subject(&format!("A webhook endpoint of {ORG_NAME} was disabled"))
+        .await;
+    assert!(
+        told.to.iter().any(|to| to == ADMIN_EMAIL),
+        "the Owner is emailed"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.seen().await.len(), 1, "nothing more is tried");
@@ -654,7 +669,27 @@ async fn an_endpoint_can_be_changed_and_the_change_is_audited(backend: Backend) 
     );
 }
 
+async fn the_openapi_document_describes_every_event(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+
+    let webhooks = doc["webhooks"].as_object().expect("a webhooks section");
+    for (event_type, _) in roster::domain::webhook::EVENT_TYPES {
+        let body = &webhooks[*event_type]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(body["example"]["type"], *event_type);
+        assert_eq!(
+            body["schema"]["$ref"],
+            "#/components/schemas/WebhookPayload"
+        );
+    }
+    assert!(doc["components"]["schemas"]["WebhookPayload"].is_object());
+}
+
 on_both_backends!(
+    the_openapi_document_describes_every_event,
     events_reach_the_receiver_signed_once_each_across_two_processes,
     a_failing_endpoint_is_retried_until_it_answers,
     a_failure_shows_the_answer_made_safe,
