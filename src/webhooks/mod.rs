@@ -196,8 +196,9 @@ async fn audit_and_commit(
     Ok(())
 }
 
-/// Disables or enables the endpoint; returns it as it was. Enabled again, it receives
-/// the events it missed while disabled by failures, in order, then new ones.
+/// Disables or enables the endpoint; returns it as it was. No event is queued for a
+/// disabled endpoint; enabled again, it receives what was still waiting, in order,
+/// then new events.
 pub async fn set_enabled(
     state: &AppState,
     actor: &Actor,
