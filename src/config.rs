@@ -130,6 +130,17 @@ pub struct Config {
         global = true
     )]
     pub email_retry_secs: u64,
+
+    /// Seconds before the first retry of a failed webhook delivery; it doubles with each
+    /// attempt, up to six hours.
+    #[arg(
+        long,
+        env = "ROSTER_WEBHOOK_RETRY_SECS",
+        default_value_t = 30,
+        hide = true,
+        global = true
+    )]
+    pub webhook_retry_secs: u64,
 }
 
 impl Config {
@@ -143,6 +154,10 @@ impl Config {
 
     pub fn email_retry_base(&self) -> Duration {
         Duration::from_secs(self.email_retry_secs.max(1))
+    }
+
+    pub fn webhook_retry_base(&self) -> Duration {
+        Duration::from_secs(self.webhook_retry_secs.max(1))
     }
 }
 

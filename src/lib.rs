@@ -27,6 +27,7 @@ pub mod telemetry;
 pub mod tokens;
 pub mod two_factor;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(test)]
 mod ground_floor {
@@ -40,7 +41,7 @@ mod ground_floor {
     ];
 
     /// The interfaces, the session machinery and the feature services.
-    const ABOVE: [&str; 11] = [
+    const ABOVE: [&str; 12] = [
         "routes",
         "domains",
         "auth",
@@ -52,6 +53,7 @@ mod ground_floor {
         "users",
         "tokens",
         "first_run",
+        "webhooks",
     ];
 
     /// The modules a source text names through `crate::` or `super::`, including inside

@@ -91,8 +91,10 @@ impl Application {
             crate::members::ExpiryWorker {
                 state: state.clone(),
             }
-            .run(stop_rx),
+            .run(stop_rx.clone()),
         );
+        let webhooks =
+            tokio::spawn(crate::webhooks::worker::Worker::for_state(&state).run(stop_rx));
         let cleanup = tokio::spawn(
             store
                 .clone()
@@ -121,6 +123,9 @@ impl Application {
         }
         if tokio::time::timeout(DRAIN, expiry).await.is_err() {
             tracing::warn!("the membership expiry worker did not stop in time");
+        }
+        if tokio::time::timeout(DRAIN, webhooks).await.is_err() {
+            tracing::warn!("the webhook worker did not stop in time");
         }
         cleanup.abort();
         merge.abort();

@@ -3,6 +3,7 @@
 use sqlx::QueryBuilder;
 
 use super::{Bind, Db, Tx, bind_all, on_db, on_tx, rows_per_statement};
+use crate::domain::webhook::Change;
 
 /// What happened. The stored name is stable; the list grows with the product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,13 @@ pub enum Action {
     AccessRequested,
     AccessRequestApproved,
     AccessRequestDeclined,
+    WebhookAdded,
+    WebhookChanged,
+    WebhookEnabled,
+    WebhookDisabled,
+    WebhookSecretRotated,
+    WebhookDeleted,
+    WebhookTestSent,
 }
 
 impl Action {
@@ -126,6 +134,13 @@ impl Action {
             Action::AccessRequested => "access_request.created",
             Action::AccessRequestApproved => "access_request.approved",
             Action::AccessRequestDeclined => "access_request.declined",
+            Action::WebhookAdded => "webhook.added",
+            Action::WebhookChanged => "webhook.changed",
+            Action::WebhookEnabled => "webhook.enabled",
+            Action::WebhookDisabled => "webhook.disabled",
+            Action::WebhookSecretRotated => "webhook.secret_rotated",
+            Action::WebhookDeleted => "webhook.deleted",
+            Action::WebhookTestSent => "webhook.test_sent",
         }
     }
 }
@@ -200,6 +215,20 @@ impl<'a> Event<'a> {
         self.after = Some(value.into());
         self
     }
+
+    /// What a webhook needs of this event.
+    fn change(&self) -> Change<'_> {
+        Change {
+            action: self.action.as_str(),
+            actor_id: self.actor.user_id,
+            actor_email: self.actor.email.as_deref(),
+            target_kind: self.target_kind,
+            target_id: self.target_id,
+            target_email: self.target_email,
+            before: self.before.as_deref(),
+            after: self.after.as_deref(),
+        }
+    }
 }
 
 /// Writes an event in the caller's transaction, so it exists exactly when the change does.
@@ -231,6 +260,20 @@ pub async fn record_all(tx: &mut Tx, events: &[Event<'_>], now: i64) -> sqlx::Re
             });
             query.build().execute(&mut *conn).await.map(|r| r.rows_affected())
         })?;
+    }
+    // Every change to an organization writes its audit event here, whichever service
+    // made it: the webhook events it implies are written with it, in the same
+    // transaction.
+    let mut orgs: Vec<i64> = events.iter().filter_map(|e| e.org_id).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    for org_id in orgs {
+        let changes: Vec<Change> = events
+            .iter()
+            .filter(|e| e.org_id == Some(org_id))
+            .map(Event::change)
+            .collect();
+        super::webhooks::emit(tx, org_id, &changes, now).await?;
     }
     Ok(())
 }

@@ -39,6 +39,13 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("member.joined_sso", "Joined by single sign-on"),
     ("api_token.created", "API token created"),
     ("api_token.revoked", "API token revoked"),
+    ("webhook.added", "Webhook endpoint added"),
+    ("webhook.changed", "Webhook endpoint changed"),
+    ("webhook.enabled", "Webhook endpoint enabled"),
+    ("webhook.disabled", "Webhook endpoint disabled"),
+    ("webhook.secret_rotated", "Webhook secret rotated"),
+    ("webhook.deleted", "Webhook endpoint deleted"),
+    ("webhook.test_sent", "Webhook test event sent"),
 ];
 
 pub const INSTANCE_KINDS: &[(&str, &str)] = &[
@@ -218,6 +225,42 @@ impl Entry<'_> {
                 if own { "their".to_string() } else { whose },
                 before.unwrap_or("?")
             ),
+            "webhook.added" => format!(
+                "{actor} added the webhook endpoint {}",
+                after.unwrap_or("?")
+            ),
+            "webhook.changed" => format!("{actor} changed a webhook endpoint"),
+            "webhook.enabled" => {
+                format!(
+                    "{actor} enabled the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
+            }
+            // Roster disables an endpoint that keeps failing; the actor is then nobody.
+            "webhook.disabled" if after == Some("failing") => format!(
+                "Roster disabled the webhook endpoint {} after days of failed deliveries",
+                before.unwrap_or("?")
+            ),
+            "webhook.disabled" => {
+                format!(
+                    "{actor} disabled the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
+            }
+            "webhook.secret_rotated" => format!(
+                "{actor} rotated the signing secret of the webhook endpoint {}",
+                before.unwrap_or("?")
+            ),
+            "webhook.deleted" => {
+                format!(
+                    "{actor} deleted the webhook endpoint {}",
+                    before.unwrap_or("?")
+                )
+            }
+            "webhook.test_sent" => format!(
+                "{actor} sent a test event to the webhook endpoint {}",
+                before.unwrap_or("?")
+            ),
             "session.signed_in" => format!("{actor} signed in"),
             "session.signed_out" => format!("{actor} signed out"),
             "session.sign_in_failed" => format!("A sign-in as {target} failed"),
@@ -326,6 +369,13 @@ impl Entry<'_> {
             "access_request.created" | "access_request.approved" | "access_request.declined" => {
                 return Vec::new();
             }
+            // The sentence names the endpoint.
+            "webhook.enabled"
+            | "webhook.disabled"
+            | "webhook.secret_rotated"
+            | "webhook.deleted"
+            | "webhook.test_sent"
+            | "webhook.added" => return Vec::new(),
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
             "user.name_changed" => ("Name", str::to_string),
@@ -391,6 +441,7 @@ fn field_label(key: &str) -> String {
         "jit_enabled" => "Just-in-time membership".into(),
         "default_role" => "Default role".into(),
         "require_sso" => "Single sign-on required".into(),
+        "url" => "URL".into(),
         other => capitalized(&other.replace('_', " ")),
     }
 }

@@ -18,6 +18,7 @@ pub mod text;
 pub mod token;
 pub mod two_factor;
 pub mod user_agent;
+pub mod webhook;
 
 pub use account::AccountStatus;
 pub use domain_name::DomainName;

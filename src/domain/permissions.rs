@@ -41,6 +41,8 @@ pub enum Action {
     /// Download the member list (the Members page's view, or the API's).
     ExportMembers,
     EditSettings,
+    /// See and manage the organization's webhook endpoints and their deliveries.
+    ManageWebhooks,
     SeeAuditLog,
     /// See and revoke the API tokens of every member.
     ManageTokens,
@@ -103,7 +105,7 @@ pub fn allows(actor: Role, action: Action) -> bool {
             _ => false,
         },
         Action::ManageSeats | Action::ExportMembers => matches!(actor, Owner | Admin | Billing),
-        Action::EditSettings => actor == Owner,
+        Action::EditSettings | Action::ManageWebhooks => actor == Owner,
         Action::SeeAuditLog | Action::ManageTokens => matches!(actor, Owner | Admin),
     }
 }
@@ -285,6 +287,11 @@ mod tests {
                 allows(actor, Action::EditSettings),
                 settings,
                 "{actor:?} settings"
+            );
+            assert_eq!(
+                allows(actor, Action::ManageWebhooks),
+                settings,
+                "{actor:?} webhooks"
             );
             assert_eq!(allows(actor, Action::SeeAuditLog), audit, "{actor:?} audit");
             assert_eq!(

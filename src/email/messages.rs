@@ -579,3 +579,30 @@ impl Email for AccessRequestDecided {
         self.render_parts()
     }
 }
+
+/// Tells an Owner that Roster disabled a webhook endpoint that kept failing.
+pub struct WebhookDisabled {
+    pub to: String,
+    pub org_name: String,
+    pub url: String,
+    /// Since when it failed, as `clock::exact` shows it.
+    pub failing_since: String,
+    pub endpoint_url: String,
+}
+email_templates!(
+    WebhookDisabled,
+    "emails/webhook_disabled.txt",
+    "emails/webhook_disabled.html"
+);
+
+impl Email for WebhookDisabled {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("A webhook endpoint of {} was disabled", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}

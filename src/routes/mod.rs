@@ -18,6 +18,7 @@ pub mod setup;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -88,6 +89,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(users::router())
         .merge(audit::router())
         .merge(tokens::router())
+        .merge(webhooks::router())
         .nest_service(
             "/static",
             tower::ServiceBuilder::new()

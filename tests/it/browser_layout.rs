@@ -179,6 +179,20 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         )],
     )
     .await;
+    app.post_form(
+        &format!("/orgs/{ORG_SLUG}/settings/webhooks"),
+        &[
+            (
+                "url",
+                "https://hooks.a-long-subdomain.engineering.example-company.test/roster/events",
+            ),
+            ("description", "The data warehouse"),
+            ("all_events", "on"),
+        ],
+    )
+    .await;
+    app.post_form(&format!("/orgs/{ORG_SLUG}/settings/webhooks/1/test"), &[])
+        .await;
     let revoked = app
         .post_form(
             &format!("{invitations}/manage"),
@@ -261,6 +275,12 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         (
             "domain-remove-page",
             format!("/orgs/{ORG_SLUG}/settings/domains/1/remove"),
+        ),
+        ("webhooks", format!("/orgs/{ORG_SLUG}/settings/webhooks")),
+        ("webhook", format!("/orgs/{ORG_SLUG}/settings/webhooks/1")),
+        (
+            "webhook-delete-page",
+            format!("/orgs/{ORG_SLUG}/settings/webhooks/1/delete"),
         ),
         (
             "user-deactivate-page",

@@ -193,7 +193,12 @@ impl TestApp {
     /// A second Roster on the same database, reached by this same browser, as behind a
     /// load balancer (cookies are kept per host, whatever the port).
     pub async fn another_instance(&self) -> TestApp {
-        Self::serve(&self.db_url, &[], None, self.client.clone()).await
+        self.another_instance_with(&[]).await
+    }
+
+    /// `another_instance` with extra command-line settings.
+    pub async fn another_instance_with(&self, extra: &[&str]) -> TestApp {
+        Self::serve(&self.db_url, extra, None, self.client.clone()).await
     }
 
     /// Starts Roster on `db_url`; `db`, if given, is dropped with it.

@@ -53,3 +53,4 @@ mod storage;
 mod tokens_service;
 mod two_factor;
 mod users_service;
+mod webhooks;

@@ -290,6 +290,24 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
     app.post_form(&domains, &[("domain", "engineering.example-company.test")])
         .await;
     let domain = scalar_i64(&app.state.db, "SELECT MIN(id) FROM org_domains").await;
+    let webhooks = format!("{settings}/webhooks");
+    let webhook_added = html(
+        app.post_form(
+            &webhooks,
+            &[
+                ("url", "https://hooks.example-company.test/roster"),
+                ("events", "member.added"),
+                ("events", "invitation.expired"),
+            ],
+        )
+        .await,
+        200,
+    )
+    .await;
+    let webhook = scalar_i64(&app.state.db, "SELECT MIN(id) FROM webhook_endpoints").await;
+    let webhook = format!("{webhooks}/{webhook}");
+    // A delivery that fails (the name does not resolve in tests), for the table.
+    app.post_form(&format!("{webhook}/test"), &[]).await;
     assert_eq!(
         uploaded.status(),
         303,
@@ -338,6 +356,29 @@ async fn organization_pages(app: &TestApp, stranger: &TestApp) -> Vec<(&'static 
         (
             "settings-with-errors",
             html(app.post_form(&settings, &bad_settings).await, 422).await,
+        ),
+        ("webhooks-secret-shown", webhook_added),
+        ("webhooks", html(app.get(&webhooks).await, 200).await),
+        (
+            "webhooks-with-errors",
+            html(
+                app.post_form(
+                    &webhooks,
+                    &[("url", "ftp://x\u{1}"), ("description", "a\nb")],
+                )
+                .await,
+                422,
+            )
+            .await,
+        ),
+        ("webhook", html(app.get(&webhook).await, 200).await),
+        (
+            "webhook-rotated",
+            html(app.post_form(&format!("{webhook}/rotate"), &[]).await, 200).await,
+        ),
+        (
+            "webhook-delete",
+            html(app.get(&format!("{webhook}/delete")).await, 200).await,
         ),
         ("invitation-links", links.clone()),
         ("invitations", invitations_page.clone()),

@@ -6,6 +6,9 @@
 mod invitations;
 mod members;
 mod org;
+mod webhooks;
+
+use webhooks::Webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,7 +41,7 @@ pub const BASE: &str = "/api/v1";
         description = "Manage an organization's members, invitations and seats. Authenticate with a member's API token (created on the Account page) as `Authorization: Bearer roster_…`; the token acts as that member, with their role, under the same rules as the pages.",
     ),
     servers((url = "/api/v1")),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Webhooks),
     security(("bearer" = [])),
     tags(
         (name = "organization", description = "The organization's settings and seats"),
