@@ -59,6 +59,11 @@ pub enum Action {
     SsoLinked,
     MemberJoinedSso,
     MembersExported,
+    TeamCreated,
+    TeamRenamed,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
 }
 
 impl Action {
@@ -116,6 +121,11 @@ impl Action {
             Action::SsoLinked => "sso.linked",
             Action::MemberJoinedSso => "member.joined_sso",
             Action::MembersExported => "members.exported",
+            Action::TeamCreated => "team.created",
+            Action::TeamRenamed => "team.renamed",
+            Action::TeamDeleted => "team.deleted",
+            Action::TeamMemberAdded => "team.member_added",
+            Action::TeamMemberRemoved => "team.member_removed",
         }
     }
 }

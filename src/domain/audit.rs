@@ -15,6 +15,11 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("member.seat_assigned", "Seat assigned"),
     ("member.seat_revoked", "Seat revoked"),
     ("members.exported", "Member list exported"),
+    ("team.created", "Team created"),
+    ("team.renamed", "Team renamed"),
+    ("team.deleted", "Team deleted"),
+    ("team.member_added", "Added to a team"),
+    ("team.member_removed", "Removed from a team"),
     ("invitation.created", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation revoked"),
@@ -143,6 +148,20 @@ impl Entry<'_> {
             "member.seat_assigned" => format!("{actor} assigned a seat to {whom}"),
             "member.seat_revoked" => format!("{actor} revoked {whose} seat"),
             "members.exported" => format!("{actor} exported the member list"),
+            "team.created" => format!("{actor} created the team {}", after.unwrap_or("?")),
+            "team.renamed" => format!(
+                "{actor} renamed the team {} to {}",
+                before.unwrap_or("?"),
+                after.unwrap_or("?")
+            ),
+            "team.deleted" => format!("{actor} deleted the team {}", before.unwrap_or("?")),
+            "team.member_added" => {
+                format!("{actor} added {whom} to the team {}", after.unwrap_or("?"))
+            }
+            "team.member_removed" => format!(
+                "{actor} removed {whom} from the team {}",
+                before.unwrap_or("?")
+            ),
             "invitation.created" => format!("{actor} invited {whom} as {}", role(after)),
             "invitation.resent" => format!("{actor} resent {invitation}"),
             "invitation.revoked" => format!("{actor} revoked {invitation}"),
@@ -290,6 +309,8 @@ impl Entry<'_> {
             "member.joined_sso" => ("Role", role_label),
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
+            "team.created" | "team.renamed" | "team.deleted" | "team.member_added"
+            | "team.member_removed" => ("Team", str::to_string),
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
             "user.name_changed" => ("Name", str::to_string),

@@ -33,6 +33,8 @@ pub enum Action {
     SeeAuditLog,
     /// See and revoke the API tokens of every member.
     ManageTokens,
+    /// Create, rename and delete teams, and add and remove their members.
+    ManageTeams,
     Leave,
 }
 
@@ -69,7 +71,9 @@ pub fn allows(actor: Role, action: Action) -> bool {
         },
         Action::ManageSeats | Action::ExportMembers => matches!(actor, Owner | Admin | Billing),
         Action::EditSettings => actor == Owner,
-        Action::SeeAuditLog | Action::ManageTokens => matches!(actor, Owner | Admin),
+        Action::SeeAuditLog | Action::ManageTokens | Action::ManageTeams => {
+            matches!(actor, Owner | Admin)
+        }
     }
 }
 
@@ -224,6 +228,7 @@ mod tests {
                 audit,
                 "{actor:?} every member's tokens"
             );
+            assert_eq!(allows(actor, Action::ManageTeams), audit, "{actor:?} teams");
         }
     }
 }

@@ -69,6 +69,8 @@ struct MemberView {
     has_seat: bool,
     /// What the viewer may do with this row's seat, when seats are on.
     seat_action: Option<SeatAction>,
+    /// The member's teams, by name.
+    teams: Vec<String>,
 }
 
 /// Assign or revoke a seat: the seat form's `seat_action`.
@@ -97,7 +99,13 @@ impl SeatAction {
 }
 
 impl MemberView {
-    fn new(row: MemberRow, now: i64, viewer: &OrgMember, seats_managed: bool) -> MemberView {
+    fn new(
+        row: MemberRow,
+        teams: Vec<String>,
+        now: i64,
+        viewer: &OrgMember,
+        seats_managed: bool,
+    ) -> MemberView {
         let role = row.role;
         let is_you =
             !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
@@ -129,6 +137,7 @@ impl MemberView {
         };
         MemberView {
             id: row.id,
+            teams,
             has_seat: row.has_seat,
             seat_action,
             is_invitation: row.is_invitation(),
@@ -176,6 +185,9 @@ struct ListQuery {
     /// "on" or "off": members with or without a second factor.
     #[serde(default)]
     two_factor: String,
+    /// A team's id: its members.
+    #[serde(default)]
+    team: String,
     #[serde(default)]
     sort: String,
     #[serde(default)]
@@ -196,6 +208,7 @@ impl ListQuery {
             listing,
             page,
             cursor,
+            team_options: false,
         })
     }
 
@@ -216,6 +229,8 @@ impl ListQuery {
                 "off" => Some(false),
                 _ => None,
             },
+            // Any other organization's team, or no team, has no members here.
+            team: self.team.trim().parse().ok(),
         };
         let sort = Sort::parse(&self.sort).unwrap_or_default();
         let listing = Listing {
@@ -248,6 +263,7 @@ impl ListQuery {
             ("role", self.role.as_str()),
             ("status", self.status.as_str()),
             ("two_factor", self.two_factor.as_str()),
+            ("team", self.team.as_str()),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -391,6 +407,15 @@ struct MembersPage {
     can_invite: bool,
     roles: [Role; 5],
     sorts: [(&'static str, &'static str); 4],
+    /// The organization's teams as (id, name), for the Team filter.
+    teams: Vec<(i64, String)>,
+}
+
+impl MembersPage {
+    /// Whether the Team filter has `id` chosen.
+    fn team_chosen(&self, id: &i64) -> bool {
+        self.q.team.trim() == id.to_string()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -411,7 +436,10 @@ async fn list_members(
 ) -> Result<Response> {
     let now = state.clock.now();
     let settings = &member.settings;
-    let query = q.page_query()?;
+    let mut query = q.page_query()?;
+    // The filter's list of teams is in the page around the results, not in them.
+    let partial = target.as_deref() == Some("members-results");
+    query.team_options = !partial;
     let acting = member.acting();
     let found = members::list(
         &state.db,
@@ -428,6 +456,8 @@ async fn list_members(
         pages,
         listing,
         seats,
+        mut teams,
+        team_options,
     } = found.await.map_err(page_error)?;
     // Searches page by number: their matches are found anew for each page anyway.
     let place = |row: Option<&MemberRow>| {
@@ -443,7 +473,14 @@ async fn list_members(
         org_name: member.org.name.clone(),
         rows: rows
             .into_iter()
-            .map(|row| MemberView::new(row, now, &member, seats_managed))
+            .map(|row| {
+                let row_teams = if row.is_invitation() {
+                    Vec::new()
+                } else {
+                    teams.remove(&row.id).unwrap_or_default()
+                };
+                MemberView::new(row, row_teams, now, &member, seats_managed)
+            })
             .collect(),
         matching,
         page,
@@ -465,7 +502,7 @@ async fn list_members(
     if results.view.contains('?') {
         results.return_query = format!("?return_to={}", encode(&results.view));
     }
-    if target.as_deref() == Some("members-results") {
+    if partial {
         return Ok(MembersResults { results }.into_response());
     }
     let (member_count, pending) = member.counts;
@@ -486,6 +523,7 @@ async fn list_members(
             ("name", "Name"),
             ("active", "Last active"),
         ],
+        teams: team_options,
     }
     .into_response())
 }
@@ -1022,7 +1060,7 @@ async fn seat_refused(
 }
 
 /// The columns of a member list export.
-pub(crate) const EXPORT_HEADER: [&str; 9] = [
+pub(crate) const EXPORT_HEADER: [&str; 10] = [
     "email",
     "name",
     "role",
@@ -1032,6 +1070,7 @@ pub(crate) const EXPORT_HEADER: [&str; 9] = [
     "sign_in_method",
     "joined",
     "last_active",
+    "teams",
 ];
 
 /// One line of a member list export: text a spreadsheet shows as is (no formula runs).
@@ -1064,6 +1103,7 @@ pub(crate) fn export_fields(row: members::ExportRow) -> Vec<String> {
         cell(&row.auth_method),
         clock::iso(row.joined_at),
         row.last_active_at.map(clock::iso).unwrap_or_default(),
+        row.teams.as_deref().map(cell).unwrap_or_default(),
     ]
 }
 
@@ -1111,6 +1151,9 @@ fn view_in_words(filter: &Filter) -> String {
     }
     if let Some(on) = filter.two_factor {
         parts.push(format!("two_factor: {}", if on { "on" } else { "off" }));
+    }
+    if let Some(team) = filter.team {
+        parts.push(format!("team: {team}"));
     }
     parts.join(", ")
 }

@@ -13,6 +13,7 @@ pub mod pages;
 pub mod password;
 pub mod retry;
 pub mod settings;
+pub mod teams;
 pub mod setup;
 pub mod tokens;
 pub mod users;
@@ -71,6 +72,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(users::router())
         .merge(audit::router())
         .merge(tokens::router())
+        .merge(teams::router())
         .nest_service(
             "/static",
             tower::ServiceBuilder::new()
