@@ -45,6 +45,7 @@ mod settings;
 mod setup;
 mod sign_in;
 mod storage;
+mod teams;
 mod tokens_service;
 mod two_factor;
 mod users_service;
