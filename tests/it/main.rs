@@ -19,6 +19,7 @@ mod browser_invitations;
 mod browser_layout;
 mod browser_members;
 mod browser_password_reset;
+mod browser_teams;
 mod browser_two_factor;
 mod cli;
 mod domains;
