@@ -55,6 +55,12 @@ fn team_href(member: &OrgMember, id: i64) -> String {
     format!("/orgs/{}/teams/{id}", member.org.slug)
 }
 
+/// A refused name as the form shows it again: as typed, less the control characters
+/// no HTML page may carry, and cut far above the limit (a huge value is not echoed).
+fn as_typed(name: &str) -> String {
+    text::sanitized(name, 10 * crate::domain::team::NAME_MAX)
+}
+
 /// A flash message, then `to`.
 fn done(member: &OrgMember, to: &str, kind: &str, text: String) -> Response {
     member.current.flashes.add(kind, text);
@@ -141,7 +147,7 @@ async fn create_team(
         Err(refusal) if refusal.is_about_name() => {
             let mut errors = FieldErrors::default();
             errors.add("name", refusal.to_string());
-            let page = teams_page(&state, &member, form.name, errors).await?;
+            let page = teams_page(&state, &member, as_typed(&form.name), errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(err) => Err(page_error(err)),
@@ -246,7 +252,8 @@ async fn rename_team(
         Err(refusal) if refusal.is_about_name() => {
             let mut errors = FieldErrors::default();
             errors.add("name", refusal.to_string());
-            let page = team_page(&state, &member, id, "", Some(form.name), errors).await?;
+            let typed = Some(as_typed(&form.name));
+            let page = team_page(&state, &member, id, "", typed, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(err) => Err(page_error(err)),
