@@ -123,6 +123,23 @@ pub async fn get_to_manage(state: &AppState, actor: &Actor, id: i64) -> Result<T
         .ok_or(Error::NotFound)
 }
 
+/// Begins a change to the team `id` of the actor's organization, which managers only
+/// make: the transaction, the team as it is now (locked as `lock` says) and the time.
+async fn begin_on(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    lock: Lock,
+) -> Result<(db::Tx, TeamRow, i64), Error> {
+    check_manage(actor)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let team = db::teams::find(&mut tx, actor.org.id, id, lock)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((tx, team, now))
+}
+
 /// A unique violation on the team's name as the refusal it is.
 fn name_taken(err: sqlx::Error, name: &TeamName) -> Error {
     if db::is_unique_violation(&err) {
@@ -164,11 +181,7 @@ pub async fn rename(
 ) -> Result<TeamRow, Error> {
     check_manage(actor)?;
     let name = TeamName::parse(typed).map_err(Error::InvalidName)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let team = db::teams::find(&mut tx, actor.org.id, id, Lock::Update)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, team, now) = begin_on(state, actor, id, Lock::Update).await?;
     if team.name == name.as_str() {
         return Ok(team);
     }
@@ -191,12 +204,7 @@ pub async fn rename(
 
 /// Deletes the team; its members stay in the organization. Returns the team as it was.
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<TeamRow, Error> {
-    check_manage(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let team = db::teams::find(&mut tx, actor.org.id, id, Lock::Update)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, team, now) = begin_on(state, actor, id, Lock::Update).await?;
     db::teams::delete(&mut tx, id).await?;
     let event = audit::Event::new(audit::Action::TeamDeleted, &actor.audit)
         .in_org(actor.org.id)
@@ -215,12 +223,7 @@ pub async fn add_member(
     id: i64,
     membership_id: i64,
 ) -> Result<(TeamRow, TeamMemberRow), Error> {
-    check_manage(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let team = db::teams::find(&mut tx, actor.org.id, id, Lock::Share)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, team, now) = begin_on(state, actor, id, Lock::Share).await?;
     let (_, email) = db::teams::lock_membership(&mut tx, actor.org.id, membership_id)
         .await?
         .ok_or(Error::MemberNotFound)?;
@@ -251,12 +254,7 @@ pub async fn remove_member(
     id: i64,
     membership_id: i64,
 ) -> Result<(TeamRow, TeamMemberRow), Error> {
-    check_manage(actor)?;
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let team = db::teams::find(&mut tx, actor.org.id, id, Lock::Share)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (mut tx, team, now) = begin_on(state, actor, id, Lock::Share).await?;
     let Some(member) = db::teams::member_in(&mut tx, id, membership_id).await? else {
         let (_, email) = db::teams::lock_membership(&mut tx, actor.org.id, membership_id)
             .await?

@@ -309,7 +309,10 @@ impl Entry<'_> {
             "member.joined_sso" => ("Role", role_label),
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
-            "team.created" | "team.renamed" | "team.deleted" | "team.member_added"
+            "team.created"
+            | "team.renamed"
+            | "team.deleted"
+            | "team.member_added"
             | "team.member_removed" => ("Team", str::to_string),
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),

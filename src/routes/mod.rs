@@ -13,8 +13,8 @@ pub mod pages;
 pub mod password;
 pub mod retry;
 pub mod settings;
-pub mod teams;
 pub mod setup;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 

@@ -121,9 +121,11 @@ async fn teams_page(
 }
 
 async fn list_teams(State(state): State<AppState>, member: OrgMember) -> Result<Response> {
-    Ok(teams_page(&state, &member, String::new(), FieldErrors::default())
-        .await?
-        .into_response())
+    Ok(
+        teams_page(&state, &member, String::new(), FieldErrors::default())
+            .await?
+            .into_response(),
+    )
 }
 
 #[derive(Deserialize)]

@@ -192,11 +192,19 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
     assert_eq!(revoked.status(), 303);
     // Teams with long names, so that the Members page's Teams cell has to fit them.
     let mut team = 0;
-    for name in ["Platform Reliability Engineering", "Finance and Procurement"] {
+    for name in [
+        "Platform Reliability Engineering",
+        "Finance and Procurement",
+    ] {
         let created = app
             .post_form(&format!("/orgs/{ORG_SLUG}/teams"), &[("name", name)])
             .await;
-        team = location(&created).rsplit('/').next().unwrap().parse().unwrap();
+        team = location(&created)
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         for email in [LONG_EMAIL, "cleo@example.com"] {
             let member = app.membership_id(email).await.to_string();
             app.post_form(

@@ -36,7 +36,9 @@ async fn a_team_is_created_filled_and_used_as_a_members_filter(backend: Backend)
         .await;
     let offered = browser.texts("#candidates li").await;
     browser.click("Add").await;
-    browser.wait_for_text("Added cleo@example.com to Platform.").await;
+    browser
+        .wait_for_text("Added cleo@example.com to Platform.")
+        .await;
     let in_team = browser.texts(".team-members tbody tr").await;
     browser.click("Members").await;
     browser.wait_for_text("3 rows").await;

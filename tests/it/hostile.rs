@@ -186,7 +186,11 @@ fn routes() -> Vec<Route> {
         page(M::POST, "/orgs/{slug}/teams", &["name"]),
         page(M::GET, "/orgs/{slug}/teams/{team_id}", &["q"]),
         page(M::POST, "/orgs/{slug}/teams/{team_id}/rename", &["name"]),
-        page(M::POST, "/orgs/{slug}/teams/{team_id}/members", &["member_id"]),
+        page(
+            M::POST,
+            "/orgs/{slug}/teams/{team_id}/members",
+            &["member_id"],
+        ),
         page(
             M::POST,
             "/orgs/{slug}/teams/{team_id}/members/{member_id}/remove",

@@ -949,7 +949,10 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.fill("Email or name", "example").await;
     browser.click("Search").await;
     browser
-        .wait_until("people to add", "document.querySelector('#candidates button')")
+        .wait_until(
+            "people to add",
+            "document.querySelector('#candidates button')",
+        )
         .await;
     browser.click("Add").await;
     browser.wait_for_text("to Platform.").await;

@@ -104,7 +104,10 @@ async fn an_admin_creates_renames_and_deletes_a_team(backend: Backend) {
     let delete = format!("{team_page}/delete");
     let (status, confirm) = admin.get_html(&delete).await;
     assert_eq!(status, 200);
-    assert!(confirm.contains("Delete the team Platform team?"), "{confirm}");
+    assert!(
+        confirm.contains("Delete the team Platform team?"),
+        "{confirm}"
+    );
     let dialog = admin
         .client
         .get(admin.url(&delete))
@@ -115,7 +118,10 @@ async fn an_admin_creates_renames_and_deletes_a_team(backend: Backend) {
         .text()
         .await
         .unwrap();
-    assert!(dialog.starts_with("<dialog"), "htmx gets a dialog: {dialog}");
+    assert!(
+        dialog.starts_with("<dialog"),
+        "htmx gets a dialog: {dialog}"
+    );
     let deleted = admin.post_form(&delete, &[]).await;
     assert_eq!(location(&deleted), teams_path());
     assert!(
@@ -164,7 +170,9 @@ async fn members_are_found_added_and_removed(backend: Backend) {
     assert!(texts(&shown, &format!("#team-member-{bea}"))[0].contains(BEA));
     let (_, searched) = app.get_html(&format!("{page}?q=bea")).await;
     assert!(
-        texts(&searched, "#candidates").join(" ").contains("No member outside this team matches"),
+        texts(&searched, "#candidates")
+            .join(" ")
+            .contains("No member outside this team matches"),
         "a member already in the team is not offered"
     );
 
@@ -194,9 +202,7 @@ async fn team_names_are_unique_in_any_case_and_checked_in_words(backend: Backend
     let platform = create_team(&app, "Platform").await;
     let other = create_team(&app, "Ops").await;
 
-    let response = app
-        .post_form(&teams_path(), &[("name", "PLATFORM")])
-        .await;
+    let response = app.post_form(&teams_path(), &[("name", "PLATFORM")]).await;
     assert_eq!(response.status(), 422);
     let page = response.text().await.unwrap();
     assert_eq!(
@@ -219,8 +225,14 @@ async fn team_names_are_unique_in_any_case_and_checked_in_words(backend: Backend
     for (typed, message) in [
         ("   ", "Enter a name for the team."),
         (&"x".repeat(101), "Use at most 100 characters."),
-        ("Ops\0", "Remove the line breaks, tabs and other control characters."),
-        ("Ops\nTeam", "Remove the line breaks, tabs and other control characters."),
+        (
+            "Ops\0",
+            "Remove the line breaks, tabs and other control characters.",
+        ),
+        (
+            "Ops\nTeam",
+            "Remove the line breaks, tabs and other control characters.",
+        ),
     ] {
         let response = app.post_form(&teams_path(), &[("name", typed)]).await;
         assert_eq!(response.status(), 422, "{typed:?}");
@@ -303,8 +315,11 @@ async fn a_member_sees_teams_but_cannot_manage_them(backend: Backend) {
             .await,
         bea.get(&format!("{page}/delete")).await,
         bea.post_form(&format!("{page}/delete"), &[]).await,
-        bea.post_form(&format!("{page}/members"), &[("member_id", bea_id.as_str())])
-            .await,
+        bea.post_form(
+            &format!("{page}/members"),
+            &[("member_id", bea_id.as_str())],
+        )
+        .await,
         bea.post_form(&format!("{page}/members/{cy}/remove"), &[])
             .await,
     ];
@@ -313,9 +328,7 @@ async fn a_member_sees_teams_but_cannot_manage_them(backend: Backend) {
     }
 
     let token = bea.create_token(ORG_SLUG, "bea").await;
-    let (status, listed) = app
-        .api(Method::GET, &token, &teams_path(), None)
-        .await;
+    let (status, listed) = app.api(Method::GET, &token, &teams_path(), None).await;
     assert_eq!(status, 200);
     assert_eq!(listed[0]["name"], "Platform");
     let (status, body) = app
@@ -399,9 +412,7 @@ async fn another_organizations_team_is_a_404(backend: Backend) {
     );
 }
 
-async fn removing_a_member_from_the_organization_removes_them_from_every_team(
-    backend: Backend,
-) {
+async fn removing_a_member_from_the_organization_removes_them_from_every_team(backend: Backend) {
     let Some(app) = app_with_people(backend).await else {
         return;
     };
@@ -463,7 +474,11 @@ async fn the_members_page_shows_teams_and_filters_by_team(backend: Backend) {
     let (_, filtered) = app
         .get_html(&format!("{members}?team={finance}&sort=email"))
         .await;
-    assert_eq!(texts(&filtered, ".cell-email"), [BEA], "no invitations either");
+    assert_eq!(
+        texts(&filtered, ".cell-email"),
+        [BEA],
+        "no invitations either"
+    );
     assert_eq!(
         attrs(&filtered, "#member-team option[selected]", "value"),
         [finance.to_string()]
@@ -529,7 +544,10 @@ async fn the_member_export_has_a_teams_column(backend: Backend) {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].ends_with(",last_active,teams"), "{}", lines[0]);
     let bea = lines.iter().find(|l| l.starts_with(BEA)).unwrap();
-    assert!(bea.ends_with(",'=Finance; Platform"), "defused, by name: {bea}");
+    assert!(
+        bea.ends_with(",'=Finance; Platform"),
+        "defused, by name: {bea}"
+    );
     let cy = lines.iter().find(|l| l.starts_with(CY)).unwrap();
     assert!(cy.ends_with(','), "no team: {cy}");
 }
@@ -563,7 +581,12 @@ async fn teams_are_managed_through_the_api(backend: Backend) {
         .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("name_taken")));
     let (status, body) = app
-        .api(Method::POST, &token, &teams_path(), Some(json!({"name": "a\u{1b}b"})))
+        .api(
+            Method::POST,
+            &token,
+            &teams_path(),
+            Some(json!({"name": "a\u{1b}b"})),
+        )
         .await;
     assert_eq!(status, 422);
     assert!(body["fields"]["name"].is_string(), "{body}");
@@ -576,7 +599,10 @@ async fn teams_are_managed_through_the_api(backend: Backend) {
             Some(json!({"name": "Platform team"})),
         )
         .await;
-    assert_eq!((status, renamed["name"].as_str()), (200, Some("Platform team")));
+    assert_eq!(
+        (status, renamed["name"].as_str()),
+        (200, Some("Platform team"))
+    );
 
     let (status, added) = app
         .api(
@@ -597,7 +623,10 @@ async fn teams_are_managed_through_the_api(backend: Backend) {
             Some(json!({"member_id": bea})),
         )
         .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("already_in_team")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_in_team"))
+    );
     let (_, listed) = app
         .api(Method::GET, &token, &format!("{path}/members"), None)
         .await;

@@ -116,7 +116,10 @@ fn refused(err: teams::Error) -> ApiError {
         TokenErrors,
     )
 )]
-async fn list_teams(State(state): State<AppState>, member: ApiMember) -> ApiResult<Json<Vec<Team>>> {
+async fn list_teams(
+    State(state): State<AppState>,
+    member: ApiMember,
+) -> ApiResult<Json<Vec<Team>>> {
     let rows = teams::list(&state, &member.acting).await.map_err(refused)?;
     Ok(Json(rows.into_iter().map(Team::from).collect()))
 }
