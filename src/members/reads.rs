@@ -66,11 +66,18 @@ pub async fn list(
         Some(total) => Some((db::memberships::count_seats(db, org_id).await?, total)),
         None => None,
     };
-    let teams = teams_of(db, org_id, &rows).await?;
-    let team_options = if team_options {
-        db::teams::names_of_org(db, org_id).await?
+    // The full page lists the organization's teams for its filter; when there are
+    // none, no row has a team either, and the rows' query is spared.
+    let (teams, team_options) = if team_options {
+        let options = db::teams::names_of_org(db, org_id).await?;
+        let teams = if options.is_empty() {
+            HashMap::new()
+        } else {
+            teams_of(db, org_id, &rows).await?
+        };
+        (teams, options)
     } else {
-        Vec::new()
+        (teams_of(db, org_id, &rows).await?, Vec::new())
     };
     Ok(Page {
         rows,
