@@ -803,18 +803,6 @@ async fn enter(
     ))
 }
 
-/// The name each provider goes by, for the members among `rows` who sign in with
-/// single sign-on: by the domain of their address.
-pub async fn provider_names(
-    state: &AppState,
-    domains: &[&str],
-) -> anyhow::Result<std::collections::HashMap<String, String>> {
-    Ok(db::sso::names_for_domains(&state.db, domains)
-        .await?
-        .into_iter()
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

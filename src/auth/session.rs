@@ -17,6 +17,7 @@ const CSRF: &str = "csrf";
 const SEEN_HOUR: &str = "seen_hour";
 const SECOND_FACTOR: &str = "second_factor";
 const TWO_FACTOR_SETUP: &str = "two_factor_setup";
+const SSO: &str = "sso";
 
 /// How long the second step of a sign-in waits for its code.
 pub const SECOND_FACTOR_SECS: i64 = 5 * 60;
@@ -184,6 +185,17 @@ pub async fn begin_second_factor(session: &Session, pending: &PendingSignIn) -> 
     session.remove_value(SIGNED_IN_AT).await?;
     session.insert(SECOND_FACTOR, pending).await?;
     Ok(())
+}
+
+/// Keeps a sign-in sent to an identity provider until the provider sends the browser
+/// back; a newer one replaces it.
+pub async fn begin_sso(session: &Session, pending: &crate::sso::Pending) -> Result<()> {
+    session.insert(SSO, pending).await
+}
+
+/// The sign-in sent to a provider, taken out of the session: a callback uses it once.
+pub async fn take_sso(session: &Session) -> Result<Option<crate::sso::Pending>> {
+    session.remove(SSO).await
 }
 
 /// The sign-in waiting for its second factor, while its time lasts at `now`.

@@ -61,6 +61,11 @@ pub struct MemberRow {
     #[sqlx(default)]
     #[serde(default)]
     pub matching: Option<i64>,
+    /// The identity provider a member signs in with ("sso"), by name: filled in by
+    /// `members::reads`, not by the list's query.
+    #[sqlx(skip)]
+    #[serde(skip)]
+    pub sso_provider: Option<String>,
 }
 
 impl MemberRow {

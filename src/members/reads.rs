@@ -61,7 +61,8 @@ pub async fn list(
 ) -> Result<Page, Error> {
     let org_id = actor.org.id;
     let team_options = q.team_options;
-    let (rows, matching, page, listing) = find_page(db, org_id, kept, now, q).await?;
+    let (mut rows, matching, page, listing) = find_page(db, org_id, kept, now, q).await?;
+    name_providers(db, &mut rows).await?;
     let seats = match seats {
         Some(total) => Some((db::memberships::count_seats(db, org_id).await?, total)),
         None => None,
@@ -195,16 +196,45 @@ pub async fn list_by_offset(
         offset,
         total: Some(total),
     };
-    let rows = db::memberships::list(db, org_id, now, &listing).await?;
+    let mut rows = db::memberships::list(db, org_id, now, &listing).await?;
+    name_providers(db, &mut rows).await?;
     let teams = teams_of(db, org_id, &rows).await?;
     Ok((rows, total, teams))
 }
 
+/// Names the provider of each row that signs in with single sign-on: the provider of
+/// the organization that verified the address's domain. One query for the page, only
+/// when some row signs in that way.
+async fn name_providers(db: &Db, rows: &mut [MemberRow]) -> Result<(), Error> {
+    let domain = |row: &MemberRow| row.email.rsplit('@').next().unwrap_or("").to_lowercase();
+    let mut domains: Vec<String> = rows
+        .iter()
+        .filter(|row| row.auth_method == "sso")
+        .map(domain)
+        .collect();
+    if domains.is_empty() {
+        return Ok(());
+    }
+    domains.sort();
+    domains.dedup();
+    let asked: Vec<&str> = domains.iter().map(String::as_str).collect();
+    let names: std::collections::HashMap<String, String> = db::sso::names_for_domains(db, &asked)
+        .await?
+        .into_iter()
+        .collect();
+    for row in rows.iter_mut().filter(|row| row.auth_method == "sso") {
+        row.sso_provider = names.get(&domain(row)).cloned();
+    }
+    Ok(())
+}
+
 /// The member `id` of the actor's organization.
 pub async fn find(db: &Db, actor: &Actor, id: i64) -> Result<MemberRow, Error> {
-    db::memberships::row(db, actor.org.id, id)
+    let mut row = db::memberships::row(db, actor.org.id, id)
         .await?
-        .ok_or(Error::NotFound)
+        .ok_or(Error::NotFound)?;
+    name_providers(db, std::slice::from_mut(&mut row)).await?;
+    Ok(row)
 }
 
 /// The member `id` of the actor's organization with their teams, by name.

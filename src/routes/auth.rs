@@ -11,7 +11,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::pages::PageCtx;
-use crate::accounts;
 use crate::auth::device::DeviceCookie;
 use crate::auth::flash::Flashes;
 use crate::auth::{CurrentUser, session};
@@ -19,6 +18,7 @@ use crate::domain::two_factor::SecondFactor;
 use crate::domain::{Email, LocalPath};
 use crate::error::Result;
 use crate::state::AppState;
+use crate::{accounts, sso};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,6 +38,8 @@ const WRONG_CREDENTIALS: &str = "That email and password do not match an active 
 #[template(path = "pages/sign_in.html")]
 struct SignInPage {
     ctx: PageCtx,
+    /// "email" first; "password" once the address signs in with one.
+    step: &'static str,
     email: String,
     next: String,
     error: Option<String>,
@@ -80,12 +82,13 @@ struct SignInQuery {
     email: String,
 }
 
+/// The sign-in form: the email step sends no password; the password step (or a script)
+/// sends both.
 #[derive(Deserialize)]
 struct SignInForm {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    password: String,
+    password: Option<String>,
     #[serde(default)]
     next: String,
 }
@@ -117,13 +120,14 @@ async fn show_sign_in(
         return Ok(Redirect::to(LocalPath::or_home(&q.next).as_str()).into_response());
     }
     let ctx = PageCtx::load(&state, &session, &flashes, None).await?;
-    Ok(SignInPage {
+    let page = SignInPage {
         ctx,
+        step: "email",
         email: q.email,
         next: local_next(&q.next),
         error: None,
-    }
-    .into_response())
+    };
+    Ok(with_sign_in_csp(&state, page))
 }
 
 async fn sign_in(
@@ -134,49 +138,78 @@ async fn sign_in(
     client: session::Client,
     Form(form): Form<SignInForm>,
 ) -> Result<Response> {
+    let step = if form.password.is_some() {
+        "password"
+    } else {
+        "email"
+    };
     let refuse =
-        |status, message: String| refused(&state, &session, &flashes, status, &form, message);
+        |status, message: String| refused(&state, &session, &flashes, status, &form, step, message);
     let Ok(email) = Email::parse(&form.email) else {
-        return refuse(
+        return refused(
+            &state,
+            &session,
+            &flashes,
             StatusCode::UNPROCESSABLE_ENTITY,
+            &form,
+            "email",
             "Enter your email address, like name@example.com.".into(),
         )
         .await;
     };
+    let Some(password) = form.password.as_deref() else {
+        return continue_with_email(&state, &session, &flashes, &form, &email).await;
+    };
     let ip = &client.ip;
     let device_id = device.id_for(email.normalized());
-    let signed_in =
-        match accounts::sign_in(&state, &email, &form.password, ip, device_id.as_deref()).await {
-            Ok(accounts::SignInStep::SignedIn(signed_in)) => signed_in,
-            Ok(accounts::SignInStep::SecondFactor { user_id }) => {
-                let pending = session::PendingSignIn {
-                    user_id,
-                    account: email.normalized().to_string(),
-                    next: local_next(&form.next),
-                    until: state.clock.now() + session::SECOND_FACTOR_SECS,
-                };
-                session::begin_second_factor(&session, &pending).await?;
-                return Ok(Redirect::to("/sign-in/two-factor").into_response());
-            }
-            Err(accounts::Error::Throttled(throttled)) => {
-                let now = state.clock.now();
-                let mut response =
-                    refuse(StatusCode::TOO_MANY_REQUESTS, throttled.message(now)).await?;
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(throttled.seconds_left(now)),
-                );
-                return Ok(response);
-            }
-            Err(
-                accounts::Error::WrongCredentials
-                | accounts::Error::WrongSecondFactor
-                | accounts::Error::Invalid(_),
-            ) => {
-                return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
-            }
-            Err(other) => return Err(other.into()),
-        };
+    let signed_in = match accounts::sign_in(&state, &email, password, ip, device_id.as_deref())
+        .await
+    {
+        Ok(accounts::SignInStep::SignedIn(signed_in)) => signed_in,
+        Ok(accounts::SignInStep::SecondFactor { user_id }) => {
+            let pending = session::PendingSignIn {
+                user_id,
+                account: email.normalized().to_string(),
+                next: local_next(&form.next),
+                until: state.clock.now() + session::SECOND_FACTOR_SECS,
+            };
+            session::begin_second_factor(&session, &pending).await?;
+            return Ok(Redirect::to("/sign-in/two-factor").into_response());
+        }
+        Err(accounts::Error::Throttled(throttled)) => {
+            let now = state.clock.now();
+            let mut response =
+                refuse(StatusCode::TOO_MANY_REQUESTS, throttled.message(now)).await?;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(throttled.seconds_left(now)),
+            );
+            return Ok(response);
+        }
+        Err(
+            accounts::Error::WrongCredentials
+            | accounts::Error::WrongSecondFactor
+            | accounts::Error::Invalid(_),
+        ) => {
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, WRONG_CREDENTIALS.into()).await;
+        }
+        Err(accounts::Error::SsoRequired(provider)) => {
+            return refused(
+                    &state,
+                    &session,
+                    &flashes,
+                    StatusCode::FORBIDDEN,
+                    &form,
+                    "email",
+                    format!(
+                        "Addresses on {} sign in with {provider}, not with a password. Choose Continue.",
+                        email.domain()
+                    ),
+                )
+                .await;
+        }
+        Err(other) => return Err(other.into()),
+    };
     device.remember(email.normalized(), device_id);
     session::sign_in(
         &state,
@@ -285,23 +318,78 @@ async fn second_factor(
     Ok(Redirect::to(LocalPath::or_home(&pending.next).as_str()).into_response())
 }
 
-/// The sign-in page again, with what was typed (never the password) and why it failed.
+/// The email step's answer: an address on a domain with single sign-on goes to its
+/// provider; any other to the password step. Nothing here depends on whether an
+/// account exists.
+async fn continue_with_email(
+    state: &AppState,
+    session: &Session,
+    flashes: &Flashes,
+    form: &SignInForm,
+    email: &Email,
+) -> Result<Response> {
+    let Some(provider) = sso::provider_for(state, email).await? else {
+        let ctx = PageCtx::load(state, session, flashes, None).await?;
+        let page = SignInPage {
+            ctx,
+            step: "password",
+            email: email.to_string(),
+            next: local_next(&form.next),
+            error: None,
+        };
+        return Ok(with_sign_in_csp(state, page));
+    };
+    match sso::begin(state, &provider, email, &local_next(&form.next)).await {
+        Ok((url, pending)) => {
+            session::begin_sso(session, &pending).await?;
+            Ok(Redirect::to(&url).into_response())
+        }
+        Err(sso::SignInError::Internal(e)) => Err(e.into()),
+        Err(refused_now) => {
+            refused(
+                state,
+                session,
+                flashes,
+                StatusCode::BAD_GATEWAY,
+                form,
+                "email",
+                refused_now.to_string(),
+            )
+            .await
+        }
+    }
+}
+
+/// The sign-in page again, at `step`, with what was typed (never the password) and why
+/// it failed.
 async fn refused(
     state: &AppState,
     session: &Session,
     flashes: &Flashes,
     status: StatusCode,
     form: &SignInForm,
+    step: &'static str,
     message: String,
 ) -> Result<Response> {
     let ctx = PageCtx::load(state, session, flashes, None).await?;
     let page = SignInPage {
         ctx,
+        step,
         email: form.email.trim().to_string(),
         next: local_next(&form.next),
         error: Some(message),
     };
-    Ok((status, page).into_response())
+    Ok(with_sign_in_csp(state, (status, page)))
+}
+
+/// A sign-in page with the policy that lets its form lead to an identity provider.
+fn with_sign_in_csp(state: &AppState, page: impl IntoResponse) -> Response {
+    let mut response = page.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        super::sign_in_csp(state.config.allow_private_addresses),
+    );
+    response
 }
 
 /// Where signing out leads: `next` (a local path only), else the sign-in form — e.g.

@@ -60,7 +60,7 @@ struct MemberView {
     joined_exact: String,
     joined_iso: String,
     last_active: Option<(String, String, String)>,
-    auth_method: &'static str,
+    auth_method: String,
     two_factor: bool,
     is_you: bool,
     allowed: Allowed,
@@ -155,10 +155,12 @@ impl MemberView {
             last_active: row
                 .last_active_at
                 .map(|at| (clock::relative(now, at), clock::exact(at), clock::iso(at))),
-            auth_method: match row.auth_method.as_str() {
-                "" => "",
-                "password" => "Password",
-                _ => "Other",
+            auth_method: match (row.auth_method.as_str(), &row.sso_provider) {
+                ("", _) => String::new(),
+                ("password", _) => "Password".into(),
+                ("sso", Some(provider)) => format!("SSO ({provider})"),
+                ("sso", None) => "SSO".into(),
+                _ => "Other".into(),
             },
             email: row.email,
             name: row.name,

@@ -14,6 +14,7 @@ pub mod password;
 pub mod retry;
 pub mod settings;
 pub mod setup;
+pub mod sso;
 pub mod teams;
 pub mod tokens;
 pub mod users;
@@ -49,6 +50,19 @@ const SESSION_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// The sign-in page's policy: its email step's answer may send the browser on to an
+/// organization's identity provider, and browsers apply `form-action` to where a form's
+/// answer redirects. Plain HTTP only where the operator allows such providers.
+pub fn sign_in_csp(allow_private: bool) -> HeaderValue {
+    let to = if allow_private {
+        "https: http:"
+    } else {
+        "https:"
+    };
+    HeaderValue::from_str(&CSP.replace("form-action 'self'", &format!("form-action 'self' {to}")))
+        .expect("a valid header")
+}
+
 /// The whole application, ready to serve.
 pub fn app(state: AppState, store: Store) -> Router {
     let sessions = SessionManagerLayer::new(store)
@@ -67,6 +81,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(password::router())
         .merge(members::router())
         .merge(settings::router())
+        .merge(sso::router())
         .merge(invitations::router())
         .merge(account::router())
         .merge(users::router())
@@ -105,7 +120,11 @@ pub fn app(state: AppState, store: Store) -> Router {
             state.config.secure_cookies,
             caching_and_transport,
         ))
-        .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
+        // A page that needs another policy (the sign-in page) sets its own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::REFERRER_POLICY, "no-referrer"))

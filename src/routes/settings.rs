@@ -105,6 +105,18 @@ struct SettingsPage {
     /// Active members without two-factor authentication.
     without_two_factor: i64,
     domains: Domains,
+    /// The organization's identity provider, if it has one.
+    sso: Option<crate::sso::ProviderView>,
+}
+
+/// The settings page's line about single sign-on.
+async fn sso_summary(
+    state: &AppState,
+    member: &OrgMember,
+) -> Result<Option<crate::sso::ProviderView>> {
+    crate::sso::provider(state, &member.acting())
+        .await
+        .map_err(|_| AppError::Refused("Only Owners can change organization settings.".into()))
 }
 
 fn require_owner(member: &OrgMember) -> Result<()> {
@@ -121,6 +133,7 @@ async fn show_settings(State(state): State<AppState>, member: OrgMember) -> Resu
     require_owner(&member)?;
     Ok(SettingsPage {
         domains: Domains::of(&state, &member, String::new()).await?,
+        sso: sso_summary(&state, &member).await?,
         without_two_factor: orgs::members_without_two_factor(&state, member.org.id).await?,
         ctx: PageCtx::for_org(&member, "settings").await?,
         slug: member.org.slug.clone(),
@@ -182,6 +195,7 @@ async fn with_errors(
         errors,
         without_two_factor: orgs::members_without_two_factor(state, member.org.id).await?,
         domains: Domains::of(state, member, String::new()).await?,
+        sso: sso_summary(state, member).await?,
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
@@ -234,6 +248,7 @@ async fn add_domain(
                     without_two_factor: orgs::members_without_two_factor(&state, member.org.id)
                         .await?,
                     domains: Domains::of(&state, &member, form.domain).await?,
+                    sso: sso_summary(&state, &member).await?,
                 };
                 Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
             }

@@ -360,9 +360,12 @@ impl Browser {
             .await;
     }
 
-    /// Signs in on the sign-in page, which must be showing.
+    /// Signs in on the sign-in page, which must be showing: the email step, then the
+    /// password step.
     pub async fn sign_in(&self, email: &str, password: &str) {
         self.fill("Email", email).await;
+        self.click("Continue").await;
+        self.wait_for_text("Use another address").await;
         self.fill("Password", password).await;
         self.click("Sign in").await;
     }

@@ -237,6 +237,7 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             "settings-domains",
             format!("/orgs/{ORG_SLUG}/settings#domains"),
         ),
+        ("sso-settings", format!("/orgs/{ORG_SLUG}/settings/sso")),
         ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
         ("teams", format!("/orgs/{ORG_SLUG}/teams")),
         ("team", format!("/orgs/{ORG_SLUG}/teams/{team}?q=example")),

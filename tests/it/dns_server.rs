@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hickory_server::ServerFuture;
 use hickory_server::authority::{Catalog, ZoneType};
-use hickory_server::proto::rr::rdata::{SOA, TXT};
+use hickory_server::proto::rr::rdata::{A, SOA, TXT};
 use hickory_server::proto::rr::{LowerName, Name, RData, Record};
 use hickory_server::store::in_memory::InMemoryAuthority;
 use tokio::net::{TcpListener, UdpSocket};
@@ -70,14 +70,26 @@ impl DnsServer {
 
     /// Publishes a TXT record at `name` (inside one of the zones), beside any there.
     pub async fn publish_txt(&self, name: &str, value: &str) {
+        self.publish(name, |fqdn| {
+            Record::from_rdata(fqdn, 0, RData::TXT(TXT::new(vec![value.to_string()])))
+        })
+        .await;
+    }
+
+    /// Publishes an A record at `name`: where a host name an Owner typed leads.
+    pub async fn publish_a(&self, name: &str, ip: std::net::Ipv4Addr) {
+        self.publish(name, |fqdn| Record::from_rdata(fqdn, 0, RData::A(A(ip))))
+            .await;
+    }
+
+    async fn publish(&self, name: &str, record: impl FnOnce(Name) -> Record) {
         let fqdn = Name::from_str(&format!("{}.", name.trim_end_matches('.'))).unwrap();
         let (_, authority) = self
             .zones
             .iter()
             .find(|(origin, _)| origin.zone_of(&fqdn))
             .unwrap_or_else(|| panic!("{name} is in none of this server's zones"));
-        let record = Record::from_rdata(fqdn, 0, RData::TXT(TXT::new(vec![value.to_string()])));
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
-        authority.upsert(record, serial).await;
+        authority.upsert(record(fqdn), serial).await;
     }
 }

@@ -4,6 +4,7 @@
 mod browser_helpers;
 mod dns_server;
 mod helpers;
+mod oidc_provider;
 mod smtp_sink;
 
 mod account;
@@ -19,6 +20,7 @@ mod browser_invitations;
 mod browser_layout;
 mod browser_members;
 mod browser_password_reset;
+mod browser_sso;
 mod browser_teams;
 mod browser_two_factor;
 mod cli;
@@ -45,6 +47,7 @@ mod security;
 mod settings;
 mod setup;
 mod sign_in;
+mod sso;
 mod storage;
 mod teams;
 mod tokens_service;

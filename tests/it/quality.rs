@@ -193,7 +193,32 @@ async fn every_page_is_valid_html(backend: Backend) {
         html(app.get("/admin/audit").await, 200).await,
     ));
     pages.push(("not-found", html(app.get("/no-such-page").await, 404).await));
+    let sso = format!("/orgs/{ORG_SLUG}/settings/sso");
+    pages.push(("sso-settings", html(app.get(&sso).await, 200).await));
+    pages.push((
+        "sso-settings-with-errors",
+        html(
+            app.post_form(&sso, &[("issuer", "nope"), ("action", "save")])
+                .await,
+            422,
+        )
+        .await,
+    ));
+    pages.push((
+        "sso-refused",
+        html(stranger.get("/sso/callback?code=x&state=y").await, 400).await,
+    ));
     pages.push(("sign-in", html(stranger.get("/sign-in").await, 200).await));
+    pages.push((
+        "sign-in-password-step",
+        html(
+            stranger
+                .post_form("/sign-in", &[("email", ADMIN_EMAIL)])
+                .await,
+            200,
+        )
+        .await,
+    ));
     let refused = stranger.sign_in(ADMIN_EMAIL, "not the password").await;
     pages.push(("sign-in-with-error", html(refused, 422).await));
     add_account_without_organization(&app).await;
@@ -888,6 +913,10 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "account menu open").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/settings")).await;
     violations.extend(axe(&browser, &axe_source, "settings").await);
+    browser
+        .goto(&format!("/orgs/{ORG_SLUG}/settings/sso"))
+        .await;
+    violations.extend(axe(&browser, &axe_source, "single sign-on settings").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
     violations.extend(axe(&browser, &axe_source, "invitations before inviting").await);
     browser.click("Invite people").await;
@@ -1025,6 +1054,11 @@ async fn every_page_passes_axe(backend: Backend) {
     browser.click("Sign out").await;
     browser.wait_for_path("/sign-in").await;
     violations.extend(axe(&browser, &axe_source, "sign-in").await);
+    browser.fill("Email", ADMIN_EMAIL).await;
+    browser.click("Continue").await;
+    browser.wait_for_text("Use another address").await;
+    violations.extend(axe(&browser, &axe_source, "sign-in password step").await);
+    browser.click("Use another address").await;
     browser.sign_in(ADMIN_EMAIL, "not the password").await;
     browser.wait_for_text("do not match").await;
     violations.extend(axe(&browser, &axe_source, "sign-in with error").await);

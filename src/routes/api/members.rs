@@ -49,8 +49,12 @@ pub struct Member {
     joined_at: String,
     /// RFC 3339; null when never active.
     last_active_at: Option<String>,
+    /// `password`, or `sso` for an account that signs in with an identity provider.
     #[schema(example = "password")]
     sign_in_method: String,
+    /// The identity provider's name, when `sign_in_method` is `sso`.
+    #[schema(example = "Okta")]
+    sign_in_provider: Option<String>,
     /// The names of the member's teams, by name.
     teams: Vec<String>,
 }
@@ -81,6 +85,7 @@ impl Member {
             joined_at: clock::iso(row.joined_at),
             last_active_at: row.last_active_at.map(clock::iso),
             sign_in_method: row.auth_method,
+            sign_in_provider: row.sso_provider,
         })
     }
 }
