@@ -23,6 +23,7 @@ pub mod sealed;
 pub mod sso;
 pub mod startup;
 pub mod state;
+pub mod teams;
 pub mod telemetry;
 pub mod tokens;
 pub mod two_factor;

@@ -72,6 +72,11 @@ pub enum Action {
     WebhookSecretRotated,
     WebhookDeleted,
     WebhookTestSent,
+    TeamCreated,
+    TeamRenamed,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
 }
 
 impl Action {
@@ -141,6 +146,11 @@ impl Action {
             Action::WebhookSecretRotated => "webhook.secret_rotated",
             Action::WebhookDeleted => "webhook.deleted",
             Action::WebhookTestSent => "webhook.test_sent",
+            Action::TeamCreated => "team.created",
+            Action::TeamRenamed => "team.renamed",
+            Action::TeamDeleted => "team.deleted",
+            Action::TeamMemberAdded => "team.member_added",
+            Action::TeamMemberRemoved => "team.member_removed",
         }
     }
 }

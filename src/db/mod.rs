@@ -17,6 +17,7 @@ pub mod password_resets;
 pub mod secrets;
 pub mod setup_tokens;
 pub mod sso;
+pub mod teams;
 pub mod throttle;
 pub mod two_factor;
 pub mod users;

@@ -20,6 +20,11 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("access_request.created", "Invitation requested"),
     ("access_request.approved", "Invitation request approved"),
     ("access_request.declined", "Invitation request declined"),
+    ("team.created", "Team created"),
+    ("team.renamed", "Team renamed"),
+    ("team.deleted", "Team deleted"),
+    ("team.member_added", "Added to a team"),
+    ("team.member_removed", "Removed from a team"),
     ("invitation.created", "Invitation sent"),
     ("invitation.resent", "Invitation resent"),
     ("invitation.revoked", "Invitation revoked"),
@@ -178,6 +183,20 @@ impl Entry<'_> {
                 "{actor} declined {whose} request to invite {} as {}",
                 after.unwrap_or("?"),
                 role(before)
+            ),
+            "team.created" => format!("{actor} created the team {}", after.unwrap_or("?")),
+            "team.renamed" => format!(
+                "{actor} renamed the team {} to {}",
+                before.unwrap_or("?"),
+                after.unwrap_or("?")
+            ),
+            "team.deleted" => format!("{actor} deleted the team {}", before.unwrap_or("?")),
+            "team.member_added" => {
+                format!("{actor} added {whom} to the team {}", after.unwrap_or("?"))
+            }
+            "team.member_removed" => format!(
+                "{actor} removed {whom} from the team {}",
+                before.unwrap_or("?")
             ),
             "invitation.created" => format!("{actor} invited {whom} as {}", role(after)),
             "invitation.resent" => format!("{actor} resent {invitation}"),
@@ -376,6 +395,11 @@ impl Entry<'_> {
             | "webhook.deleted"
             | "webhook.test_sent"
             | "webhook.added" => return Vec::new(),
+            "team.created"
+            | "team.renamed"
+            | "team.deleted"
+            | "team.member_added"
+            | "team.member_removed" => ("Team", str::to_string),
             // The sentence names the domain and how it was verified.
             "domain.verified" => return Vec::new(),
             "user.name_changed" => ("Name", str::to_string),

@@ -14,6 +14,7 @@ pub mod password;
 pub mod permissions;
 pub mod role;
 pub mod settings;
+pub mod team;
 pub mod text;
 pub mod token;
 pub mod two_factor;

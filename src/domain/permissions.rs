@@ -46,6 +46,8 @@ pub enum Action {
     SeeAuditLog,
     /// See and revoke the API tokens of every member.
     ManageTokens,
+    /// Create, rename and delete teams, and add and remove their members.
+    ManageTeams,
     Leave,
 }
 
@@ -106,7 +108,9 @@ pub fn allows(actor: Role, action: Action) -> bool {
         },
         Action::ManageSeats | Action::ExportMembers => matches!(actor, Owner | Admin | Billing),
         Action::EditSettings | Action::ManageWebhooks => actor == Owner,
-        Action::SeeAuditLog | Action::ManageTokens => matches!(actor, Owner | Admin),
+        Action::SeeAuditLog | Action::ManageTokens | Action::ManageTeams => {
+            matches!(actor, Owner | Admin)
+        }
     }
 }
 
@@ -299,6 +303,7 @@ mod tests {
                 audit,
                 "{actor:?} every member's tokens"
             );
+            assert_eq!(allows(actor, Action::ManageTeams), audit, "{actor:?} teams");
         }
     }
 }

@@ -12,8 +12,8 @@ mod seats;
 pub use changes::{Change, change, leave};
 pub use expiry::{ExpiryWorker, expire_due};
 pub use reads::{
-    Asking, Export, PAGE_SIZE, Page, PageQuery, confirmation_target, export, find, list,
-    list_by_offset,
+    Asking, Export, PAGE_SIZE, Page, PageQuery, confirmation_target, export, find, find_with_teams,
+    list, list_by_offset,
 };
 pub use seats::{SeatTargets, seat_targets, seats_in_use, set_seats};
 

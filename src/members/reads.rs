@@ -1,6 +1,8 @@
 //! What the Members page, its partials, its confirmations and the API read. Reads take
 //! the pool: none of them takes the organization's lock or the writer's turn.
 
+use std::collections::HashMap;
+
 use super::{Allowed, Error, ExportRow, Filter, Listing, MemberRow, Sort, Start, Target};
 use crate::actor::Actor;
 use crate::db::{self, Db, audit};
@@ -17,6 +19,8 @@ pub struct PageQuery {
     pub listing: Listing,
     pub page: i64,
     pub cursor: Option<Start>,
+    /// Also read the organization's teams, for the page's Team filter.
+    pub team_options: bool,
 }
 
 /// A page of the Members page, as found for its query.
@@ -32,6 +36,10 @@ pub struct Page {
     pub listing: Listing,
     /// How many seats are assigned, and how many there are, when seats are on.
     pub seats: Option<(i64, i64)>,
+    /// The teams of the page's members, by membership id, each by name.
+    pub teams: HashMap<i64, Vec<String>>,
+    /// The organization's teams as (id, name), when the query asked for them.
+    pub team_options: Vec<(i64, String)>,
 }
 
 fn pages_of(matching: i64) -> i64 {
@@ -52,11 +60,25 @@ pub async fn list(
     q: PageQuery,
 ) -> Result<Page, Error> {
     let org_id = actor.org.id;
+    let team_options = q.team_options;
     let (mut rows, matching, page, listing) = find_page(db, org_id, kept, now, q).await?;
     name_providers(db, &mut rows).await?;
     let seats = match seats {
         Some(total) => Some((db::memberships::count_seats(db, org_id).await?, total)),
         None => None,
+    };
+    // The full page lists the organization's teams for its filter; when there are
+    // none, no row has a team either, and the rows' query is spared.
+    let (teams, team_options) = if team_options {
+        let options = db::teams::names_of_org(db, org_id).await?;
+        let teams = if options.is_empty() {
+            HashMap::new()
+        } else {
+            teams_of(db, org_id, &rows).await?
+        };
+        (teams, options)
+    } else {
+        (teams_of(db, org_id, &rows).await?, Vec::new())
     };
     Ok(Page {
         rows,
@@ -65,7 +87,29 @@ pub async fn list(
         pages: pages_of(matching),
         listing,
         seats,
+        teams,
+        team_options,
     })
+}
+
+/// The teams of the members among `rows`, in one query keyed by the rows shown (the
+/// list's own query stays as benchmarked, without a join to the teams).
+async fn teams_of(
+    db: &Db,
+    org_id: i64,
+    rows: &[MemberRow],
+) -> Result<HashMap<i64, Vec<String>>, Error> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|row| !row.is_invitation())
+        .map(|row| row.id)
+        .collect();
+    crate::teams::names_by_member(db, org_id, &ids)
+        .await
+        .map_err(|e| match e {
+            crate::teams::Error::Internal(e) => Error::Internal(e),
+            other => Error::Internal(anyhow::anyhow!("unexpected refusal: {other}")),
+        })
 }
 
 async fn find_page(
@@ -79,6 +123,7 @@ async fn find_page(
         mut listing,
         page,
         cursor,
+        ..
     } = q;
     let by_page = |page: i64, total: Option<i64>| Start::Offset {
         offset: (page - 1) * PAGE_SIZE,
@@ -135,15 +180,16 @@ async fn find_page(
     Ok((rows, matching, page, listing))
 }
 
-/// The rows `listing` asks for from `offset` (its own start is replaced), and how many
-/// members match in all: the API's listing, whose filter keeps invitations out.
+/// The rows `listing` asks for from `offset` (its own start is replaced), how many
+/// members match in all, and the rows' teams: the API's listing, whose filter keeps
+/// invitations out.
 pub async fn list_by_offset(
     db: &Db,
     actor: &Actor,
     now: i64,
     mut listing: Listing,
     offset: i64,
-) -> Result<(Vec<MemberRow>, i64), Error> {
+) -> Result<(Vec<MemberRow>, i64, HashMap<i64, Vec<String>>), Error> {
     let org_id = actor.org.id;
     let (total, _) = db::memberships::count_filtered(db, org_id, now, &listing.filter).await?;
     listing.start = Start::Offset {
@@ -152,7 +198,8 @@ pub async fn list_by_offset(
     };
     let mut rows = db::memberships::list(db, org_id, now, &listing).await?;
     name_providers(db, &mut rows).await?;
-    Ok((rows, total))
+    let teams = teams_of(db, org_id, &rows).await?;
+    Ok((rows, total, teams))
 }
 
 /// Names the provider of each row that signs in with single sign-on: the provider of
@@ -188,6 +235,18 @@ pub async fn find(db: &Db, actor: &Actor, id: i64) -> Result<MemberRow, Error> {
         .ok_or(Error::NotFound)?;
     name_providers(db, std::slice::from_mut(&mut row)).await?;
     Ok(row)
+}
+
+/// The member `id` of the actor's organization with their teams, by name.
+pub async fn find_with_teams(
+    db: &Db,
+    actor: &Actor,
+    id: i64,
+) -> Result<(MemberRow, Vec<String>), Error> {
+    let row = find(db, actor, id).await?;
+    let mut teams = teams_of(db, actor.org.id, std::slice::from_ref(&row)).await?;
+    let names = teams.remove(&row.id).unwrap_or_default();
+    Ok((row, names))
 }
 
 /// What a confirmation is about to ask: a new role, or a deactivation, activation or

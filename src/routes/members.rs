@@ -76,6 +76,8 @@ struct MemberView {
     access_until: Option<(String, String, String)>,
     /// What the viewer may do with this row's seat, when seats are on.
     seat_action: Option<SeatAction>,
+    /// The member's teams, by name.
+    teams: Vec<String>,
 }
 
 /// Assign or revoke a seat: the seat form's `seat_action`.
@@ -104,7 +106,13 @@ impl SeatAction {
 }
 
 impl MemberView {
-    fn new(row: MemberRow, now: i64, viewer: &OrgMember, seats_managed: bool) -> MemberView {
+    fn new(
+        row: MemberRow,
+        teams: Vec<String>,
+        now: i64,
+        viewer: &OrgMember,
+        seats_managed: bool,
+    ) -> MemberView {
         let role = row.role;
         let is_you =
             !row.is_invitation() && row.email.eq_ignore_ascii_case(&viewer.current.user.email);
@@ -141,6 +149,7 @@ impl MemberView {
             .map(|d| (d.short(), d.long(), d.iso()));
         MemberView {
             id: row.id,
+            teams,
             has_seat: row.has_seat,
             access_until,
             seat_action,
@@ -191,6 +200,9 @@ struct ListQuery {
     /// "on" or "off": members with or without a second factor.
     #[serde(default)]
     two_factor: String,
+    /// A team's id: its members.
+    #[serde(default)]
+    team: String,
     #[serde(default)]
     sort: String,
     #[serde(default)]
@@ -211,6 +223,7 @@ impl ListQuery {
             listing,
             page,
             cursor,
+            team_options: false,
         })
     }
 
@@ -231,6 +244,8 @@ impl ListQuery {
                 "off" => Some(false),
                 _ => None,
             },
+            // Any other organization's team, or no team, has no members here.
+            team: self.team.trim().parse().ok(),
         };
         let sort = Sort::parse(&self.sort).unwrap_or_default();
         let listing = Listing {
@@ -263,6 +278,7 @@ impl ListQuery {
             ("role", self.role.as_str()),
             ("status", self.status.as_str()),
             ("two_factor", self.two_factor.as_str()),
+            ("team", self.team.as_str()),
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
@@ -406,6 +422,15 @@ struct MembersPage {
     can_invite: bool,
     roles: [Role; 5],
     sorts: [(&'static str, &'static str); 4],
+    /// The organization's teams as (id, name), for the Team filter.
+    teams: Vec<(i64, String)>,
+}
+
+impl MembersPage {
+    /// Whether the Team filter has `id` chosen.
+    fn team_chosen(&self, id: &i64) -> bool {
+        self.q.team.trim() == id.to_string()
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -426,7 +451,10 @@ async fn list_members(
 ) -> Result<Response> {
     let now = state.clock.now();
     let settings = &member.settings;
-    let query = q.page_query()?;
+    let mut query = q.page_query()?;
+    // The filter's list of teams is in the page around the results, not in them.
+    let partial = target.as_deref() == Some("members-results");
+    query.team_options = !partial;
     let acting = member.acting();
     let found = members::list(
         &state.db,
@@ -443,6 +471,8 @@ async fn list_members(
         pages,
         listing,
         seats,
+        mut teams,
+        team_options,
     } = found.await.map_err(page_error)?;
     // Searches page by number: their matches are found anew for each page anyway.
     let place = |row: Option<&MemberRow>| {
@@ -458,7 +488,14 @@ async fn list_members(
         org_name: member.org.name.clone(),
         rows: rows
             .into_iter()
-            .map(|row| MemberView::new(row, now, &member, seats_managed))
+            .map(|row| {
+                let row_teams = if row.is_invitation() {
+                    Vec::new()
+                } else {
+                    teams.remove(&row.id).unwrap_or_default()
+                };
+                MemberView::new(row, row_teams, now, &member, seats_managed)
+            })
             .collect(),
         matching,
         page,
@@ -480,7 +517,7 @@ async fn list_members(
     if results.view.contains('?') {
         results.return_query = format!("?return_to={}", encode(&results.view));
     }
-    if target.as_deref() == Some("members-results") {
+    if partial {
         return Ok(MembersResults { results }.into_response());
     }
     let (member_count, pending) = member.counts;
@@ -501,6 +538,7 @@ async fn list_members(
             ("name", "Name"),
             ("active", "Last active"),
         ],
+        teams: team_options,
     }
     .into_response())
 }
@@ -1101,7 +1139,7 @@ async fn seat_refused(
 }
 
 /// The columns of a member list export.
-pub(crate) const EXPORT_HEADER: [&str; 9] = [
+pub(crate) const EXPORT_HEADER: [&str; 10] = [
     "email",
     "name",
     "role",
@@ -1111,6 +1149,7 @@ pub(crate) const EXPORT_HEADER: [&str; 9] = [
     "sign_in_method",
     "joined",
     "last_active",
+    "teams",
 ];
 
 /// One line of a member list export: text a spreadsheet shows as is (no formula runs).
@@ -1143,6 +1182,7 @@ pub(crate) fn export_fields(row: members::ExportRow) -> Vec<String> {
         cell(&row.auth_method),
         clock::iso(row.joined_at),
         row.last_active_at.map(clock::iso).unwrap_or_default(),
+        row.teams.as_deref().map(cell).unwrap_or_default(),
     ]
 }
 
@@ -1190,6 +1230,9 @@ fn view_in_words(filter: &Filter) -> String {
     }
     if let Some(on) = filter.two_factor {
         parts.push(format!("two_factor: {}", if on { "on" } else { "off" }));
+    }
+    if let Some(team) = filter.team {
+        parts.push(format!("team: {team}"));
     }
     parts.join(", ")
 }

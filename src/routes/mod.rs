@@ -16,6 +16,7 @@ pub mod retry;
 pub mod settings;
 pub mod setup;
 pub mod sso;
+pub mod teams;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -90,6 +91,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(audit::router())
         .merge(tokens::router())
         .merge(webhooks::router())
+        .merge(teams::router())
         .nest_service(
             "/static",
             tower::ServiceBuilder::new()

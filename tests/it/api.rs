@@ -41,7 +41,7 @@ fn emails(page: &Value) -> Vec<String> {
 }
 
 /// The operations the API offers (issue: members, invitations, seats, organization).
-const OPERATIONS: [(&str, &str); 15] = [
+const OPERATIONS: [(&str, &str); 23] = [
     ("get", "/orgs/{slug}"),
     ("get", "/orgs/{slug}/members"),
     ("get", "/orgs/{slug}/members.csv"),
@@ -57,6 +57,14 @@ const OPERATIONS: [(&str, &str); 15] = [
     ("post", "/orgs/{slug}/invitations/{id}/revoke"),
     ("post", "/orgs/{slug}/seats/assign"),
     ("post", "/orgs/{slug}/seats/revoke"),
+    ("get", "/orgs/{slug}/teams"),
+    ("post", "/orgs/{slug}/teams"),
+    ("get", "/orgs/{slug}/teams/{id}"),
+    ("patch", "/orgs/{slug}/teams/{id}"),
+    ("delete", "/orgs/{slug}/teams/{id}"),
+    ("get", "/orgs/{slug}/teams/{id}/members"),
+    ("post", "/orgs/{slug}/teams/{id}/members"),
+    ("delete", "/orgs/{slug}/teams/{id}/members/{member_id}"),
 ];
 
 async fn the_openapi_document_matches_the_server(backend: Backend) {

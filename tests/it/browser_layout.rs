@@ -204,6 +204,30 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         )
         .await;
     assert_eq!(revoked.status(), 303);
+    // Teams with long names, so that the Members page's Teams cell has to fit them.
+    let mut team = 0;
+    for name in [
+        "Platform Reliability Engineering",
+        "Finance and Procurement",
+    ] {
+        let created = app
+            .post_form(&format!("/orgs/{ORG_SLUG}/teams"), &[("name", name)])
+            .await;
+        team = location(&created)
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        for email in [LONG_EMAIL, "cleo@example.com"] {
+            let member = app.membership_id(email).await.to_string();
+            app.post_form(
+                &format!("/orgs/{ORG_SLUG}/teams/{team}/members"),
+                &[("member_id", member.as_str())],
+            )
+            .await;
+        }
+    }
     // Before seats: the token's member needs no seat yet.
     app.create_token(ORG_SLUG, "deploy").await;
     assert_eq!(app.turn_seats_on("10").await.status(), 303);
@@ -262,6 +286,12 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         ),
         ("sso-settings", format!("/orgs/{ORG_SLUG}/settings/sso")),
         ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
+        ("teams", format!("/orgs/{ORG_SLUG}/teams")),
+        ("team", format!("/orgs/{ORG_SLUG}/teams/{team}?q=example")),
+        (
+            "team-delete-page",
+            format!("/orgs/{ORG_SLUG}/teams/{team}/delete"),
+        ),
         ("audit", format!("/orgs/{ORG_SLUG}/audit")),
         ("account", "/account".to_string()),
         ("two-factor-setup", "/account/two-factor".to_string()),

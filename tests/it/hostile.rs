@@ -109,6 +109,7 @@ const MEMBERS_QUERY: &[&str] = &[
     "role",
     "status",
     "two_factor",
+    "team",
     "sort",
     "dir",
     "page",
@@ -204,6 +205,22 @@ fn routes() -> Vec<Route> {
             &[],
         ),
         page(M::GET, "/orgs/{slug}/members.csv", MEMBERS_QUERY),
+        page(M::GET, "/orgs/{slug}/teams", &[]),
+        page(M::POST, "/orgs/{slug}/teams", &["name"]),
+        page(M::GET, "/orgs/{slug}/teams/{team_id}", &["q"]),
+        page(M::POST, "/orgs/{slug}/teams/{team_id}/rename", &["name"]),
+        page(
+            M::POST,
+            "/orgs/{slug}/teams/{team_id}/members",
+            &["member_id"],
+        ),
+        page(
+            M::POST,
+            "/orgs/{slug}/teams/{team_id}/members/{member_id}/remove",
+            &[],
+        ),
+        page(M::GET, "/orgs/{slug}/teams/{team_id}/delete", &[]),
+        page(M::POST, "/orgs/{slug}/teams/{team_id}/delete", &[]),
         page(
             M::POST,
             "/orgs/{slug}/settings",
@@ -282,7 +299,9 @@ fn routes() -> Vec<Route> {
         api(
             M::GET,
             "/api/v1/orgs/{slug}/members",
-            &["q", "role", "status", "sort", "order", "page", "per_page"],
+            &[
+                "q", "role", "status", "team", "sort", "order", "page", "per_page",
+            ],
         ),
         api(
             M::GET,
@@ -342,6 +361,22 @@ fn routes() -> Vec<Route> {
             "/api/v1/orgs/{slug}/invitations/{invitation_id}/revoke",
             &[],
         ),
+        api(M::GET, "/api/v1/orgs/{slug}/teams", &[]),
+        api(M::POST, "/api/v1/orgs/{slug}/teams", &["/name"]),
+        api(M::GET, "/api/v1/orgs/{slug}/teams/{team_id}", &[]),
+        api(M::PATCH, "/api/v1/orgs/{slug}/teams/{team_id}", &["/name"]),
+        api(M::GET, "/api/v1/orgs/{slug}/teams/{team_id}/members", &[]),
+        api(
+            M::POST,
+            "/api/v1/orgs/{slug}/teams/{team_id}/members",
+            &["/member_id"],
+        ),
+        api(
+            M::DELETE,
+            "/api/v1/orgs/{slug}/teams/{team_id}/members/{member_id}",
+            &[],
+        ),
+        api(M::DELETE, "/api/v1/orgs/{slug}/teams/{team_id}", &[]),
         api(M::GET, "/api/v1/openapi.json", &[]),
         api(M::GET, "/api/v1/no/such/{page}", &[]),
     ]
@@ -394,8 +429,9 @@ impl Targets {
             "token_id" => self.token_id.clone(),
             "token" => self.invitation_token.clone(),
             "csv_id" | "request_id" => "1".into(),
-            // The walk adds one domain first (`every_route_answers_hostile_input…`).
-            "domain_id" => "1".into(),
+            // The walk adds one domain and one team first
+            // (`every_route_answers_hostile_input…`).
+            "domain_id" | "team_id" => "1".into(),
             "status" => "deactivate".into(),
             "file" => "app.css".into(),
             _ => "x".into(),
@@ -461,6 +497,10 @@ fn default_json(route: &Route, targets: &Targets) -> Value {
         json!({"role": "viewer"})
     } else if route.path.ends_with("/invitations") {
         json!({"invitations": [{"email": "api@example.com", "role": "member"}], "partial": true})
+    } else if route.path.ends_with("/teams") || route.method == Method::PATCH {
+        json!({"name": "Gamma"})
+    } else if route.path.ends_with("/teams/{team_id}/members") {
+        json!({"member_id": targets.member_id.parse::<i64>().unwrap()})
     } else if route.method == Method::DELETE {
         json!({"email": "nobody@example.com"})
     } else {
@@ -873,6 +913,8 @@ async fn every_route_answers_hostile_input_without_a_server_error(backend: Backe
         &[("domain", "walk.test")],
     )
     .await;
+    app.post_form(&format!("/orgs/{ORG_SLUG}/teams"), &[("name", "Walk")])
+        .await;
     let api_token = app.create_token(ORG_SLUG, "walk").await;
     app.create_token(ORG_SLUG, "spare").await;
     let token_id = scalar_i64(

@@ -23,6 +23,7 @@ async fn members_page_lists_each_member_with_role_status_and_joined(backend: Bac
             "Joined",
             "Last active",
             "Sign-in",
+            "Teams",
             "Actions"
         ]
     );

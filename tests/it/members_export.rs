@@ -55,7 +55,7 @@ async fn the_page_exports_its_current_view(backend: Backend) {
     let text = csv_download(app.get(&href[0]).await, "members-analytical-engines.csv").await;
     assert!(
         text.starts_with(
-            "email,name,role,status,seat,two_factor,sign_in_method,joined,last_active\n"
+            "email,name,role,status,seat,two_factor,sign_in_method,joined,last_active,teams\n"
         ),
         "{text}"
     );

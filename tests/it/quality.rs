@@ -173,6 +173,7 @@ async fn every_page_is_valid_html(backend: Backend) {
     ));
     pages.extend(organization_pages(&app, &stranger).await);
     pages.extend(member_pages(&app).await);
+    pages.extend(team_pages(&app).await);
     pages.extend(account_pages(&app).await);
     pages.extend(two_factor_pages(&app, &stranger).await);
     pages.extend(users_pages(&app).await);
@@ -439,6 +440,61 @@ fn with_dialog(page: &str, fragment: &str) -> String {
         r#"<div id="dialog-slot"></div>"#,
         &format!(r#"<div id="dialog-slot">{fragment}</div>"#),
     )
+}
+
+/// The Teams page empty, with an error and with a team; a team's page with its members,
+/// a search for people to add and a rename error; its delete confirmation as a page and
+/// as a dialog; the Members page filtered by a team.
+async fn team_pages(app: &TestApp) -> Vec<(&'static str, String)> {
+    let teams = format!("/orgs/{ORG_SLUG}/teams");
+    let empty = html(app.get(&teams).await, 200).await;
+    let refused = html(app.post_form(&teams, &[("name", "")]).await, 422).await;
+    let created = app.post_form(&teams, &[("name", "Platform")]).await;
+    let team = location(&created);
+    let cleo = app.membership_id("cleo@example.com").await.to_string();
+    app.post_form(&format!("{team}/members"), &[("member_id", cleo.as_str())])
+        .await;
+    let id = team.rsplit('/').next().unwrap().to_string();
+    let team_page = html(app.get(&format!("{team}?q=example")).await, 200).await;
+    let dialog = app
+        .client
+        .get(app.url(&format!("{team}/delete")))
+        .header("HX-Request", "true")
+        .send()
+        .await
+        .unwrap();
+    vec![
+        ("teams-empty", empty),
+        ("teams-with-error", refused),
+        ("teams", html(app.get(&teams).await, 200).await),
+        ("team", team_page.clone()),
+        (
+            "team-rename-error",
+            html(
+                app.post_form(&format!("{team}/rename"), &[("name", "\u{7}")])
+                    .await,
+                422,
+            )
+            .await,
+        ),
+        (
+            "team-delete",
+            html(app.get(&format!("{team}/delete")).await, 200).await,
+        ),
+        (
+            "team-with-delete-dialog",
+            with_dialog(&team_page, &html(dialog, 200).await),
+        ),
+        (
+            "members-by-team",
+            html(
+                app.get(&format!("/orgs/{ORG_SLUG}/members?team={id}"))
+                    .await,
+                200,
+            )
+            .await,
+        ),
+    ]
 }
 
 /// The Members page with its action menus and search, and each member action's
@@ -1039,6 +1095,29 @@ async fn every_page_passes_axe(backend: Backend) {
     violations.extend(axe(&browser, &axe_source, "account with a new token").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/tokens")).await;
     violations.extend(axe(&browser, &axe_source, "organization tokens").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/teams")).await;
+    violations.extend(axe(&browser, &axe_source, "teams empty").await);
+    browser.fill("Name", "Platform").await;
+    browser.click("Create team").await;
+    browser.wait_for_text("Created the team Platform.").await;
+    violations.extend(axe(&browser, &axe_source, "team").await);
+    // As typed: htmx swaps the results once the typing stops (clicking Search as
+    // well would swap them twice, under the click that follows).
+    browser.fill("Email or name", "example").await;
+    browser
+        .wait_until(
+            "people to add",
+            "document.querySelector('#candidates button')",
+        )
+        .await;
+    browser.click("Add").await;
+    browser.wait_for_text("to Platform.").await;
+    violations.extend(axe(&browser, &axe_source, "team with a member").await);
+    browser.click("Delete team…").await;
+    browser.wait_for_text("Delete the team Platform?").await;
+    violations.extend(axe(&browser, &axe_source, "delete team dialog").await);
+    browser.goto(&format!("/orgs/{ORG_SLUG}/teams")).await;
+    violations.extend(axe(&browser, &axe_source, "teams").await);
     browser.goto("/account/two-factor").await;
     violations.extend(axe(&browser, &axe_source, "two-factor set-up").await);
     browser.click("Turn on two-factor authentication").await;

@@ -61,6 +61,7 @@ async fn the_readme_curl_examples_work_as_written(backend: Backend) {
     assert_eq!(blocks.len(), 2, "the README's two blocks of examples");
 
     let mut invitation = String::new();
+    let mut team = String::new();
     for block in &blocks {
         let output = tokio::process::Command::new("bash")
             .args(["-euo", "pipefail", "-c", block])
@@ -69,6 +70,7 @@ async fn the_readme_curl_examples_work_as_written(backend: Backend) {
             .env("TOKEN", &token)
             .env("MEMBER", &member)
             .env("INVITATION", &invitation)
+            .env("TEAM", &team)
             .output()
             .await
             .unwrap();
@@ -84,6 +86,9 @@ async fn the_readme_curl_examples_work_as_written(backend: Backend) {
         )
         .await
         .to_string();
+        team = scalar_i64(&app.state.db, "SELECT COALESCE(MAX(id), 0) FROM teams")
+            .await
+            .to_string();
     }
 
     let pending = scalar_i64(
@@ -102,6 +107,8 @@ async fn the_readme_curl_examples_work_as_written(backend: Backend) {
     )
     .await;
     assert_eq!(grace, 0, "the last example removed Grace");
+    let teams = scalar_text(&app.state.db, "SELECT name FROM teams").await;
+    assert_eq!(teams, "Platform team", "created, then renamed");
 }
 
 crate::on_both_backends!(the_readme_curl_examples_work_as_written);

@@ -61,11 +61,14 @@ pub struct Member {
     /// end of that day. Null: no end.
     #[schema(example = "2027-01-12")]
     access_until: Option<String>,
+    /// The names of the member's teams, by name.
+    teams: Vec<String>,
 }
 
 impl Member {
-    fn from_row(row: MemberRow) -> ApiResult<Member> {
+    fn from_row(row: MemberRow, teams: Vec<String>) -> ApiResult<Member> {
         Ok(Member {
+            teams,
             id: row.id,
             role: RoleName::parse(row.role.as_str())?,
             email: row.email,
@@ -129,6 +132,8 @@ pub struct MembersQuery {
     status: Option<MemberStatus>,
     /// `true`: members with two-factor authentication on; `false`: without it.
     two_factor: Option<bool>,
+    /// A team's id: its members.
+    team: Option<i64>,
     sort: Option<MemberSort>,
     order: Option<Order>,
 }
@@ -149,6 +154,7 @@ impl MembersQuery {
                 None => StatusFilter::Members,
             }),
             two_factor: q.two_factor,
+            team: q.team,
         };
         let sort = match q.sort.unwrap_or_default() {
             MemberSort::Joined => Sort::Joined,
@@ -193,12 +199,16 @@ async fn list_members(
         counted: false,
     };
     let now = state.clock.now();
-    let (rows, total) = members::list_by_offset(&state.db, &member.acting, now, listing, offset)
-        .await
-        .map_err(refused)?;
+    let (rows, total, mut teams) =
+        members::list_by_offset(&state.db, &member.acting, now, listing, offset)
+            .await
+            .map_err(refused)?;
     let items = rows
         .into_iter()
-        .map(Member::from_row)
+        .map(|row| {
+            let names = teams.remove(&row.id).unwrap_or_default();
+            Member::from_row(row, names)
+        })
         .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(Page {
         items,
@@ -227,10 +237,10 @@ async fn get_member(
     member: ApiMember,
     ApiPath((_, id)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<Member>> {
-    let row = members::find(&state.db, &member.acting, id)
+    let (row, teams) = members::find_with_teams(&state.db, &member.acting, id)
         .await
         .map_err(refused)?;
-    Ok(Json(Member::from_row(row)?))
+    Ok(Json(Member::from_row(row, teams)?))
 }
 
 /// Makes a change through the same rules as the Members page, and returns the member
@@ -245,8 +255,8 @@ async fn make(
         .await
         .map_err(refused)?;
     // The member as the change left them, to answer with (a read after the commit).
-    match members::find(&state.db, &member.acting, id).await {
-        Ok(row) => Ok(Some(Member::from_row(row)?)),
+    match members::find_with_teams(&state.db, &member.acting, id).await {
+        Ok((row, teams)) => Ok(Some(Member::from_row(row, teams)?)),
         Err(members::Error::NotFound) => Ok(None),
         Err(err) => Err(refused(err)),
     }
@@ -449,7 +459,8 @@ async fn remove_member(
 
 /// Exports the organization's members as CSV, with the list's filters and order (no
 /// paging): email, name, role, status, seat, two_factor, sign_in_method, joined,
-/// last_active. Owners, Admins and Billing managers; audited.
+/// last_active, teams (names joined with "; "). Owners, Admins and Billing managers;
+/// audited.
 #[utoipa::path(
     get,
     path = "/orgs/{slug}/members.csv",

@@ -9,6 +9,7 @@ mod org;
 mod webhooks;
 
 use webhooks::Webhooks;
+mod teams;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -38,7 +39,7 @@ pub const BASE: &str = "/api/v1";
 #[openapi(
     info(
         title = "Roster API",
-        description = "Manage an organization's members, invitations and seats. Authenticate with a member's API token (created on the Account page) as `Authorization: Bearer roster_…`; the token acts as that member, with their role, under the same rules as the pages.",
+        description = "Manage an organization's members, invitations, seats and teams. Authenticate with a member's API token (created on the Account page) as `Authorization: Bearer roster_…`; the token acts as that member, with their role, under the same rules as the pages.",
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerAuth, &Webhooks),
@@ -47,6 +48,7 @@ pub const BASE: &str = "/api/v1";
         (name = "organization", description = "The organization's settings and seats"),
         (name = "members", description = "Members: list, read, change role, deactivate, activate, remove"),
         (name = "invitations", description = "Invitations: list, create, resend, revoke"),
+        (name = "teams", description = "Teams: list, create, rename, delete; add and remove their members"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .merge(org::router())
         .merge(members::router())
         .merge(invitations::router())
+        .merge(teams::router())
         .split_for_parts();
     let doc = Arc::new(doc);
     router
