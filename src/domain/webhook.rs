@@ -26,6 +26,11 @@ pub const EVENT_TYPES: &[(&str, &str)] = &[
     ("invitation.declined", "Invitation declined"),
     ("invitation.revoked", "Invitation revoked"),
     ("invitation.expired", "Invitation expired"),
+    ("team.created", "Team created"),
+    ("team.renamed", "Team renamed"),
+    ("team.deleted", "Team deleted"),
+    ("team.member_added", "Member added to a team"),
+    ("team.member_removed", "Member removed from a team"),
 ];
 
 /// The type of the event "Send a test event" sends; it goes to one endpoint whatever
@@ -286,6 +291,45 @@ pub fn events_for(change: &Change) -> Vec<(&'static str, Value)> {
             vec![("member.removed", data)]
         }
         "member.deactivated" => vec![("member.deactivated", member(None))],
+        // The last day of access passed: the worker deactivated the membership.
+        "member.access_ended" => {
+            let mut data = member(None);
+            data["reason"] = json!("access_ended");
+            data["access_until"] = json!(change.before);
+            vec![("member.deactivated", data)]
+        }
+        "team.created" | "team.renamed" | "team.deleted" => {
+            let name = if change.action == "team.deleted" {
+                change.before
+            } else {
+                change.after
+            };
+            let mut team = json!({ "id": change.target_id, "name": name });
+            if change.action == "team.renamed" {
+                team["previous_name"] = json!(change.before);
+            }
+            vec![(
+                match change.action {
+                    "team.created" => "team.created",
+                    "team.renamed" => "team.renamed",
+                    _ => "team.deleted",
+                },
+                json!({ "team": team, "actor": actor }),
+            )]
+        }
+        "team.member_added" | "team.member_removed" => {
+            let added = change.action == "team.member_added";
+            let mut data = member(None);
+            data["team"] = json!({ "name": if added { change.after } else { change.before } });
+            vec![(
+                if added {
+                    "team.member_added"
+                } else {
+                    "team.member_removed"
+                },
+                data,
+            )]
+        }
         "member.activated" => vec![("member.activated", member(None))],
         "member.seat_assigned" => vec![("member.seat_assigned", member(None))],
         "member.seat_revoked" => vec![("member.seat_revoked", member(None))],
@@ -345,6 +389,16 @@ pub fn example(event_type: &str) -> Value {
         "invitation.revoked" => ("invitation.revoked", "invitation", Some("member"), None),
         "invitation.accepted" => ("invitation.accepted", "invitation", None, Some("member")),
         other if other.starts_with("member.") => (other, "member", None, None),
+        "team.created" => ("team.created", "team", None, Some("Platform")),
+        "team.renamed" => (
+            "team.renamed",
+            "team",
+            Some("Platform"),
+            Some("Infrastructure"),
+        ),
+        "team.deleted" => ("team.deleted", "team", Some("Platform"), None),
+        "team.member_added" => ("team.member_added", "member", None, Some("Platform")),
+        "team.member_removed" => ("team.member_removed", "member", Some("Platform"), None),
         other => (other, "invitation", None, None),
     };
     let change = Change {
@@ -466,6 +520,47 @@ mod tests {
     }
 
     #[test]
+    fn team_changes_and_an_ended_access_are_events() {
+        let change = Change {
+            action: "team.renamed",
+            actor_id: Some(7),
+            actor_email: Some("b@example.com"),
+            target_kind: Some("team"),
+            target_id: Some(3),
+            target_email: None,
+            before: Some("Platform"),
+            after: Some("Infrastructure"),
+        };
+        let events = events_for(&change);
+        assert_eq!(events[0].0, "team.renamed");
+        assert_eq!(events[0].1["team"]["name"], "Infrastructure");
+        assert_eq!(events[0].1["team"]["previous_name"], "Platform");
+        let added = Change {
+            action: "team.member_added",
+            target_kind: Some("member"),
+            target_email: Some("grace@example.com"),
+            before: None,
+            after: Some("Platform"),
+            ..change
+        };
+        let events = events_for(&added);
+        assert_eq!(events[0].0, "team.member_added");
+        assert_eq!(events[0].1["team"]["name"], "Platform");
+        assert_eq!(events[0].1["member"]["email"], "grace@example.com");
+        let ended = Change {
+            action: "member.access_ended",
+            actor_id: None,
+            actor_email: None,
+            before: Some("2027-01-12"),
+            after: None,
+            ..added
+        };
+        let events = events_for(&ended);
+        assert_eq!(events[0].0, "member.deactivated");
+        assert_eq!(events[0].1["reason"], "access_ended");
+    }
+
+    #[test]
     fn every_event_type_has_an_example() {
         for (event_type, _) in EVENT_TYPES {
             let example = example(event_type);
@@ -478,6 +573,7 @@ mod tests {
                 example["data"]
                     .get("member")
                     .or(example["data"].get("invitation"))
+                    .or(example["data"].get("team"))
                     .is_some(),
                 "{event_type}"
             );

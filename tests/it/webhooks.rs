@@ -167,8 +167,7 @@ async fn events_reach_the_receiver_signed_once_each_across_two_processes(backend
         return;
     };
     let second = app.another_instance_with(FAST_RETRY).await;
-    let bea = app
-        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
         .await;
     let bea = scalar_i64(
         &app.state.db,
@@ -333,6 +332,40 @@ async fn nothing_is_sent_after_the_endpoint_is_deleted(backend: Backend) {
     assert_eq!(audited, 1);
     let (status, _) = app.get_html(&format!("{}/{id}", webhooks_path())).await;
     assert_eq!(status, 404);
+}
+
+async fn team_changes_reach_the_receiver(backend: Backend) {
+    let Some((app, receiver, _, _)) = with_endpoint(backend).await else {
+        return;
+    };
+    let bea = app
+        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+        .await;
+    let membership = app.membership_id("bea@example.com").await;
+    let created = app
+        .post_form(&format!("/orgs/{ORG_SLUG}/teams"), &[("name", "Platform")])
+        .await;
+    assert_eq!(created.status(), 303);
+    let team = location(&created).rsplit('/').next().unwrap().to_string();
+    let added = app
+        .post_form(
+            &format!("/orgs/{ORG_SLUG}/teams/{team}/members"),
+            &[("member_id", &membership.to_string())],
+        )
+        .await;
+    assert_eq!(added.status(), 303);
+
+    let seen = receiver.wait_for(|seen| delivered(seen).len() >= 2).await;
+
+    let types: Vec<&str> = seen
+        .iter()
+        .filter_map(|s| s.event_type.as_deref())
+        .collect();
+    assert_eq!(types, ["team.created", "team.member_added"]);
+    assert!(seen.iter().all(|s| s.verified.iter().any(|v| *v)));
+    let body: Value = serde_json::from_str(&seen[1].body).unwrap();
+    assert_eq!(body["data"]["team"]["name"], "Platform");
+    assert_eq!(body["data"]["member"]["email"], "bea@example.com");
 }
 
 async fn both_secrets_sign_during_a_rotation(backend: Backend) {
@@ -689,6 +722,7 @@ async fn the_openapi_document_describes_every_event(backend: Backend) {
 }
 
 on_both_backends!(
+    team_changes_reach_the_receiver,
     the_openapi_document_describes_every_event,
     events_reach_the_receiver_signed_once_each_across_two_processes,
     a_failing_endpoint_is_retried_until_it_answers,
