@@ -167,7 +167,8 @@ async fn events_reach_the_receiver_signed_once_each_across_two_processes(backend
         return;
     };
     let second = app.another_instance_with(FAST_RETRY).await;
-    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+    let bea = app
+        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
         .await;
     let bea = scalar_i64(
         &app.state.db,
@@ -338,8 +339,7 @@ async fn team_changes_reach_the_receiver(backend: Backend) {
     let Some((app, receiver, _, _)) = with_endpoint(backend).await else {
         return;
     };
-    let bea = app
-        .add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
+    app.add_member(ORG_SLUG, "bea@example.com", "Bea", Role::Member)
         .await;
     let membership = app.membership_id("bea@example.com").await;
     let created = app
