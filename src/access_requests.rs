@@ -4,7 +4,8 @@
 //! requester) or decline it with an optional note. The requester is emailed either way.
 
 use crate::actor::Actor;
-use crate::db::access_requests::{AccessRequest, NewRequest};
+pub use crate::db::access_requests::AccessRequest;
+use crate::db::access_requests::NewRequest;
 use crate::db::{self, Tx, audit};
 use crate::domain::invitation::split_addresses;
 use crate::domain::permissions::{self, Action};

@@ -390,14 +390,25 @@ pub async fn remove(state: &AppState, actor: &Actor) -> Result<(), Error> {
     Ok(())
 }
 
+/// `openidconnect`'s HTTP client: Roster's guarded one (`outbound`).
+fn http_client(
+    state: &AppState,
+) -> impl Fn(
+    openidconnect::HttpRequest,
+) -> std::pin::Pin<
+    Box<dyn Future<Output = Result<openidconnect::HttpResponse, outbound::Error>> + Send>,
+> + use<> {
+    let outbound = state.outbound.clone();
+    move |request| {
+        let outbound = outbound.clone();
+        Box::pin(async move { outbound.send(request).await })
+    }
+}
+
 /// The discovery document at `issuer` and its keys, through the guarded client.
 async fn discover(state: &AppState, issuer: &str) -> Result<CoreProviderMetadata, String> {
     let issuer_url = IssuerUrl::new(issuer.to_string()).map_err(|e| e.to_string())?;
-    let outbound = state.outbound.clone();
-    let http = move |request: openidconnect::HttpRequest| {
-        let outbound = outbound.clone();
-        async move { outbound.send(request).await }
-    };
+    let http = http_client(state);
     CoreProviderMetadata::discover_async(issuer_url, &http)
         .await
         .map_err(|err| discovery_problem(issuer, err))
@@ -653,11 +664,7 @@ async fn id_token_claims(
         Some(ClientSecret::new(secret)),
     )
     .set_redirect_uri(RedirectUrl::new(redirect_uri(state)).map_err(|e| e.to_string())?);
-    let outbound = state.outbound.clone();
-    let http = move |request: openidconnect::HttpRequest| {
-        let outbound = outbound.clone();
-        async move { outbound.send(request).await }
-    };
+    let http = http_client(state);
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|_| "it has no token endpoint.".to_string())?

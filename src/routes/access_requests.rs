@@ -12,10 +12,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::pages::PageCtx;
-use crate::access_requests::{self, Asked, Error};
+use crate::access_requests::{self, AccessRequest, Asked, Error};
 use crate::auth::OrgMember;
 use crate::clock;
-use crate::db::access_requests::AccessRequest;
 use crate::domain::{FieldErrors, Role, text};
 use crate::error::{AppError, Result};
 use crate::state::AppState;

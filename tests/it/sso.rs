@@ -535,6 +535,13 @@ async fn owners_alone_configure_and_the_secret_is_never_shown(backend: Backend) 
             .post_form(&format!("{}/remove", sso_settings()), &[])
             .await;
         assert_eq!(removed.status(), 403, "{role:?}");
+        let tested = someone
+            .post_form(
+                &sso_settings(),
+                &[("issuer", provider.issuer.as_str()), ("action", "test")],
+            )
+            .await;
+        assert_eq!(tested.status(), 403, "{role:?} cannot make Roster call out");
     }
     assert_eq!(
         scalar_text(&app.state.db, "SELECT issuer FROM org_sso").await,
