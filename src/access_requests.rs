@@ -73,6 +73,7 @@ pub async fn requestable_roles(state: &AppState, actor: &Actor) -> Result<Vec<Ro
 
 /// Stores `asked` as a pending request of `actor` and audits it; returns its id.
 pub async fn request(state: &AppState, actor: &Actor, asked: &Asked) -> Result<i64, Error> {
+    let me = actor.user().ok_or(Error::Forbidden)?;
     let roles = requestable_roles(state, actor).await?;
     if roles.is_empty() {
         return Err(Error::Forbidden);
@@ -131,8 +132,8 @@ pub async fn request(state: &AppState, actor: &Actor, asked: &Asked) -> Result<i
     let mut tx = state.db.begin().await?;
     let new = NewRequest {
         org_id: actor.org.id,
-        requested_by: actor.user.id,
-        requester_email: &actor.user.email,
+        requested_by: me.id,
+        requester_email: &me.email,
         emails: &emails,
         role,
         reason,
@@ -155,7 +156,8 @@ pub fn may_decide(actor: Role) -> bool {
 
 /// The organization's pending requests, oldest first: Owners and Admins only.
 pub async fn pending(state: &AppState, actor: &Actor) -> Result<Vec<AccessRequest>, Error> {
-    if !may_decide(actor.role) {
+    // Requests are decided by people: the identity provider never sees them.
+    if !may_decide(actor.role) || actor.user().is_none() {
         return Err(Error::Forbidden);
     }
     Ok(db::access_requests::pending(&state.db, actor.org.id, LIST_LIMIT).await?)
@@ -198,7 +200,7 @@ pub(crate) async fn approve_in(
     now: i64,
 ) -> anyhow::Result<Option<(Vec<Request>, Option<i64>)>> {
     let decided =
-        db::access_requests::decide(tx, actor.org.id, id, "approved", actor.user.id, "", now)
+        db::access_requests::decide(tx, actor.org.id, id, "approved", actor.user_id(), "", now)
             .await?;
     let Some(request) = decided else {
         return Ok(None);
@@ -233,7 +235,7 @@ pub async fn decline(
         actor.org.id,
         id,
         "declined",
-        actor.user.id,
+        actor.user_id(),
         note,
         now,
     )
@@ -276,7 +278,7 @@ async fn record_decision(
     let email = messages::AccessRequestDecided {
         to: request.requester_email.clone(),
         org_name: actor.org.name.clone(),
-        decided_by: actor.user.name.clone(),
+        decided_by: actor.display_name(),
         addresses,
         role: request.role.label(),
         approved,

@@ -43,6 +43,14 @@ pub fn iso(unix: i64) -> String {
     })
 }
 
+/// An RFC 3339 date-time (`2026-11-23T14:05:09Z`, any offset, any fraction) as seconds
+/// since the epoch; None when it is not one.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
 /// `unix` as `write` writes it, digit by digit: `format!` with widths (or `time`'s
 /// formatter) took ten times as long, and a page of 50 members shows 200 of these.
 fn written(unix: i64, write: impl Fn(&mut String, &OffsetDateTime)) -> String {

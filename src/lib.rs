@@ -19,6 +19,7 @@ pub mod members;
 pub mod orgs;
 pub mod outbound;
 pub mod routes;
+pub mod scim;
 pub mod sealed;
 pub mod sso;
 pub mod startup;

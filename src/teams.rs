@@ -156,19 +156,31 @@ pub async fn create(state: &AppState, actor: &Actor, typed: &str) -> Result<Team
     let name = TeamName::parse(typed).map_err(Error::InvalidName)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let id = db::teams::insert(&mut tx, actor.org.id, name.as_str(), name.key(), now)
-        .await
-        .map_err(|e| name_taken(e, &name))?;
-    let event = audit::Event::new(audit::Action::TeamCreated, &actor.audit)
-        .in_org(actor.org.id)
-        .target("team", Some(id), None)
-        .after(name.as_str());
-    audit::record(&mut tx, &event, now).await?;
+    let id = create_in(&mut tx, actor, &name, now).await?;
     let team = db::teams::find(&mut tx, actor.org.id, id, Lock::None)
         .await?
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
     Ok(team)
+}
+
+/// Writes a new team named `name` and its audit event inside `tx`; returns its id. The
+/// caller has checked that `actor` manages teams.
+pub(crate) async fn create_in(
+    tx: &mut db::Tx,
+    actor: &Actor,
+    name: &TeamName,
+    now: i64,
+) -> Result<i64, Error> {
+    let id = db::teams::insert(tx, actor.org.id, name.as_str(), name.key(), now)
+        .await
+        .map_err(|e| name_taken(e, name))?;
+    let event = audit::Event::new(audit::Action::TeamCreated, &actor.audit)
+        .in_org(actor.org.id)
+        .target("team", Some(id), None)
+        .after(name.as_str());
+    audit::record(tx, &event, now).await?;
+    Ok(id)
 }
 
 /// Renames the team. The same name in another case is a rename too; the very same name
@@ -182,19 +194,32 @@ pub async fn rename(
     check_manage(actor)?;
     let name = TeamName::parse(typed).map_err(Error::InvalidName)?;
     let (mut tx, team, now) = begin_on(state, actor, id, Lock::Update).await?;
+    let renamed = rename_in(&mut tx, actor, team, &name, now).await?;
+    tx.commit().await?;
+    Ok(renamed)
+}
+
+/// Renames `team` (read under `Lock::Update`) inside `tx`, with its audit event; the
+/// very same name changes nothing.
+pub(crate) async fn rename_in(
+    tx: &mut db::Tx,
+    actor: &Actor,
+    team: TeamRow,
+    name: &TeamName,
+    now: i64,
+) -> Result<TeamRow, Error> {
     if team.name == name.as_str() {
         return Ok(team);
     }
-    db::teams::rename(&mut tx, id, name.as_str(), name.key(), now)
+    db::teams::rename(tx, team.id, name.as_str(), name.key(), now)
         .await
-        .map_err(|e| name_taken(e, &name))?;
+        .map_err(|e| name_taken(e, name))?;
     let event = audit::Event::new(audit::Action::TeamRenamed, &actor.audit)
         .in_org(actor.org.id)
-        .target("team", Some(id), None)
+        .target("team", Some(team.id), None)
         .before(team.name.as_str())
         .after(name.as_str());
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
+    audit::record(tx, &event, now).await?;
     Ok(TeamRow {
         name: name.to_string(),
         updated_at: now,
@@ -205,14 +230,25 @@ pub async fn rename(
 /// Deletes the team; its members stay in the organization. Returns the team as it was.
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> Result<TeamRow, Error> {
     let (mut tx, team, now) = begin_on(state, actor, id, Lock::Update).await?;
-    db::teams::delete(&mut tx, id).await?;
-    let event = audit::Event::new(audit::Action::TeamDeleted, &actor.audit)
-        .in_org(actor.org.id)
-        .target("team", Some(id), None)
-        .before(team.name.as_str());
-    audit::record(&mut tx, &event, now).await?;
+    delete_in(&mut tx, actor, &team, now).await?;
     tx.commit().await?;
     Ok(team)
+}
+
+/// Deletes `team` inside `tx`, with its audit event.
+pub(crate) async fn delete_in(
+    tx: &mut db::Tx,
+    actor: &Actor,
+    team: &TeamRow,
+    now: i64,
+) -> Result<(), Error> {
+    db::teams::delete(tx, team.id).await?;
+    let event = audit::Event::new(audit::Action::TeamDeleted, &actor.audit)
+        .in_org(actor.org.id)
+        .target("team", Some(team.id), None)
+        .before(team.name.as_str());
+    audit::record(tx, &event, now).await?;
+    Ok(())
 }
 
 /// Puts the member `membership_id` of the organization in the team; returns the team
@@ -224,26 +260,39 @@ pub async fn add_member(
     membership_id: i64,
 ) -> Result<(TeamRow, TeamMemberRow), Error> {
     let (mut tx, team, now) = begin_on(state, actor, id, Lock::Share).await?;
-    let (_, email) = db::teams::lock_membership(&mut tx, actor.org.id, membership_id)
-        .await?
-        .ok_or(Error::MemberNotFound)?;
-    if !db::teams::add_member(&mut tx, id, membership_id, now).await? {
-        return Err(Error::AlreadyInTeam {
-            email,
-            team: team.name,
-        });
-    }
-    db::teams::touch(&mut tx, id, now).await?;
-    let event = audit::Event::new(audit::Action::TeamMemberAdded, &actor.audit)
-        .in_org(actor.org.id)
-        .target("member", Some(membership_id), Some(&email))
-        .after(team.name.as_str());
-    audit::record(&mut tx, &event, now).await?;
+    add_member_in(&mut tx, actor, &team, membership_id, now).await?;
     let member = db::teams::member_in(&mut tx, id, membership_id)
         .await?
         .ok_or(Error::MemberNotFound)?;
     tx.commit().await?;
     Ok((team, member))
+}
+
+/// Puts the member `membership_id` of the organization in `team` inside `tx`, with its
+/// audit event.
+pub(crate) async fn add_member_in(
+    tx: &mut db::Tx,
+    actor: &Actor,
+    team: &TeamRow,
+    membership_id: i64,
+    now: i64,
+) -> Result<(), Error> {
+    let (_, email) = db::teams::lock_membership(tx, actor.org.id, membership_id)
+        .await?
+        .ok_or(Error::MemberNotFound)?;
+    if !db::teams::add_member(tx, team.id, membership_id, now).await? {
+        return Err(Error::AlreadyInTeam {
+            email,
+            team: team.name.clone(),
+        });
+    }
+    db::teams::touch(tx, team.id, now).await?;
+    let event = audit::Event::new(audit::Action::TeamMemberAdded, &actor.audit)
+        .in_org(actor.org.id)
+        .target("member", Some(membership_id), Some(&email))
+        .after(team.name.as_str());
+    audit::record(tx, &event, now).await?;
+    Ok(())
 }
 
 /// Takes the member `membership_id` out of the team; returns the team and the member as
@@ -255,30 +304,43 @@ pub async fn remove_member(
     membership_id: i64,
 ) -> Result<(TeamRow, TeamMemberRow), Error> {
     let (mut tx, team, now) = begin_on(state, actor, id, Lock::Share).await?;
-    let Some(member) = db::teams::member_in(&mut tx, id, membership_id).await? else {
-        let (_, email) = db::teams::lock_membership(&mut tx, actor.org.id, membership_id)
+    let member = remove_member_in(&mut tx, actor, &team, membership_id, now).await?;
+    tx.commit().await?;
+    Ok((team, member))
+}
+
+/// Takes the member `membership_id` out of `team` inside `tx`, with its audit event;
+/// returns the member as they were in it.
+pub(crate) async fn remove_member_in(
+    tx: &mut db::Tx,
+    actor: &Actor,
+    team: &TeamRow,
+    membership_id: i64,
+    now: i64,
+) -> Result<TeamMemberRow, Error> {
+    let Some(member) = db::teams::member_in(tx, team.id, membership_id).await? else {
+        let (_, email) = db::teams::lock_membership(tx, actor.org.id, membership_id)
             .await?
             .ok_or(Error::MemberNotFound)?;
         return Err(Error::NotInTeam {
             email,
-            team: team.name,
+            team: team.name.clone(),
         });
     };
     // Two removals at once: the second finds nothing to delete, and says so.
-    if !db::teams::remove_member(&mut tx, id, membership_id).await? {
+    if !db::teams::remove_member(tx, team.id, membership_id).await? {
         return Err(Error::NotInTeam {
             email: member.email,
-            team: team.name,
+            team: team.name.clone(),
         });
     }
-    db::teams::touch(&mut tx, id, now).await?;
+    db::teams::touch(tx, team.id, now).await?;
     let event = audit::Event::new(audit::Action::TeamMemberRemoved, &actor.audit)
         .in_org(actor.org.id)
         .target("member", Some(membership_id), Some(&member.email))
         .before(team.name.as_str());
-    audit::record(&mut tx, &event, now).await?;
-    tx.commit().await?;
-    Ok((team, member))
+    audit::record(tx, &event, now).await?;
+    Ok(member)
 }
 
 /// The organization's teams as (id, name), by name: the Members page's filter.

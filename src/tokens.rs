@@ -276,21 +276,22 @@ pub async fn authenticate(
         db::memberships::touch(&state.db, credential.membership_id, now).await?;
     }
     let user = credential.user;
+    let audit = audit::Actor {
+        user_id: Some(user.id),
+        email: Some(user.email.clone()),
+        ip: Some(ip),
+    };
     Ok(Authenticated {
-        actor: Actor {
-            org: Org {
+        actor: Actor::member(
+            Org {
                 id: credential.org_id,
                 name: credential.org_name,
                 slug: credential.org_slug,
             },
-            audit: audit::Actor {
-                user_id: Some(user.id),
-                email: Some(user.email.clone()),
-                ip: Some(ip),
-            },
             user,
-            role: credential.role,
-        },
+            credential.role,
+            audit,
+        ),
         token_id: credential.token_id,
     })
 }

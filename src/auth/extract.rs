@@ -291,12 +291,12 @@ impl FromRequestParts<AppState> for OrgMember {
 impl OrgMember {
     /// The member as the services see them.
     pub fn acting(&self) -> Actor {
-        Actor {
-            org: self.org.clone(),
-            user: self.current.user.clone(),
-            role: self.role,
-            audit: self.current.actor(),
-        }
+        Actor::member(
+            self.org.clone(),
+            self.current.user.clone(),
+            self.role,
+            self.current.actor(),
+        )
     }
 }
 

@@ -82,7 +82,7 @@ pub async fn decide(
     org_id: i64,
     id: i64,
     state: &str,
-    decided_by: i64,
+    decided_by: Option<i64>,
     note: &str,
     now: i64,
 ) -> sqlx::Result<Option<AccessRequest>> {

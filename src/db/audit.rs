@@ -59,6 +59,11 @@ pub enum Action {
     SsoSignedIn,
     SsoLinked,
     MemberJoinedSso,
+    MemberProvisioned,
+    MemberProfileChanged,
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    ScimDefaultRoleChanged,
     MembersExported,
     MemberAccessUntilChanged,
     MemberAccessEnded,
@@ -133,6 +138,11 @@ impl Action {
             Action::SsoSignedIn => "sso.signed_in",
             Action::SsoLinked => "sso.linked",
             Action::MemberJoinedSso => "member.joined_sso",
+            Action::MemberProvisioned => "member.provisioned",
+            Action::MemberProfileChanged => "member.profile_changed",
+            Action::ScimTokenCreated => "scim.token_created",
+            Action::ScimTokenRevoked => "scim.token_revoked",
+            Action::ScimDefaultRoleChanged => "scim.default_role_changed",
             Action::MembersExported => "members.exported",
             Action::MemberAccessUntilChanged => "member.access_until_changed",
             Action::MemberAccessEnded => "member.access_ended",
@@ -176,6 +186,8 @@ impl Actor {
 
 /// The actor email of what Roster's workers do on their own.
 pub const SYSTEM: &str = "system";
+/// The actor email of what an organization's identity provider does over SCIM.
+pub const SCIM: &str = "SCIM";
 
 /// One event: `actor` did `action` to a target, in an organization or instance-wide.
 #[derive(Clone, Debug)]

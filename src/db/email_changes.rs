@@ -76,7 +76,12 @@ pub async fn apply(tx: &mut Tx, user_id: i64, email: &Email) -> sqlx::Result<()>
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
-    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET sort_email = $1 WHERE user_id = $2")
+    // A member the identity provider names keeps its userName; the others go by address.
+    on_tx!(tx, conn => sqlx::query(
+        "UPDATE memberships SET sort_email = $1, \
+         user_name_key = CASE WHEN user_name IS NULL THEN $1 ELSE user_name_key END \
+         WHERE user_id = $2",
+    )
         .bind(email.normalized())
         .bind(user_id)
         .execute(&mut *conn)

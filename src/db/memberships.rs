@@ -832,7 +832,7 @@ pub async fn insert_until(
     .await)?;
     on_tx!(tx, conn => sqlx::query_scalar(
         "INSERT INTO memberships (org_id, user_id, role, joined_at, invited_by, sort_email, sort_name, \
-         access_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+         access_until, user_name_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6) RETURNING id",
     )
     .bind(org_id)
     .bind(user_id)
@@ -1013,9 +1013,10 @@ pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: MemberStatus) -> sqlx::Result<()> {
-    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET status = $1 WHERE id = $2")
+pub async fn set_status(tx: &mut Tx, id: i64, status: MemberStatus, now: i64) -> sqlx::Result<()> {
+    on_tx!(tx, conn => sqlx::query("UPDATE memberships SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status.as_str())
+        .bind(now)
         .bind(id)
         .execute(&mut *conn)
         .await

@@ -14,6 +14,7 @@ pub mod memberships;
 pub mod orgs;
 pub mod outbox;
 pub mod password_resets;
+pub mod scim;
 pub mod secrets;
 pub mod setup_tokens;
 pub mod sso;

@@ -42,6 +42,14 @@ pub const ORG_KINDS: &[(&str, &str)] = &[
     ("sso.signed_in", "Signed in with single sign-on"),
     ("sso.linked", "Account linked to the provider"),
     ("member.joined_sso", "Joined by single sign-on"),
+    ("member.provisioned", "Added by SCIM provisioning"),
+    (
+        "member.profile_changed",
+        "Profile changed by SCIM provisioning",
+    ),
+    ("scim.token_created", "SCIM token created"),
+    ("scim.token_revoked", "SCIM token revoked"),
+    ("scim.default_role_changed", "SCIM default role changed"),
     ("api_token.created", "API token created"),
     ("api_token.revoked", "API token revoked"),
     ("webhook.added", "Webhook endpoint added"),
@@ -236,6 +244,20 @@ impl Entry<'_> {
                 "{actor} joined as {} by signing in with single sign-on",
                 role(after)
             ),
+            "member.provisioned" => format!("{actor} added {whom} as {}", role(after)),
+            "member.profile_changed" => {
+                format!("{actor} changed {whose} profile ({})", after.unwrap_or("?"))
+            }
+            "scim.token_created" if before == Some("replaced") => {
+                format!("{actor} replaced the SCIM token")
+            }
+            "scim.token_created" => format!("{actor} created the SCIM token"),
+            "scim.token_revoked" => format!("{actor} revoked the SCIM token"),
+            "scim.default_role_changed" => format!(
+                "{actor} changed the role of members added by SCIM from {} to {}",
+                role(before),
+                role(after)
+            ),
             "api_token.created" => {
                 format!("{actor} created the API token {}", after.unwrap_or("?"))
             }
@@ -378,7 +400,10 @@ impl Entry<'_> {
             }),
             "api_token.created" | "api_token.revoked" => ("Token", str::to_string),
             "domain.added" | "domain.removed" => ("Domain", str::to_string),
-            "member.joined_sso" => ("Role", role_label),
+            "member.joined_sso" | "member.provisioned" => ("Role", role_label),
+            "member.profile_changed" => ("Changed", str::to_string),
+            "scim.token_created" | "scim.token_revoked" => return Vec::new(),
+            "scim.default_role_changed" => ("Role", role_label),
             "sso.signed_in" | "sso.linked" => ("Provider", str::to_string),
             "members.exported" => ("View", str::to_string),
             "member.access_until_changed" | "member.access_ended" => {

@@ -338,6 +338,11 @@ pub fn events_for(change: &Change) -> Vec<(&'static str, Value)> {
             data["via"] = json!("single_sign_on");
             vec![("member.added", data)]
         }
+        "member.provisioned" => {
+            let mut data = member(change.after);
+            data["via"] = json!("scim");
+            vec![("member.added", data)]
+        }
         "invitation.created" => vec![("invitation.created", invitation(change.after))],
         "invitation.revoked" => vec![("invitation.revoked", invitation(change.before))],
         "invitation.declined" => vec![("invitation.declined", invitation(None))],

@@ -78,6 +78,35 @@ impl Email for JoinedBySso {
     }
 }
 
+/// Tells someone their organization's identity provider added them (SCIM).
+pub struct Provisioned {
+    pub to: String,
+    pub name: String,
+    pub org_name: String,
+    pub role: &'static str,
+    /// Whether the account has a password; without one, the email says how to sign in.
+    pub has_password: bool,
+    pub sign_in_url: String,
+    pub org_url: String,
+}
+email_templates!(
+    Provisioned,
+    "emails/provisioned.txt",
+    "emails/provisioned.html"
+);
+
+impl Email for Provisioned {
+    fn recipient(&self) -> &str {
+        &self.to
+    }
+    fn subject(&self) -> String {
+        format!("You were added to {} on Roster", self.org_name)
+    }
+    fn render(&self) -> askama::Result<(String, String)> {
+        self.render_parts()
+    }
+}
+
 /// Sent by `roster send-test-email` to check the SMTP settings.
 pub struct Test {
     pub to: String,

@@ -1,7 +1,7 @@
 //! Writing the invitations that plans decided on, many at once.
 
 use crate::actor::Actor;
-use crate::db::{self, Tx, audit, invitations::NewInvitation};
+use crate::db::{self, Tx, audit, invitations::NewInvitation, users::User};
 use crate::domain::access::AccessUntil;
 use crate::domain::settings::OrgSettings;
 use crate::domain::{Email, token};
@@ -22,6 +22,8 @@ pub struct Created {
 /// A plan to write: whose, under which settings of their organization.
 pub(super) struct PlanToWrite<'a> {
     pub actor: &'a Actor,
+    /// The account the invitations are from (an actor with one: see `may_invite`).
+    pub inviter: &'a User,
     pub settings: &'a OrgSettings,
     pub plan: &'a Plan,
     /// Who asked for these invitations, when an Owner or Admin approved their request.
@@ -86,8 +88,8 @@ pub(super) async fn create_all(
             .map(|w| messages::Invitation {
                 to: w.email.to_string(),
                 org_name: plans[w.plan].actor.org.name.clone(),
-                inviter_name: plans[w.plan].actor.user.name.clone(),
-                inviter_email: plans[w.plan].actor.user.email.clone(),
+                inviter_name: plans[w.plan].inviter.name.clone(),
+                inviter_email: plans[w.plan].inviter.email.clone(),
                 role: w.row.role.label(),
                 link: w.link.clone(),
                 expires: expiry[w.plan].1.clone(),
@@ -102,7 +104,7 @@ pub(super) async fn create_all(
                 org_id: plans[w.plan].actor.org.id,
                 email: w.email,
                 role: w.row.role,
-                invited_by: plans[w.plan].actor.user.id,
+                invited_by: plans[w.plan].inviter.id,
                 token_hash: &w.token_hash,
                 now,
                 expires_at: expiry[w.plan].0,

@@ -82,7 +82,7 @@ pub async fn upload_csv(
     let lines_json = serde_json::to_string(&lines).map_err(anyhow::Error::from)?;
     let upload = db::csv_imports::Upload {
         org_id: actor.org.id,
-        user_id: actor.user.id,
+        user_id: actor.user_id().ok_or(Error::Forbidden)?,
         file_name,
         rows_json: &rows_json,
         lines_json: &lines_json,
@@ -102,10 +102,14 @@ pub async fn csv_preview(
     if !may_invite(actor, settings) {
         return Err(Error::Forbidden);
     }
-    let (rows_json, file_name, lines_json) =
-        db::csv_imports::find(&state.db, import_id, actor.org.id, actor.user.id)
-            .await?
-            .ok_or(Error::NotFound)?;
+    let (rows_json, file_name, lines_json) = db::csv_imports::find(
+        &state.db,
+        import_id,
+        actor.org.id,
+        actor.user_id().ok_or(Error::Forbidden)?,
+    )
+    .await?
+    .ok_or(Error::NotFound)?;
     let stored: Vec<StoredRow> = serde_json::from_str(&rows_json).map_err(anyhow::Error::from)?;
     let lines: Vec<u64> = serde_json::from_str(&lines_json).map_err(anyhow::Error::from)?;
     let now = state.clock.now();

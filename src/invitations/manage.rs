@@ -70,11 +70,13 @@ pub async fn manage(
 ) -> Result<Vec<Created>, Error> {
     let now = state.clock.now();
     let org = &actor.org;
+    // Invitations are managed by people: the identity provider adds members directly.
+    let me = actor.user().ok_or(Error::Forbidden)?;
     let mut tx = state.db.begin().await?;
     let settings = db::orgs::settings_for_update(&mut tx, org.id).await?;
     let targets = find_all(Reader::Tx(&mut tx), actor, ids).await?;
     for target in &targets {
-        let own = target.invited_by == Some(actor.user.id);
+        let own = target.invited_by == Some(me.id);
         let role = target.role;
         if !permissions::allows(actor.role, Action::ManageInvitation { role, own }) {
             return Err(Error::Forbidden);
@@ -104,13 +106,13 @@ pub async fn manage(
                 let role = target.role;
                 let (link_token, token_hash) = token::generate();
                 let expires_at = now + settings.invitation_lifetime_secs;
-                let inviter_id = target.invited_by.unwrap_or(actor.user.id);
+                let inviter_id = target.invited_by.unwrap_or(me.id);
                 let link = format!("{}/invitations/{link_token}", state.public_url());
                 let message = messages::Invitation {
                     to: email.to_string(),
                     org_name: org.name.clone(),
-                    inviter_name: actor.user.name.clone(),
-                    inviter_email: actor.user.email.clone(),
+                    inviter_name: me.name.clone(),
+                    inviter_email: me.email.clone(),
                     role: role.label(),
                     link: link.clone(),
                     expires: crate::clock::exact(expires_at),
@@ -147,14 +149,8 @@ pub async fn manage(
                 });
             }
             Manage::Revoke => {
-                db::invitations::finish(
-                    &mut tx,
-                    target.id,
-                    Status::Revoked,
-                    Some(actor.user.id),
-                    now,
-                )
-                .await?;
+                db::invitations::finish(&mut tx, target.id, Status::Revoked, Some(me.id), now)
+                    .await?;
                 let message = messages::InvitationRevoked {
                     to: email.to_string(),
                     org_name: org.name.clone(),

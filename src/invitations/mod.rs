@@ -89,5 +89,7 @@ impl From<sqlx::Error> for Error {
 
 /// Whether a member with `actor`'s role may invite anyone under `settings`.
 pub fn may_invite(actor: &Actor, settings: &OrgSettings) -> bool {
-    !permissions::invitable_roles(actor.role, settings.members_may_invite).is_empty()
+    // An invitation is always someone's: the identity provider adds members directly.
+    actor.user().is_some()
+        && !permissions::invitable_roles(actor.role, settings.members_may_invite).is_empty()
 }

@@ -224,7 +224,10 @@ async fn write_batch(
                 refused[i] = Some(Error::Forbidden);
                 continue;
             }
-            let user_id = queued.actor.user.id;
+            let Some(user_id) = queued.actor.user_id() else {
+                refused[i] = Some(Error::Forbidden);
+                continue;
+            };
             match queued.taken {
                 Taken::None => {}
                 Taken::CsvImport(import_id) => {
@@ -289,6 +292,7 @@ async fn write_batch(
         .filter_map(|i| {
             Some(PlanToWrite {
                 actor: &batch[i].actor,
+                inviter: batch[i].actor.user()?,
                 settings: &settings[&org_ids[i]],
                 plan: plans[i].as_ref()?,
                 requested_by: batch[i].requested_by,
@@ -326,13 +330,13 @@ mod tests {
     fn queued(addresses: usize) -> (QueuedInvitations, oneshot::Receiver<Answer>) {
         let (reply, answer) = oneshot::channel();
         let request = Request::new("someone@example.com", Role::Member);
-        let actor = Actor {
-            org: Org {
+        let actor = Actor::member(
+            Org {
                 id: 1,
                 name: "Org".into(),
                 slug: "org".into(),
             },
-            user: User {
+            User {
                 id: 1,
                 email: "ada@example.com".into(),
                 name: "Ada".into(),
@@ -342,9 +346,9 @@ mod tests {
                 sessions_valid_after: 0,
                 two_factor_enabled_at: None,
             },
-            role: Role::Owner,
-            audit: audit::Actor::default(),
-        };
+            Role::Owner,
+            audit::Actor::default(),
+        );
         let queued = QueuedInvitations {
             actor,
             requests: vec![request; addresses],

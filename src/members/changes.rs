@@ -1,6 +1,6 @@
 //! Changes to one membership: role, deactivation and activation, removal, leaving.
 
-use super::{Error, Target, begin_as};
+use super::{Error, Me, Target, begin_as};
 use crate::actor::Actor;
 use crate::db::{self, Tx, audit};
 use crate::domain::access::AccessUntil;
@@ -31,19 +31,40 @@ pub async fn change(
     id: i64,
     change: &Change,
 ) -> Result<Target, Error> {
-    let org = &actor.org;
     let now = state.clock.now();
     let (mut tx, me) = begin_as(state, actor).await?;
     let Some(me) = me else {
         return Err(Error::NotFound);
     };
     let Some(target) =
-        db::memberships::target_in(&mut tx, org.id, db::memberships::By::Id(id)).await?
+        db::memberships::target_in(&mut tx, actor.org.id, db::memberships::By::Id(id)).await?
     else {
         return Err(Error::NotFound);
     };
+    change_in(state, &mut tx, actor, &me, &target, change, now).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(target)
+}
+
+/// Makes `change` to `target` inside a transaction that holds the organization's member
+/// lock (`begin_as`), as `me`: the rules, the write, its audit event and email.
+pub(crate) async fn change_in(
+    state: &AppState,
+    tx: &mut Tx,
+    actor: &Actor,
+    me: &Me,
+    target: &Target,
+    change: &Change,
+    now: i64,
+) -> Result<(), Error> {
+    let org = &actor.org;
     let from = target.role;
-    if target.user_id == me.user_id {
+    if me
+        .membership
+        .as_ref()
+        .is_some_and(|m| m.user_id == target.user_id)
+    {
         return Err(Error::Own);
     }
     let permitted = match change {
@@ -80,7 +101,7 @@ pub async fn change(
             change,
             Change::Role(_) | Change::Deactivate | Change::Remove { .. }
         );
-    if loses_owner && last_owner(&mut tx, org.id, &target).await? {
+    if loses_owner && last_owner(tx, org.id, target).await? {
         return Err(Error::LastOwner { email: email() });
     }
     // An end date on the last Owner without one would, in time, leave the organization
@@ -89,13 +110,11 @@ pub async fn change(
         && active
         && until.is_none()
         && matches!(change, Change::AccessUntil(Some(_)));
-    if ends_owner && db::memberships::count_lasting_owners(&mut tx, org.id).await? <= 1 {
+    if ends_owner && db::memberships::count_lasting_owners(tx, org.id).await? <= 1 {
         return Err(Error::LastLastingOwner { email: email() });
     }
-    apply(state, &mut tx, actor, &target, change, now).await?;
-    tx.commit().await?;
-    state.mailer.wake();
-    Ok(target)
+    apply(state, tx, actor, target, change, now).await?;
+    Ok(())
 }
 
 /// Whether the organization would be left without an active Owner, now or once every
@@ -112,8 +131,8 @@ async fn last_owner(tx: &mut Tx, org_id: i64, owner: &Target) -> sqlx::Result<bo
 
 /// Deactivates a membership as every deactivation does, whoever asks: its status, and
 /// its API tokens end with it.
-pub(super) async fn deactivate(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
-    db::memberships::set_status(tx, id, MemberStatus::Inactive).await?;
+pub(super) async fn deactivate(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<()> {
+    db::memberships::set_status(tx, id, MemberStatus::Inactive, now).await?;
     db::api_tokens::delete_of_membership(tx, id).await?;
     Ok(())
 }
@@ -129,7 +148,7 @@ async fn apply(
 ) -> anyhow::Result<()> {
     let org = &actor.org;
     let who = &actor.audit;
-    let by = actor.user.name.clone();
+    let by = actor.display_name();
     let from = target.role;
     let members_url = format!("{}/orgs/{}/members", state.public_url(), org.slug);
     let event = |action| {
@@ -165,7 +184,7 @@ async fn apply(
                 (action, MemberStatus::Active, MemberStatus::Inactive)
             };
             if after.is_active() {
-                db::memberships::set_status(tx, target.id, after).await?;
+                db::memberships::set_status(tx, target.id, after, now).await?;
                 // An end date that has passed would deactivate them again at once.
                 let ended = target
                     .access_until
@@ -174,7 +193,7 @@ async fn apply(
                     db::memberships::set_access_until(tx, target.id, None).await?;
                 }
             } else {
-                deactivate(tx, target.id).await?;
+                deactivate(tx, target.id, now).await?;
             }
             let event = event(action).before(before.as_str()).after(after.as_str());
             audit::record(tx, &event, now).await?;
@@ -219,7 +238,7 @@ pub async fn leave(state: &AppState, member: &Actor) -> Result<(), Error> {
     let org = &member.org;
     let now = state.clock.now();
     let (mut tx, me) = begin_as(state, member).await?;
-    let Some(me) = me else {
+    let Some(me) = me.and_then(|me| me.membership) else {
         return Err(Error::NotFound);
     };
     if me.role == Role::Owner && last_owner(&mut tx, org.id, &me).await? {

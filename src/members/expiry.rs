@@ -113,7 +113,7 @@ async fn end_access(state: &AppState, ending: &Ending, now: i64) -> anyhow::Resu
     if !target.status.is_active() || until.ends_at() > now {
         return Ok(false);
     }
-    deactivate(&mut tx, target.id).await?;
+    deactivate(&mut tx, target.id, now).await?;
     let system = audit::Actor::system();
     let event = audit::Event::new(audit::Action::MemberAccessEnded, &system)
         .in_org(ending.org_id)

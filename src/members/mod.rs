@@ -9,6 +9,7 @@ mod expiry;
 mod reads;
 mod seats;
 
+pub(crate) use changes::change_in;
 pub use changes::{Change, change, leave};
 pub use expiry::{ExpiryWorker, expire_due};
 pub use reads::{
@@ -131,14 +132,33 @@ pub fn assignable_roles(actor: Role, from: Role) -> Vec<Role> {
         .collect()
 }
 
+/// The actor as a change sees them under the member lock.
+pub(crate) struct Me {
+    /// Their role now.
+    role: Role,
+    /// Their membership now; None for the identity provider, which has none.
+    membership: Option<Target>,
+}
+
 /// Begins a change to the actor's organization: takes its member lock, then reads the
 /// actor's membership as it is now (None when they are no longer an active member).
-async fn begin_as(state: &AppState, actor: &Actor) -> Result<(Tx, Option<Target>), Error> {
+pub(crate) async fn begin_as(state: &AppState, actor: &Actor) -> Result<(Tx, Option<Me>), Error> {
     let org_id = actor.org.id;
     let mut tx = state.db.begin().await?;
     tx.lock(LockScope::OrgMembers, org_id).await?;
-    let me = db::memberships::target_in(&mut tx, org_id, By::User(actor.user.id))
+    let Some(user_id) = actor.user_id() else {
+        let me = Me {
+            role: actor.role,
+            membership: None,
+        };
+        return Ok((tx, Some(me)));
+    };
+    let me = db::memberships::target_in(&mut tx, org_id, By::User(user_id))
         .await?
-        .filter(|m| m.status.is_active());
+        .filter(|m| m.status.is_active())
+        .map(|m| Me {
+            role: m.role,
+            membership: Some(m),
+        });
     Ok((tx, me))
 }

@@ -269,7 +269,7 @@ pub async fn confirmation_target(
     let target = db::memberships::target(db, actor.org.id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    if target.user_id == actor.user.id {
+    if Some(target.user_id) == actor.user_id() {
         return Err(Error::Own);
     }
     let allowed = Allowed::for_row(actor.role, target.role, false);

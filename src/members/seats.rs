@@ -141,7 +141,7 @@ pub async fn set_seats(
         let email = messages::SeatChanged {
             to: target.email.clone(),
             org_name: org.name.clone(),
-            changed_by: actor.user.name.clone(),
+            changed_by: actor.display_name(),
             assigned: assign,
             members_url: members_url.clone(),
         };

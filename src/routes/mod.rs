@@ -13,6 +13,8 @@ pub mod members;
 pub mod pages;
 pub mod password;
 pub mod retry;
+pub mod scim;
+pub mod scim_settings;
 pub mod settings;
 pub mod setup;
 pub mod sso;
@@ -84,6 +86,7 @@ pub fn app(state: AppState, store: Store) -> Router {
         .merge(members::router())
         .merge(settings::router())
         .merge(sso::router())
+        .merge(scim_settings::router())
         .merge(invitations::router())
         .merge(access_requests::router())
         .merge(account::router())
@@ -117,6 +120,8 @@ pub fn app(state: AppState, store: Store) -> Router {
     // and no CSRF token.
     Router::new()
         .nest(api::BASE, api::router())
+        // So is SCIM, by the organization's SCIM token.
+        .nest(scim::BASE, scim::router())
         .merge(pages)
         .layer(middleware::from_fn_with_state(state.clone(), retry::reads))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

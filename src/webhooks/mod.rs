@@ -250,7 +250,7 @@ pub async fn send_test(state: &AppState, actor: &Actor, id: i64) -> Result<Endpo
     let (mut tx, endpoint, now) = begin_on(state, actor, id).await?;
     let data = json!({
         "message": "A test event from Roster.",
-        "actor": { "user_id": actor.user.id, "email": actor.user.email },
+        "actor": { "user_id": actor.user_id(), "email": actor.audit.email },
     });
     db::webhooks::emit_test(&mut tx, &endpoint, &actor.org.slug, data, now).await?;
     audit_and_commit(tx, actor, audit::Action::WebhookTestSent, &endpoint, now).await?;

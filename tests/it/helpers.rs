@@ -368,16 +368,12 @@ impl TestApp {
         .await
         .parse()
         .unwrap();
-        roster::actor::Actor {
-            audit: db::audit::Actor {
-                user_id: Some(user.id),
-                email: Some(user.email.clone()),
-                ip: None,
-            },
-            org,
-            user,
-            role,
-        }
+        let audit = db::audit::Actor {
+            user_id: Some(user.id),
+            email: Some(user.email.clone()),
+            ip: None,
+        };
+        roster::actor::Actor::member(org, user, role, audit)
     }
 
     /// The id of the membership of the account `email` (its only one, in tests).

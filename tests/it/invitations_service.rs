@@ -183,8 +183,8 @@ async fn a_link_cannot_be_accepted_with_another_account(backend: Backend) {
     let owner = owner(&app).await;
     let token = invite_link_token(&app, &owner, "invitee@example.com").await;
     let someone_else = Accepting::SignedIn {
-        user_id: owner.user.id,
-        email: owner.user.email.clone(),
+        user_id: owner.user().unwrap().id,
+        email: owner.user().unwrap().email.clone(),
     };
 
     let result = invitations::accept(&app.state, &token, someone_else, "127.0.0.1").await;

@@ -44,6 +44,7 @@ mod orgs_service;
 mod password_reset;
 mod quality;
 mod readme_api;
+mod scim;
 mod seats;
 mod security;
 mod settings;

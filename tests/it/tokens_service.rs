@@ -8,7 +8,7 @@ use roster::tokens::{self, Error, NewTokenForm};
 async fn person(app: &TestApp, email: &str) -> Person {
     let actor = app.acting(email).await;
     Person {
-        user: actor.user,
+        user: actor.user().unwrap().clone(),
         audit: actor.audit,
     }
 }
@@ -88,7 +88,7 @@ async fn authenticates_only_a_live_token_of_an_active_member_in_its_organization
     exec_sql(&app.state.db, "UPDATE api_tokens SET expires_at = 1").await;
     let expired = authenticate(secret, ORG_SLUG).await;
 
-    assert_eq!(ok.actor.user.id, bea.user.id);
+    assert_eq!(ok.actor.user_id().unwrap(), bea.user.id);
     assert_eq!(ok.actor.role, Role::Member);
     assert_eq!(ok.actor.audit.ip.as_deref(), Some("192.0.2.1"));
     assert!(matches!(unknown, Err(Error::Unknown)), "{unknown:?}");

@@ -9,7 +9,7 @@ use roster::users::{self, Change, Error, NewOrg, Refusal};
 async fn person(app: &TestApp, email: &str) -> Person {
     let actor = app.acting(email).await;
     Person {
-        user: actor.user,
+        user: actor.user().unwrap().clone(),
         audit: actor.audit,
     }
 }
