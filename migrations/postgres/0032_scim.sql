@@ -15,7 +15,7 @@ CREATE TABLE org_scim (
 -- (NULL: the account's address stands in); user_name_key is the name compared
 -- case-insensitively (lower-cased by Roster), kept for every member so that a lookup
 -- by userName is one index probe. scim_email is the address the provider last sent,
--- when it differs from the account's. updated_at is meta.lastModified (NULL: joined_at).
+-- when it differs from the account's, and its `primary` flag as sent. updated_at is meta.lastModified (NULL: joined_at).
 ALTER TABLE memberships ADD COLUMN user_name TEXT;
 ALTER TABLE memberships ADD COLUMN user_name_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE memberships ADD COLUMN external_id TEXT;
@@ -23,6 +23,7 @@ ALTER TABLE memberships ADD COLUMN given_name TEXT;
 ALTER TABLE memberships ADD COLUMN family_name TEXT;
 ALTER TABLE memberships ADD COLUMN display_name TEXT;
 ALTER TABLE memberships ADD COLUMN scim_email TEXT;
+ALTER TABLE memberships ADD COLUMN scim_email_primary BOOLEAN;
 ALTER TABLE memberships ADD COLUMN updated_at BIGINT;
 UPDATE memberships SET user_name_key = sort_email;
 CREATE INDEX memberships_user_name ON memberships (org_id, user_name_key);

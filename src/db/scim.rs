@@ -143,11 +143,12 @@ pub struct UserRow {
     pub family_name: Option<String>,
     pub display_name: Option<String>,
     pub scim_email: Option<String>,
+    pub scim_email_primary: Option<bool>,
 }
 
 const USER: &str = "SELECT m.id, m.user_id, u.email, u.name, m.role, m.status, m.joined_at, \
                     m.updated_at, m.user_name, m.external_id, m.given_name, m.family_name, \
-                    m.display_name, m.scim_email \
+                    m.display_name, m.scim_email, m.scim_email_primary \
                     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 /// One member of the organization as a SCIM User.
@@ -198,13 +199,15 @@ pub struct Profile {
     pub display_name: Option<String>,
     /// The address sent, when it is not the account's.
     pub scim_email: Option<String>,
+    /// Its `primary` flag, when one was sent.
+    pub scim_email_primary: Option<bool>,
 }
 
 pub async fn set_profile(tx: &mut Tx, id: i64, p: &Profile, now: i64) -> sqlx::Result<()> {
     on_tx!(tx, conn => sqlx::query(
         "UPDATE memberships SET user_name = $1, user_name_key = $2, external_id = $3, \
-         given_name = $4, family_name = $5, display_name = $6, scim_email = $7, updated_at = $8 \
-         WHERE id = $9",
+         given_name = $4, family_name = $5, display_name = $6, scim_email = $7, updated_at = $8, \
+         scim_email_primary = $10 WHERE id = $9",
     )
     .bind(&p.user_name)
     .bind(p.user_name.to_lowercase())
@@ -215,6 +218,7 @@ pub async fn set_profile(tx: &mut Tx, id: i64, p: &Profile, now: i64) -> sqlx::R
     .bind(&p.scim_email)
     .bind(now)
     .bind(id)
+    .bind(p.scim_email_primary)
     .execute(&mut *conn)
     .await
     .map(|r| r.rows_affected()))?;
@@ -304,6 +308,9 @@ pub async fn members_in_org(tx: &mut Tx, org_id: i64, ids: &[i64]) -> sqlx::Resu
     on_tx!(tx, conn => sqlx::query_scalar(&sql).bind(org_id).fetch_all(&mut *conn).await)
 }
 
+/// What a Group's id starts with (a User's is a bare number).
+pub const GROUP_ID_PREFIX: &str = "team-";
+
 /// A SCIM filter Roster cannot answer, in words for `invalidFilter`.
 #[derive(Debug)]
 pub struct Unsupported(pub String);
@@ -316,6 +323,16 @@ pub struct ListQuery<'a> {
     pub descending: bool,
     pub offset: i64,
     pub limit: i64,
+    /// A search across both resource types: an attribute only the other type has
+    /// matches nothing here, instead of being refused.
+    pub across_types: bool,
+}
+
+/// How a filter becomes SQL: for which backend, and in a search across types.
+#[derive(Clone, Copy)]
+struct How {
+    sqlite: bool,
+    across: bool,
 }
 
 /// A page of the organization's members as SCIM Users, and how many match in all.
@@ -324,11 +341,14 @@ pub async fn list_users(
     org_id: i64,
     q: &ListQuery<'_>,
 ) -> Result<(Vec<UserRow>, i64), ListError> {
-    let sqlite = matches!(db, Db::Sqlite(..));
+    let how = How {
+        sqlite: matches!(db, Db::Sqlite(..)),
+        across: q.across_types,
+    };
     let mut binds = vec![Bind::Int(org_id)];
     let mut clause = String::new();
     if let Some(filter) = q.filter {
-        clause = format!(" AND {}", where_filter(filter, &USERS, sqlite, &mut binds)?);
+        clause = format!(" AND {}", where_filter(filter, &USERS, how, &mut binds)?);
     }
     let order = sort_column(&USERS, q.sort_by)?;
     let dir = if q.descending { "DESC" } else { "ASC" };
@@ -355,14 +375,14 @@ pub async fn list_groups(
     org_id: i64,
     q: &ListQuery<'_>,
 ) -> Result<(Vec<GroupRow>, i64), ListError> {
-    let sqlite = matches!(db, Db::Sqlite(..));
+    let how = How {
+        sqlite: matches!(db, Db::Sqlite(..)),
+        across: q.across_types,
+    };
     let mut binds = vec![Bind::Int(org_id)];
     let mut clause = String::new();
     if let Some(filter) = q.filter {
-        clause = format!(
-            " AND {}",
-            where_filter(filter, &GROUPS, sqlite, &mut binds)?
-        );
+        clause = format!(" AND {}", where_filter(filter, &GROUPS, how, &mut binds)?);
     }
     let order = sort_column(&GROUPS, q.sort_by)?;
     let dir = if q.descending { "DESC" } else { "ASC" };
@@ -423,6 +443,9 @@ struct Attributes {
     /// The related resources' attribute (`members` of Groups, `groups` of Users), with
     /// the SQL of "has any" and of "has the one with id {}".
     relation: (&'static str, &'static str, &'static str),
+    /// What the ids of these resources, and of the related ones, start with.
+    id_prefix: &'static str,
+    related_id_prefix: &'static str,
 }
 
 static USERS: Attributes = Attributes {
@@ -433,7 +456,8 @@ static USERS: Attributes = Attributes {
         (
             "displayName",
             None,
-            "LOWER(COALESCE(m.display_name, u.name))",
+            // A member the provider did not create goes by their account's name.
+            "LOWER(CASE WHEN m.user_name IS NULL THEN u.name ELSE m.display_name END)",
             Kind::Text,
         ),
         ("name", Some("givenName"), "LOWER(m.given_name)", Kind::Text),
@@ -470,6 +494,8 @@ static USERS: Attributes = Attributes {
         "EXISTS (SELECT 1 FROM team_members tm WHERE tm.membership_id = m.id)",
         "EXISTS (SELECT 1 FROM team_members tm WHERE tm.membership_id = m.id AND tm.team_id = {})",
     ),
+    id_prefix: "",
+    related_id_prefix: GROUP_ID_PREFIX,
 };
 
 static GROUPS: Attributes = Attributes {
@@ -485,6 +511,8 @@ static GROUPS: Attributes = Attributes {
         "EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = t.id)",
         "EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = t.id AND tm.membership_id = {})",
     ),
+    id_prefix: GROUP_ID_PREFIX,
+    related_id_prefix: "",
 };
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -516,6 +544,15 @@ fn column(attrs: &Attributes, path: &AttrPath) -> Result<(&'static str, Kind), U
         .ok_or_else(|| Unsupported(format!("Roster cannot filter by {path}.")))
 }
 
+/// The attributes of the other resource type.
+fn other(attrs: &Attributes) -> &'static Attributes {
+    if std::ptr::eq(attrs, &USERS) {
+        &GROUPS
+    } else {
+        &USERS
+    }
+}
+
 fn sort_column(attrs: &Attributes, sort_by: Option<&str>) -> Result<&'static str, Unsupported> {
     let Some(sort_by) = sort_by else {
         return Ok(if std::ptr::eq(attrs, &USERS) {
@@ -543,19 +580,17 @@ fn sort_column(attrs: &Attributes, sort_by: Option<&str>) -> Result<&'static str
 fn where_filter(
     filter: &Filter,
     attrs: &Attributes,
-    sqlite: bool,
+    how: How,
     binds: &mut Vec<Bind>,
 ) -> Result<String, Unsupported> {
     Ok(match filter {
-        Filter::Attr(exp) => attr_exp(exp, None, attrs, sqlite, binds)?,
-        Filter::Not(inner) => format!("NOT ({})", where_filter(inner, attrs, sqlite, binds)?),
+        Filter::Attr(exp) => attr_exp(exp, None, attrs, how, binds)?,
+        Filter::Not(inner) => format!("NOT ({})", where_filter(inner, attrs, how, binds)?),
         Filter::And(items) => join(items.iter(), " AND ", |f| {
-            where_filter(f, attrs, sqlite, binds)
+            where_filter(f, attrs, how, binds)
         })?,
-        Filter::Or(items) => join(items.iter(), " OR ", |f| {
-            where_filter(f, attrs, sqlite, binds)
-        })?,
-        Filter::ValuePath(vp) => val_filter(&vp.filter, &vp.attr, attrs, sqlite, binds)?,
+        Filter::Or(items) => join(items.iter(), " OR ", |f| where_filter(f, attrs, how, binds))?,
+        Filter::ValuePath(vp) => val_filter(&vp.filter, &vp.attr, attrs, how, binds)?,
     })
 }
 
@@ -563,19 +598,19 @@ fn val_filter(
     filter: &ValFilter,
     outer: &AttrPath,
     attrs: &Attributes,
-    sqlite: bool,
+    how: How,
     binds: &mut Vec<Bind>,
 ) -> Result<String, Unsupported> {
     Ok(match filter {
-        ValFilter::Attr(exp) => attr_exp(exp, Some(outer), attrs, sqlite, binds)?,
+        ValFilter::Attr(exp) => attr_exp(exp, Some(outer), attrs, how, binds)?,
         ValFilter::Not(inner) => {
-            format!("NOT ({})", val_filter(inner, outer, attrs, sqlite, binds)?)
+            format!("NOT ({})", val_filter(inner, outer, attrs, how, binds)?)
         }
         ValFilter::And(items) => join(items.iter(), " AND ", |f| {
-            val_filter(f, outer, attrs, sqlite, binds)
+            val_filter(f, outer, attrs, how, binds)
         })?,
         ValFilter::Or(items) => join(items.iter(), " OR ", |f| {
-            val_filter(f, outer, attrs, sqlite, binds)
+            val_filter(f, outer, attrs, how, binds)
         })?,
     })
 }
@@ -597,7 +632,7 @@ fn attr_exp(
     exp: &AttrExp,
     outer: Option<&AttrPath>,
     attrs: &Attributes,
-    sqlite: bool,
+    how: How,
     binds: &mut Vec<Bind>,
 ) -> Result<String, Unsupported> {
     let (path, op, value) = match exp {
@@ -638,7 +673,7 @@ fn attr_exp(
         return match (op, value) {
             (None, _) => Ok(rel_any.into()),
             (Some(CompareOp::Eq), Some(CompValue::Str(id))) => {
-                let id = id.parse::<i64>().unwrap_or(-1);
+                let id = id_number(id, attrs.related_id_prefix);
                 binds.push(Bind::Int(id));
                 Ok(rel_sql.replace("{}", &format!("${}", binds.len())))
             }
@@ -647,7 +682,11 @@ fn attr_exp(
             ))),
         };
     }
-    let (sql, kind) = column(attrs, &path)?;
+    let (sql, kind) = match column(attrs, &path) {
+        Ok(found) => found,
+        Err(_) if how.across && column(other(attrs), &path).is_ok() => return Ok("1 = 0".into()),
+        Err(refused) => return Err(refused),
+    };
     let Some(op) = op else {
         return Ok(match kind {
             Kind::ExactText | Kind::Text => format!("({sql} IS NOT NULL AND {sql} <> '')"),
@@ -684,7 +723,7 @@ fn attr_exp(
             let CompValue::Str(id) = value else {
                 return Err(Unsupported("An id compares with a string.".into()));
             };
-            let id = id.parse::<i64>().unwrap_or(-1);
+            let id = id_number(id, attrs.id_prefix);
             binds.push(Bind::Int(id));
             let n = binds.len();
             match op {
@@ -733,19 +772,19 @@ fn attr_exp(
             let like = |pattern: String, binds: &mut Vec<Bind>| {
                 binds.push(Bind::Text(pattern));
                 let n = binds.len();
-                if exact && sqlite {
+                if exact && how.sqlite {
                     // SQLite's LIKE ignores ASCII case; GLOB does not.
                     format!("{sql} GLOB ${n}")
                 } else {
                     format!("{sql} LIKE ${n} ESCAPE '\\'")
                 }
             };
-            let escaped = if exact && sqlite {
+            let escaped = if exact && how.sqlite {
                 glob_escape(&text)
             } else {
                 like_escape(&text)
             };
-            let any = if exact && sqlite { "*" } else { "%" };
+            let any = if exact && how.sqlite { "*" } else { "%" };
             Ok(match op {
                 CompareOp::Eq => {
                     binds.push(Bind::Text(text));
@@ -771,6 +810,13 @@ fn attr_exp(
             })
         }
     }
+}
+
+/// The number of an id with its prefix; -1 (no row) for any other text.
+fn id_number(id: &str, prefix: &str) -> i64 {
+    id.strip_prefix(prefix)
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(-1)
 }
 
 fn like_escape(text: &str) -> String {

@@ -438,6 +438,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_member_the_identity_provider_adds_is_a_member_added_by_scim() {
+        let change = Change {
+            action: "member.provisioned",
+            actor_id: None,
+            actor_email: Some("SCIM"),
+            target_kind: Some("member"),
+            target_id: Some(7),
+            target_email: Some("isaac@example.com"),
+            before: None,
+            after: Some("member"),
+        };
+        let events = events_for(&change);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].0, "member.added");
+        assert_eq!(events[0].1["via"], "scim");
+        assert_eq!(events[0].1["member"]["email"], "isaac@example.com");
+        assert_eq!(events[0].1["actor"]["email"], "SCIM");
+    }
+
+    #[test]
     fn the_signature_is_the_standard_webhooks_one() {
         // The example of the Standard Webhooks specification's reference tests.
         let key = STANDARD.decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();

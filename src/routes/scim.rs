@@ -337,6 +337,7 @@ impl ListQuery {
                 sort_order: self.sort_order.clone(),
                 start_index: number(self.start_index.as_deref(), "startIndex")?,
                 count: number(self.count.as_deref(), "count")?,
+                across_types: false,
             },
             Projection::parse(
                 self.attributes.as_deref(),
@@ -387,6 +388,7 @@ fn search_params(body: &Bytes) -> std::result::Result<(ListParams, Projection), 
             sort_order: search.sort_order,
             start_index: search.start_index,
             count: search.count,
+            across_types: false,
         },
         Projection::from_lists(&search.attributes, &search.excluded_attributes),
     ))
@@ -612,13 +614,39 @@ async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A search across resource types is not offered: each has its own `/.search`.
-async fn search_everything(Provisioner(_): Provisioner) -> Response {
-    error_response(
-        501,
-        None,
-        "Search Users and Groups apart: POST /Users/.search or /Groups/.search.",
-    )
+/// A search across both resource types (RFC 7644 §3.4.3): the Users, then the Groups,
+/// that match, paged as one list. A filter that names what only one type has matches
+/// nothing of the other.
+async fn search_everything(
+    State(state): State<AppState>,
+    Provisioner(actor): Provisioner,
+    body: Bytes,
+) -> Result<Scim> {
+    let (mut params, projection) = search_params(&body)?;
+    params.across_types = true;
+    let base = base_url(&state);
+    let start = params.start_index.unwrap_or(1).max(1);
+    let count = params
+        .count
+        .unwrap_or(scim::MAX_COUNT)
+        .clamp(0, scim::MAX_COUNT);
+    let users = scim::list_users(&state, &actor, &params).await?;
+    // The Groups continue the list where the Users end.
+    let group_params = ListParams {
+        start_index: Some((start - 1 - users.total).max(0) + 1),
+        count: Some((count - users.users.len() as i64).max(0)),
+        ..params
+    };
+    let groups =
+        scim::list_groups(&state, &actor, &group_params, projection.wants("members")).await?;
+    let total = users.total + groups.total;
+    let (users, groups) = (users.users, groups.groups);
+    let resources = users
+        .iter()
+        .map(|u| projection.apply(u.to_json(&base)))
+        .chain(groups.iter().map(|g| projection.apply(g.to_json(&base))))
+        .collect();
+    Ok(list_response(resources, total, start))
 }
 
 async fn service_provider_config(
@@ -753,7 +781,7 @@ fn schema_json(base: &str, id: &str) -> Option<Value> {
                 false,
                 "readWrite",
                 "none",
-                "Always true: Roster keeps one address."
+                "As the identity provider sent it (Roster keeps one address)."
             ),
         ]);
         let active = attribute(

@@ -6,7 +6,10 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::{Map, Value, json};
 
 use super::patch::{self, Schema, Shape, get_ci};
-use super::{Error, GROUP_SCHEMA, ListParams, check_version, list_error, listing, parse_id};
+use super::{
+    Error, GROUP_SCHEMA, ListParams, check_version, group_id, list_error, listing, parse_group_id,
+    parse_id,
+};
 use crate::actor::Actor;
 use crate::db::{self, Tx, scim::GroupRow, teams::Lock};
 use crate::domain::team::TeamName;
@@ -127,7 +130,7 @@ impl Group {
         let r = &self.row;
         let mut value = json!({
             "schemas": [GROUP_SCHEMA],
-            "id": r.id.to_string(),
+            "id": group_id(r.id),
             "displayName": r.name,
         });
         if let Some(external_id) = &r.external_id {
@@ -199,7 +202,7 @@ pub async fn get_group(
     id: &str,
     members: bool,
 ) -> Result<Group, Error> {
-    let found = match parse_id(id) {
+    let found = match parse_group_id(id) {
         Some(n) => db::scim::group(&state.db, actor.org.id, n).await?,
         None => None,
     };
@@ -220,6 +223,7 @@ pub async fn list_groups(
         descending: l.descending,
         offset: l.start_index - 1,
         limit: l.count,
+        across_types: params.across_types,
     };
     let (rows, total) = db::scim::list_groups(&state.db, actor.org.id, &q)
         .await
@@ -340,7 +344,7 @@ async fn change_group(
     if !teams::may_manage(actor) {
         return Err(Error::Forbidden);
     }
-    let n = parse_id(id).ok_or_else(|| not_found(id))?;
+    let n = parse_group_id(id).ok_or_else(|| not_found(id))?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let team = db::teams::find(&mut tx, actor.org.id, n, Lock::Update)
@@ -376,7 +380,7 @@ pub async fn delete_group(
     id: &str,
     if_match: Option<&str>,
 ) -> Result<(), Error> {
-    let n = parse_id(id).ok_or_else(|| not_found(id))?;
+    let n = parse_group_id(id).ok_or_else(|| not_found(id))?;
     if if_match.is_some() {
         let group = get_group(state, actor, id, true).await?;
         check_version(if_match, &group.version())?;

@@ -241,10 +241,23 @@ pub async fn authenticate(state: &AppState, secret: &str, ip: String) -> Result<
     Ok(Actor::provisioning(Org { id, name, slug }, ip))
 }
 
-/// A resource id from a URL or a body: Roster's ids are numbers; anything else names
+/// A User's id from a URL or a body: the membership's number; anything else names
 /// nothing.
 fn parse_id(id: &str) -> Option<i64> {
     id.parse::<i64>().ok().filter(|id| *id > 0)
+}
+
+/// What a Group's id starts with: ids are unique across both resource types (RFC 7643
+/// §3.1), and a User's is a bare number.
+pub use crate::db::scim::GROUP_ID_PREFIX;
+
+/// A Group's id: `team-` and the team's number.
+pub fn group_id(id: i64) -> String {
+    format!("{GROUP_ID_PREFIX}{id}")
+}
+
+fn parse_group_id(id: &str) -> Option<i64> {
+    id.strip_prefix(GROUP_ID_PREFIX).and_then(parse_id)
 }
 
 /// `meta.version`: a weak ETag of the resource's representation.
@@ -278,6 +291,8 @@ pub struct ListParams {
     pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
+    /// A search across both resource types (`POST /.search`).
+    pub across_types: bool,
 }
 
 /// How many resources a page holds at most, and when `count` is not given.

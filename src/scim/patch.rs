@@ -266,24 +266,24 @@ fn on_attr(
         // keep: nothing to do.
         return Ok(());
     };
-    if let Shape::ReadOnly = shape {
-        if op != Op::Remove && path.sub_attr.is_none() && name == "id" {
+    match shape {
+        // Okta's path-less replace carries the resource's `id`: nothing to change.
+        Shape::ReadOnly
+            if op != Op::Remove && path.sub_attr.is_none() && matches!(name, "id" | "meta") =>
+        {
             return Ok(());
         }
-    }
-    if shape == Shape::Refused("") {
-        return Ok(());
-    }
-    check_writable(name, shape).or_else(|e| {
-        // An empty list for a refused attribute asks for nothing (Entra sends `roles: []`).
-        match &value {
-            Some(Value::Array(a)) if a.is_empty() => Ok(()),
-            Some(Value::Null) => Ok(()),
-            _ => Err(e),
+        Shape::ReadOnly | Shape::Refused(_) => {
+            // An empty list asks for nothing (Entra ID sends `roles: []`).
+            let nothing = matches!(&value, Some(Value::Null))
+                || matches!(&value, Some(Value::Array(a)) if a.is_empty());
+            return if nothing {
+                Ok(())
+            } else {
+                check_writable(name, shape)
+            };
         }
-    })?;
-    if matches!(shape, Shape::ReadOnly | Shape::Refused(_)) {
-        return Ok(());
+        _ => {}
     }
     match (op, path.sub_attr.as_deref(), shape) {
         (Op::Remove, None, Shape::Multi) => match value {

@@ -49,6 +49,8 @@ struct UserInput {
     email: Email,
     /// The address as sent (its case kept), for the User's `emails`.
     email_as_sent: String,
+    /// Its `primary` flag as sent.
+    email_primary: Option<bool>,
     external_id: Option<String>,
     given_name: Option<String>,
     family_name: Option<String>,
@@ -108,14 +110,14 @@ impl UserInput {
             };
             return Err(Error::invalid("mutability", why));
         }
-        let (email, email_as_sent) = match get_ci(obj, "emails") {
+        let (email, email_as_sent, email_primary) = match get_ci(obj, "emails") {
             None | Some(Value::Null) => None,
             Some(Value::Array(items)) => chosen_email(items)?,
             Some(_) => return Err(Error::invalid_value("emails must be a list.")),
         }
         .map_or_else(
             || match Email::parse(&user_name) {
-                Ok(email) => Ok((email, user_name.clone())),
+                Ok(email) => Ok((email, user_name.clone(), None)),
                 Err(_) => Err(Error::invalid_value(
                     "A User needs an email address: send one in emails, or a userName that is an address.",
                 )),
@@ -138,6 +140,7 @@ impl UserInput {
             user_name,
             email,
             email_as_sent,
+            email_primary,
             external_id: optional_text(obj, "externalId", "externalId")?,
             given_name,
             family_name,
@@ -168,12 +171,13 @@ impl UserInput {
             family_name: self.family_name.clone(),
             display_name: self.display_name.clone(),
             scim_email: (self.email_as_sent != account_email).then(|| self.email_as_sent.clone()),
+            scim_email_primary: self.email_primary,
         }
     }
 }
 
 /// The address of a User: the primary one, else the work one, else the first.
-fn chosen_email(items: &[Value]) -> Result<Option<(Email, String)>, Error> {
+fn chosen_email(items: &[Value]) -> Result<Option<(Email, String, Option<bool>)>, Error> {
     let mut candidates = Vec::new();
     for item in items {
         let Value::Object(obj) = item else {
@@ -185,8 +189,8 @@ fn chosen_email(items: &[Value]) -> Result<Option<(Email, String)>, Error> {
             continue;
         };
         let primary = match get_ci(obj, "primary") {
-            None | Some(Value::Null) => false,
-            Some(v) => boolean(v, "emails.primary")?,
+            None | Some(Value::Null) => None,
+            Some(v) => Some(boolean(v, "emails.primary")?),
         };
         let work = get_ci(obj, "type")
             .and_then(Value::as_str)
@@ -196,10 +200,10 @@ fn chosen_email(items: &[Value]) -> Result<Option<(Email, String)>, Error> {
     let chosen = candidates
         .iter()
         .rev()
-        .find(|c| c.1)
+        .find(|c| c.1 == Some(true))
         .or_else(|| candidates.iter().find(|c| c.2))
         .or_else(|| candidates.first());
-    let Some((value, _, _)) = chosen else {
+    let Some((value, primary, _)) = chosen else {
         return Ok(None);
     };
     let email = Email::parse(value).map_err(|why| {
@@ -207,7 +211,7 @@ fn chosen_email(items: &[Value]) -> Result<Option<(Email, String)>, Error> {
             "emails: {value:?} is not an email address ({why})."
         ))
     })?;
-    Ok(Some((email, value.clone())))
+    Ok(Some((email, value.clone(), *primary)))
 }
 
 /// A member as a SCIM User, with their teams.
@@ -249,16 +253,24 @@ impl User {
             "emails": [{
                 "value": r.scim_email.clone().unwrap_or_else(|| r.email.clone()),
                 "type": "work",
-                "primary": true,
             }],
             "groups": self.groups.iter().map(|(id, name)| json!({
-                "value": id.to_string(),
+                "value": super::group_id(*id),
                 "display": name,
-                "$ref": format!("{base}/Groups/{id}"),
+                "$ref": format!("{base}/Groups/{}", super::group_id(*id)),
                 "type": "direct",
             })).collect::<Vec<_>>(),
         });
         let obj = out.as_object_mut().expect("an object");
+        // The one address is primary, unless the provider sent it otherwise.
+        let primary = if provisioned {
+            r.scim_email_primary
+        } else {
+            Some(true)
+        };
+        if let Some(primary) = primary {
+            obj["emails"][0]["primary"] = json!(primary);
+        }
         if let Some(external_id) = &r.external_id {
             obj.insert("externalId".into(), json!(external_id));
         }
@@ -342,6 +354,7 @@ pub async fn list_users(
         descending: l.descending,
         offset: l.start_index - 1,
         limit: l.count,
+        across_types: params.across_types,
     };
     let (rows, total) = db::scim::list_users(&state.db, actor.org.id, &q)
         .await
@@ -551,6 +564,11 @@ fn user_profile(r: &UserRow) -> Profile {
             Some(r.name.clone())
         },
         scim_email: r.scim_email.clone(),
+        scim_email_primary: if r.user_name.is_some() {
+            r.scim_email_primary
+        } else {
+            Some(true)
+        },
     }
 }
 
@@ -569,7 +587,7 @@ fn changed_attributes(a: &Profile, b: &Profile) -> Vec<&'static str> {
     if a.display_name != b.display_name {
         out.push("displayName");
     }
-    if a.scim_email != b.scim_email {
+    if a.scim_email != b.scim_email || a.scim_email_primary != b.scim_email_primary {
         out.push("emails");
     }
     out

@@ -205,6 +205,9 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
         .await;
     assert_eq!(revoked.status(), 303);
     // Teams with long names, so that the Members page's Teams cell has to fit them.
+    // A SCIM token in use: the settings page shows when it was made and used.
+    app.post_form(&format!("/orgs/{ORG_SLUG}/settings/scim/token"), &[])
+        .await;
     let mut team = 0;
     for name in [
         "Platform Reliability Engineering",
@@ -285,6 +288,7 @@ async fn every_page_fits_a_laptop_and_a_phone(backend: Backend) {
             format!("/orgs/{ORG_SLUG}/settings#domains"),
         ),
         ("sso-settings", format!("/orgs/{ORG_SLUG}/settings/sso")),
+        ("scim-settings", format!("/orgs/{ORG_SLUG}/settings/scim")),
         ("tokens", format!("/orgs/{ORG_SLUG}/tokens")),
         ("teams", format!("/orgs/{ORG_SLUG}/teams")),
         ("team", format!("/orgs/{ORG_SLUG}/teams/{team}?q=example")),

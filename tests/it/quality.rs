@@ -204,6 +204,24 @@ async fn every_page_is_valid_html(backend: Backend) {
         )
         .await,
     ));
+    let scim = format!("/orgs/{ORG_SLUG}/settings/scim");
+    pages.push(("scim-settings", html(app.get(&scim).await, 200).await));
+    pages.push((
+        "scim-settings-with-token",
+        html(app.post_form(&format!("{scim}/token"), &[]).await, 200).await,
+    ));
+    pages.push((
+        "scim-settings-with-error",
+        html(
+            app.post_form(&scim, &[("default_role", "owner")]).await,
+            422,
+        )
+        .await,
+    ));
+    pages.push((
+        "scim-revoke",
+        html(app.get(&format!("{scim}/revoke")).await, 200).await,
+    ));
     pages.push((
         "sso-refused",
         html(stranger.get("/sso/callback?code=x&state=y").await, 400).await,
@@ -1043,6 +1061,12 @@ async fn every_page_passes_axe(backend: Backend) {
         .goto(&format!("/orgs/{ORG_SLUG}/settings/sso"))
         .await;
     violations.extend(axe(&browser, &axe_source, "single sign-on settings").await);
+    browser
+        .goto(&format!("/orgs/{ORG_SLUG}/settings/scim"))
+        .await;
+    browser.click("Create a token").await;
+    browser.wait_for_text("Roster will not show it again").await;
+    violations.extend(axe(&browser, &axe_source, "SCIM settings with a new token").await);
     browser.goto(&format!("/orgs/{ORG_SLUG}/invitations")).await;
     violations.extend(axe(&browser, &axe_source, "invitations before inviting").await);
     browser.click("Invite people").await;

@@ -323,6 +323,9 @@ async fn okta_provisions_a_user_and_pushes_a_group(backend: Backend) {
         .await;
     assert_eq!(group.status, 201, "{}", group.body);
     let gid = group.body["id"].as_str().unwrap().to_string();
+    let team = gid
+        .strip_prefix("team-")
+        .expect("a Group's id is its team's");
     let listed = scim
         .get(&format!(
             "/Groups?filter={}&startIndex=1&count=100",
@@ -349,7 +352,7 @@ async fn okta_provisions_a_user_and_pushes_a_group(backend: Backend) {
     assert_eq!(added.body["members"].as_array().unwrap().len(), 2);
     // The Members page filters by the pushed team.
     let (_, page) = app
-        .get_html(&format!("/orgs/{ORG_SLUG}/members?team={gid}"))
+        .get_html(&format!("/orgs/{ORG_SLUG}/members?team={team}"))
         .await;
     assert!(page.contains(login), "{page}");
     let user = scim.get(&format!("/Users/{id}")).await;
@@ -756,6 +759,43 @@ async fn filters_pages_and_projections(backend: Backend) {
     assert_eq!(searched.status, 200, "{}", searched.body);
     assert_eq!(names(&searched), ["carol@corp.test"]);
     assert!(searched.body["Resources"][0].get("active").is_none());
+    // Across both types: the Users, then the Groups; a filter only Users answer.
+    scim.send(
+        Method::POST,
+        "/Groups",
+        Some(json!({"schemas": [GROUP], "displayName": "Crew"})),
+    )
+    .await;
+    let search = |filter: &str| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": filter});
+    let both = scim
+        .send(
+            Method::POST,
+            "/.search",
+            Some(search(
+                "displayName sw \"c\" or userName eq \"alice@corp.test\"",
+            )),
+        )
+        .await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    let found: Vec<&str> = both.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["meta"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["User", "Group"], "{}", both.body);
+    let users_only = scim
+        .send(
+            Method::POST,
+            "/.search",
+            Some(search("externalId eq \"A-1\"")),
+        )
+        .await;
+    assert_eq!(users_only.body["totalResults"], 1);
+    let neither = scim
+        .send(Method::POST, "/.search", Some(search("title eq \"x\"")))
+        .await;
+    assert_error(&neither, 400, Some("invalidFilter"));
     let bad_search = scim
         .send(
             Method::POST,
