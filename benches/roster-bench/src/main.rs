@@ -40,7 +40,7 @@ impl Backend {
 }
 
 /// The scenarios, by the name `--scenarios` takes, with what the report calls them.
-pub const SCENARIOS: [(&str, &str); 13] = [
+pub const SCENARIOS: [(&str, &str); 15] = [
     ("healthz", "Trivial route (`/healthz`)"),
     ("members", "Members page, first page"),
     (
@@ -53,6 +53,8 @@ pub const SCENARIOS: [(&str, &str); 13] = [
     ("invitations", "Invitations page"),
     ("api-members", "API: members, first page"),
     ("api-invitations", "API: invitations, first page"),
+    ("scim-users", "SCIM: Users, first page of 100"),
+    ("scim-lookup", "SCIM: a User by userName (filter)"),
     ("invite-form", "Creating invitations (form POST)"),
     ("csv", "CSV upload (preview, confirm)"),
     ("email", "Outbox delivery to SMTP"),
@@ -230,7 +232,11 @@ async fn run_case(
     );
     let deep = deep_page(&browser, &members_path).await;
     let middle = middle_page(&browser, &members_path).await;
-    let pages: [(&str, &anyhow::Result<String>, &str); 8] = [
+    let scim_lookup = format!(
+        "/scim/v2/Users?filter=userName%20eq%20%22{}%22",
+        seeded.lookup_email.replace('@', "%40")
+    );
+    let pages: [(&str, &anyhow::Result<String>, &str); 10] = [
         ("healthz", &Ok("/healthz".into()), ""),
         ("members", &Ok(members_path.clone()), "Members"),
         ("members-deep", &deep, "Members"),
@@ -243,6 +249,12 @@ async fn run_case(
         ),
         ("api-members", &Ok(api("members")), ""),
         ("api-invitations", &Ok(api("invitations")), ""),
+        (
+            "scim-users",
+            &Ok("/scim/v2/Users?startIndex=1&count=100".into()),
+            "\"itemsPerPage\":100",
+        ),
+        ("scim-lookup", &Ok(scim_lookup), "\"totalResults\":1"),
     ];
     for (key, path, marker) in pages {
         if !args.runs(key) {
@@ -257,6 +269,8 @@ async fn run_case(
         };
         let header = if key.starts_with("api-") {
             bearer.clone()
+        } else if key.starts_with("scim-") {
+            format!("Authorization: Bearer {}", seeded.scim_token)
         } else {
             cookie.clone()
         };

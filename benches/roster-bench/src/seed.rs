@@ -186,6 +186,10 @@ impl BenchDb {
 pub struct Seeded {
     /// The owner's API token (the secret, shown once in real life).
     pub api_token: String,
+    /// The organization's SCIM token.
+    pub scim_token: String,
+    /// The address of a member halfway down the list (an identity provider's lookup).
+    pub lookup_email: String,
     /// A member's full name: a search that finds a person and their namesakes.
     pub search: String,
 }
@@ -299,7 +303,7 @@ pub async fn seed(db: &Db, members: u64, now: i64) -> anyhow::Result<Seeded> {
     let owner_id = ids[OWNER_EMAIL];
     let memberships = inserts(
         "memberships (org_id, user_id, role, status, has_seat, joined_at, invited_by, \
-         last_active_at, sort_email, sort_name)",
+         last_active_at, sort_email, sort_name, user_name_key)",
         (0..members).map(|i| {
             let (email, name) = if i == 0 {
                 (OWNER_EMAIL.to_string(), "Bench Owner".to_string())
@@ -315,7 +319,7 @@ pub async fn seed(db: &Db, members: u64, now: i64) -> anyhow::Result<Seeded> {
             };
             let invited_by = if i == 0 { "NULL".into() } else { owner_id.to_string() };
             format!(
-                "({org_id}, {}, '{}', '{status}', FALSE, {}, {invited_by}, {last_active}, '{email}', '{}')",
+                "({org_id}, {}, '{}', '{status}', FALSE, {}, {invited_by}, {last_active}, '{email}', '{}', '{email}')",
                 ids[&email],
                 member_role(i),
                 joined(i),
@@ -369,6 +373,17 @@ pub async fn seed(db: &Db, members: u64, now: i64) -> anyhow::Result<Seeded> {
         &api_token[..15],
         token::hash(&api_token)
     ));
+    // The organization's SCIM token, for the identity provider's lookups.
+    let scim_token = format!(
+        "{}{}",
+        roster::scim::TOKEN_PREFIX,
+        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    );
+    statements.push(format!(
+        "INSERT INTO org_scim (org_id, token_hash, token_created_at, updated_at) \
+         VALUES ({org_id}, '{}', {now}, {now})",
+        token::hash(&scim_token)
+    ));
     execute(db, &statements).await?;
     let linked = count(
         db,
@@ -386,5 +401,7 @@ pub async fn seed(db: &Db, members: u64, now: i64) -> anyhow::Result<Seeded> {
     Ok(Seeded {
         api_token,
         search: person(members / 2).1,
+        scim_token,
+        lookup_email: person(members / 2).0,
     })
 }
