@@ -341,32 +341,7 @@ pub async fn list_users(
     org_id: i64,
     q: &ListQuery<'_>,
 ) -> Result<(Vec<UserRow>, i64), ListError> {
-    let how = How {
-        sqlite: matches!(db, Db::Sqlite(..)),
-        across: q.across_types,
-    };
-    let mut binds = vec![Bind::Int(org_id)];
-    let mut clause = String::new();
-    if let Some(filter) = q.filter {
-        clause = format!(" AND {}", where_filter(filter, &USERS, how, &mut binds)?);
-    }
-    let order = sort_column(&USERS, q.sort_by)?;
-    let dir = if q.descending { "DESC" } else { "ASC" };
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = $1{clause}"
-    );
-    let total: i64 = on_db!(db, pool => bind_all!(sqlx::query_scalar(&count_sql), &binds)
-        .fetch_one(pool)
-        .await)?;
-    if q.limit == 0 {
-        return Ok((Vec::new(), total));
-    }
-    let sql = format!(
-        "{USER} WHERE m.org_id = $1{clause} ORDER BY {order} {dir}, m.id {dir} LIMIT {} OFFSET {}",
-        q.limit, q.offset
-    );
-    let rows = on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
-    Ok((rows, total))
+    list(db, &USERS, org_id, q).await
 }
 
 /// A page of the organization's teams as SCIM Groups, and how many match in all.
@@ -375,6 +350,21 @@ pub async fn list_groups(
     org_id: i64,
     q: &ListQuery<'_>,
 ) -> Result<(Vec<GroupRow>, i64), ListError> {
+    list(db, &GROUPS, org_id, q).await
+}
+
+async fn list<T>(
+    db: &Db,
+    attrs: &'static Attributes,
+    org_id: i64,
+    q: &ListQuery<'_>,
+) -> Result<(Vec<T>, i64), ListError>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
     let how = How {
         sqlite: matches!(db, Db::Sqlite(..)),
         across: q.across_types,
@@ -382,11 +372,12 @@ pub async fn list_groups(
     let mut binds = vec![Bind::Int(org_id)];
     let mut clause = String::new();
     if let Some(filter) = q.filter {
-        clause = format!(" AND {}", where_filter(filter, &GROUPS, how, &mut binds)?);
+        clause = format!(" AND {}", where_filter(filter, attrs, how, &mut binds)?);
     }
-    let order = sort_column(&GROUPS, q.sort_by)?;
+    let order = sort_column(attrs, q.sort_by)?;
     let dir = if q.descending { "DESC" } else { "ASC" };
-    let count_sql = format!("SELECT COUNT(*) FROM teams t WHERE t.org_id = $1{clause}");
+    let (from, key) = (attrs.from, attrs.key);
+    let count_sql = format!("SELECT COUNT(*) FROM {from} WHERE {key}.org_id = $1{clause}");
     let total: i64 = on_db!(db, pool => bind_all!(sqlx::query_scalar(&count_sql), &binds)
         .fetch_one(pool)
         .await)?;
@@ -394,8 +385,8 @@ pub async fn list_groups(
         return Ok((Vec::new(), total));
     }
     let sql = format!(
-        "{GROUP} WHERE t.org_id = $1{clause} ORDER BY {order} {dir}, t.id {dir} LIMIT {} OFFSET {}",
-        q.limit, q.offset
+        "{} WHERE {key}.org_id = $1{clause} ORDER BY {order} {dir}, {key}.id {dir} LIMIT {} OFFSET {}",
+        attrs.select, q.limit, q.offset
     );
     let rows = on_db!(db, pool => bind_all!(sqlx::query_as(&sql), &binds).fetch_all(pool).await)?;
     Ok((rows, total))
@@ -446,6 +437,10 @@ struct Attributes {
     /// What the ids of these resources, and of the related ones, start with.
     id_prefix: &'static str,
     related_id_prefix: &'static str,
+    /// The rows' SELECT, their FROM, and the alias of the table whose ids they are.
+    select: &'static str,
+    from: &'static str,
+    key: &'static str,
 }
 
 static USERS: Attributes = Attributes {
@@ -496,6 +491,9 @@ static USERS: Attributes = Attributes {
     ),
     id_prefix: "",
     related_id_prefix: GROUP_ID_PREFIX,
+    select: USER,
+    from: "memberships m JOIN users u ON u.id = m.user_id",
+    key: "m",
 };
 
 static GROUPS: Attributes = Attributes {
@@ -513,6 +511,9 @@ static GROUPS: Attributes = Attributes {
     ),
     id_prefix: GROUP_ID_PREFIX,
     related_id_prefix: "",
+    select: GROUP,
+    from: "teams t",
+    key: "t",
 };
 
 const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";

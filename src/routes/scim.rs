@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::actor::Actor;
 use crate::auth::ClientIp;
-use crate::scim::{self, Error, ListParams};
+use crate::scim::{self, Error, ListParams, Update};
 use crate::state::AppState;
 
 /// Where SCIM lives.
@@ -35,8 +35,8 @@ pub fn router() -> Router<AppState> {
             "/Users/{id}",
             only(
                 get(get_user)
-                    .put(replace_user)
-                    .patch(patch_user)
+                    .put(update_user)
+                    .patch(update_user)
                     .delete(delete_user),
             ),
         )
@@ -46,8 +46,8 @@ pub fn router() -> Router<AppState> {
             "/Groups/{id}",
             only(
                 get(get_group)
-                    .put(replace_group)
-                    .patch(patch_group)
+                    .put(update_group)
+                    .patch(update_group)
                     .delete(delete_group),
             ),
         )
@@ -489,27 +489,22 @@ async fn create_user(
     })
 }
 
-async fn replace_user(
+/// PUT and PATCH.
+async fn update_user(
     State(state): State<AppState>,
     Provisioner(actor): Provisioner,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Scim> {
     let body = json_body(&body)?;
-    let user = scim::replace_user(&state, &actor, &id, &body, if_match(&headers)).await?;
-    Ok(ok(user.to_json(&base_url(&state))))
-}
-
-async fn patch_user(
-    State(state): State<AppState>,
-    Provisioner(actor): Provisioner,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Scim> {
-    let body = json_body(&body)?;
-    let user = scim::patch_user(&state, &actor, &id, &body, if_match(&headers)).await?;
+    let update = if method == Method::PATCH {
+        Update::Patch(&body)
+    } else {
+        Update::Replace(&body)
+    };
+    let user = scim::update_user(&state, &actor, &id, update, if_match(&headers)).await?;
     Ok(ok(user.to_json(&base_url(&state))))
 }
 
@@ -580,27 +575,22 @@ async fn create_group(
     })
 }
 
-async fn replace_group(
+/// PUT and PATCH.
+async fn update_group(
     State(state): State<AppState>,
     Provisioner(actor): Provisioner,
     Path(id): Path<String>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Scim> {
     let body = json_body(&body)?;
-    let group = scim::replace_group(&state, &actor, &id, &body, if_match(&headers)).await?;
-    Ok(ok(group.to_json(&base_url(&state))))
-}
-
-async fn patch_group(
-    State(state): State<AppState>,
-    Provisioner(actor): Provisioner,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Scim> {
-    let body = json_body(&body)?;
-    let group = scim::patch_group(&state, &actor, &id, &body, if_match(&headers)).await?;
+    let update = if method == Method::PATCH {
+        Update::Patch(&body)
+    } else {
+        Update::Replace(&body)
+    };
+    let group = scim::update_group(&state, &actor, &id, update, if_match(&headers)).await?;
     Ok(ok(group.to_json(&base_url(&state))))
 }
 

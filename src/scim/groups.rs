@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_json::{Map, Value, json};
 
-use super::patch::{self, Schema, Shape, get_ci};
+use super::patch::{Schema, Shape, get_ci};
 use super::{
     Error, GROUP_SCHEMA, ListParams, check_version, group_id, list_error, listing, parse_group_id,
     parse_id,
@@ -308,28 +308,16 @@ pub async fn create_group(state: &AppState, actor: &Actor, body: &Value) -> Resu
     Ok(group)
 }
 
-pub async fn replace_group(
+/// Replaces (PUT) or patches (PATCH) the Group `id`.
+pub async fn update_group(
     state: &AppState,
     actor: &Actor,
     id: &str,
-    body: &Value,
+    update: super::Update<'_>,
     if_match: Option<&str>,
 ) -> Result<Group, Error> {
-    let input = GroupInput::parse(body)?;
-    change_group(state, actor, id, if_match, |_| Ok(input)).await
-}
-
-pub async fn patch_group(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-) -> Result<Group, Error> {
-    change_group(state, actor, id, if_match, |group| {
-        let mut doc = group.writable();
-        patch::apply(&mut doc, body, &SCHEMA)?;
-        GroupInput::parse(&Value::Object(doc))
+    change_group(state, actor, id, if_match, |current| {
+        GroupInput::parse(&update.body(|| current.writable(), &SCHEMA)?)
     })
     .await
 }

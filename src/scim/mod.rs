@@ -10,12 +10,8 @@ mod groups;
 mod patch;
 mod users;
 
-pub use groups::{
-    GroupList, create_group, delete_group, get_group, list_groups, patch_group, replace_group,
-};
-pub use users::{
-    UserList, create_user, delete_user, get_user, list_users, patch_user, replace_user,
-};
+pub use groups::{GroupList, create_group, delete_group, get_group, list_groups, update_group};
+pub use users::{UserList, create_user, delete_user, get_user, list_users, update_user};
 
 use crate::actor::Actor;
 use crate::db::{self, audit, orgs::Org, scim::OrgScim};
@@ -280,6 +276,32 @@ fn check_version(if_match: Option<&str>, version: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::PreconditionFailed)
+    }
+}
+
+/// A change to a resource: a full replacement (PUT) or a PatchOp (PATCH).
+#[derive(Clone, Copy, Debug)]
+pub enum Update<'a> {
+    Replace(&'a serde_json::Value),
+    Patch(&'a serde_json::Value),
+}
+
+impl Update<'_> {
+    /// The resource as it is to be, read as a PUT reads it: the body of a PUT, or the
+    /// resource's writable attributes now (`writable`) changed by the PATCH.
+    fn body(
+        self,
+        writable: impl FnOnce() -> serde_json::Map<String, serde_json::Value>,
+        schema: &patch::Schema,
+    ) -> Result<serde_json::Value, Error> {
+        match self {
+            Update::Replace(body) => Ok(body.clone()),
+            Update::Patch(body) => {
+                let mut doc = writable();
+                patch::apply(&mut doc, body, schema)?;
+                Ok(serde_json::Value::Object(doc))
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::patch::{self, Schema, Shape, get_ci};
+use super::patch::{Schema, Shape, get_ci};
 use super::{Error, ListParams, USER_SCHEMA, check_version, list_error, listing, parse_id};
 use crate::actor::Actor;
 use crate::db::{self, Tx, audit, scim::Profile, scim::UserRow};
@@ -466,30 +466,16 @@ pub async fn create_user(state: &AppState, actor: &Actor, body: &Value) -> Resul
     })
 }
 
-/// Replaces the User `id` with `body` (PUT).
-pub async fn replace_user(
+/// Replaces (PUT) or patches (PATCH) the User `id`.
+pub async fn update_user(
     state: &AppState,
     actor: &Actor,
     id: &str,
-    body: &Value,
+    update: super::Update<'_>,
     if_match: Option<&str>,
 ) -> Result<User, Error> {
-    let input = UserInput::parse(body)?;
-    change_user(state, actor, id, if_match, |_| Ok(input)).await
-}
-
-/// Changes the User `id` as the PatchOp `body` says.
-pub async fn patch_user(
-    state: &AppState,
-    actor: &Actor,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-) -> Result<User, Error> {
-    change_user(state, actor, id, if_match, |user| {
-        let mut doc = user.writable();
-        patch::apply(&mut doc, body, &SCHEMA)?;
-        UserInput::parse(&Value::Object(doc))
+    change_user(state, actor, id, if_match, |current| {
+        UserInput::parse(&update.body(|| current.writable(), &SCHEMA)?)
     })
     .await
 }
