@@ -489,6 +489,15 @@ async fn create_user(
     })
 }
 
+/// A PATCH, or else a PUT.
+fn update_of<'b>(method: &Method, body: &'b Value) -> Update<'b> {
+    if method == Method::PATCH {
+        Update::Patch(body)
+    } else {
+        Update::Replace(body)
+    }
+}
+
 /// PUT and PATCH.
 async fn update_user(
     State(state): State<AppState>,
@@ -499,11 +508,7 @@ async fn update_user(
     body: Bytes,
 ) -> Result<Scim> {
     let body = json_body(&body)?;
-    let update = if method == Method::PATCH {
-        Update::Patch(&body)
-    } else {
-        Update::Replace(&body)
-    };
+    let update = update_of(&method, &body);
     let user = scim::update_user(&state, &actor, &id, update, if_match(&headers)).await?;
     Ok(ok(user.to_json(&base_url(&state))))
 }
@@ -585,11 +590,7 @@ async fn update_group(
     body: Bytes,
 ) -> Result<Scim> {
     let body = json_body(&body)?;
-    let update = if method == Method::PATCH {
-        Update::Patch(&body)
-    } else {
-        Update::Replace(&body)
-    };
+    let update = update_of(&method, &body);
     let group = scim::update_group(&state, &actor, &id, update, if_match(&headers)).await?;
     Ok(ok(group.to_json(&base_url(&state))))
 }
